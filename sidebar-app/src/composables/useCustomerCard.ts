@@ -1,0 +1,115 @@
+import { computed, reactive } from 'vue';
+import type { SidebarApi } from '../services/sidebarApi';
+import type { CorpTagGroup, Customer, Template, Touch } from '../services/types';
+import { messageFor } from './errors';
+import { ApiError } from '../services/http';
+import type { Toaster } from './useToast';
+
+export interface CardState {
+  externalUserId: string | null;
+  customer: Customer | null;
+  /** Server-ranked suggestions that came with the card. */
+  templates: Template[];
+  loading: boolean;
+  /** Tag ids with a mark_tag call in flight (chips show as busy). */
+  pendingTags: string[];
+  linking: boolean;
+}
+
+function cloneGroups(groups: CorpTagGroup[]): CorpTagGroup[] {
+  return groups.map((g) => ({ ...g, tags: g.tags.map((t) => ({ ...t })) }));
+}
+
+function findTag(groups: CorpTagGroup[], tagId: string) {
+  for (const g of groups) {
+    const tag = g.tags.find((t) => t.id === tagId);
+    if (tag) return tag;
+  }
+  return null;
+}
+
+export function useCustomerCard(api: SidebarApi, toast: Toaster) {
+  const state = reactive<CardState>({
+    externalUserId: null,
+    customer: null,
+    templates: [],
+    loading: false,
+    pendingTags: [],
+    linking: false,
+  });
+
+  const lastTouches = computed<Touch[]>(() => (state.customer ? state.customer.touches.slice(0, 5) : []));
+
+  /** Loads card + suggestions; throws ApiError so the page can pick a state (404, 403, error). */
+  async function load(externalUserId: string): Promise<void> {
+    state.externalUserId = externalUserId;
+    state.loading = true;
+    try {
+      const res = await api.card(externalUserId);
+      state.customer = res.customer;
+      state.templates = res.templates;
+    } finally {
+      state.loading = false;
+    }
+  }
+
+  /**
+   * Flip one corp tag. The chip changes at once; on failure it flips back and a toast says why.
+   * The server answers the full corpTags, which replaces ours (another device may have edited too).
+   */
+  async function toggleTag(tagId: string): Promise<boolean> {
+    const customer = state.customer;
+    if (!customer || state.pendingTags.includes(tagId)) return false;
+    const tag = findTag(customer.corpTags, tagId);
+    if (!tag) return false;
+    const before = cloneGroups(customer.corpTags);
+    const add = tag.selected ? [] : [tagId];
+    const remove = tag.selected ? [tagId] : [];
+    tag.selected = !tag.selected;
+    state.pendingTags.push(tagId);
+    try {
+      const res = await api.updateTags(customer.externalUserId, add, remove);
+      customer.corpTags = res.corpTags;
+      return true;
+    } catch (err) {
+      customer.corpTags = before;
+      const detail = err instanceof ApiError ? messageFor(err.code, '标签保存失败') : '标签保存失败';
+      toast.show('error', `标签未保存：${detail}`);
+      return false;
+    } finally {
+      state.pendingTags.splice(state.pendingTags.indexOf(tagId), 1);
+    }
+  }
+
+  /** Link this WeCom contact to a bank customer id, then show the card. */
+  async function link(bankCustomerId: string): Promise<boolean> {
+    const id = bankCustomerId.trim();
+    if (!state.externalUserId || !id) return false;
+    state.linking = true;
+    try {
+      await api.link(state.externalUserId, id);
+      await load(state.externalUserId);
+      toast.show('success', '已关联客户');
+      return true;
+    } catch (err) {
+      const code = err instanceof ApiError ? err.code : 'unknown';
+      toast.show('error', code === 'customer_not_found' ? '未找到该客户号，请核对后重试' : messageFor(code, '关联失败'));
+      return false;
+    } finally {
+      state.linking = false;
+    }
+  }
+
+  /** After a touch was recorded: newest first, stage = touches so far + 1, capped at 4. */
+  function addTouch(touch: Touch): void {
+    const customer = state.customer;
+    if (!customer) return;
+    customer.touches.unshift(touch);
+    customer.touchCount += 1;
+    customer.stage = Math.min(4, customer.touchCount + 1);
+  }
+
+  return { state, lastTouches, load, toggleTag, link, addTouch };
+}
+
+export type CustomerCard = ReturnType<typeof useCustomerCard>;

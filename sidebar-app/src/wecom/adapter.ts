@@ -1,0 +1,53 @@
+// One interface over the WeCom JS-SDK so the sandbox mock swaps in for the real client.
+
+export type EntryType = 'single_chat_tools' | 'group_chat_tools' | 'contact_profile' | 'normal' | string;
+
+export interface SignatureData {
+  timestamp: number | string;
+  nonceStr: string;
+  signature: string;
+}
+
+export interface RegisterOptions {
+  corpId: string;
+  agentId: string;
+  jsApiList: string[];
+  getConfigSignature(url: string): Promise<SignatureData>;
+  getAgentConfigSignature(url: string): Promise<SignatureData>;
+}
+
+export interface TextMessage {
+  msgtype: 'text';
+  text: { content: string };
+}
+
+export interface WecomAdapter {
+  readonly kind: 'real' | 'sandbox';
+  register(options: RegisterOptions): Promise<void>;
+  getContext(): Promise<{ entry: EntryType }>;
+  /** The customer's external_userid in a single chat. */
+  getCurExternalContact(): Promise<{ userId: string }>;
+  getCurExternalChat(): Promise<{ chatId: string }>;
+  sendChatMessage(message: TextMessage): Promise<void>;
+}
+
+export const JS_API_LIST = ['getContext', 'getCurExternalContact', 'getCurExternalChat', 'sendChatMessage'];
+
+/** JS-SDK failures carry `errMsg` ("sendChatMessage:fail ..."), not an Error. */
+export class WecomError extends Error {
+  constructor(readonly api: string, readonly errMsg: string) {
+    super(`${api}: ${errMsg}`);
+    this.name = 'WecomError';
+  }
+}
+
+export function toWecomError(api: string, err: unknown): WecomError {
+  if (err instanceof WecomError) return err;
+  const errMsg =
+    err && typeof err === 'object' && typeof (err as { errMsg?: unknown }).errMsg === 'string'
+      ? (err as { errMsg: string }).errMsg
+      : err instanceof Error
+        ? err.message
+        : String(err);
+  return new WecomError(api, errMsg);
+}
