@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { FastifyError, FastifyInstance } from 'fastify';
+import type { DataSource } from 'typeorm';
+import { callbackPlugin } from './callback/routes';
+import { workerPlugin } from './callback/worker';
+import type { Config } from './config';
+import { openDatabase } from './db/data-source';
+import { AppError, errorBody } from './errors';
+import { healthPlugin } from './health';
+import { fastifyLogger } from './logger';
+import { Metrics, createMetrics } from './metrics';
+import { EventRegistry } from './wecom/events';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    db: DataSource;
+    metrics: Metrics;
+    events: EventRegistry;
+    /** Injectable clock (ms) so tests can pin time-dependent checks. */
+    now: () => number;
+  }
+}
+
+export interface BuildOptions {
+  /** Use an already open DataSource (tests, CLI); otherwise one is opened from config and migrated. */
+  db?: DataSource;
+  now?: () => number;
+  /** Override config.worker.enabled (tests drive the worker by hand). */
+  worker?: boolean;
+  /** pino logger override (tests capture log lines). */
+  logger?: unknown;
+}
+
+/** Builds the whole service without listening: main.ts listens, tests use inject(). */
+export async function build(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: (opts.logger as never) ?? fastifyLogger(config.logLevel),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  const ownsDb = !opts.db;
+  const db = opts.db ?? (await openDatabase({ url: config.database.url }));
+  app.decorate('config', config);
+  app.decorate('db', db);
+  app.decorate('metrics', createMetrics());
+  app.decorate('events', new EventRegistry());
+  app.decorate('now', opts.now ?? Date.now);
+  if (ownsDb) app.addHook('onClose', async () => db.destroy());
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) return reply.code(err.statusCode).send(errorBody(err.code, err.message, err.details));
+    if (err.validation) return reply.code(400).send(errorBody('bad_request', err.message));
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.code(413).send(errorBody('body_too_large', 'request body exceeds the limit'));
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.code(415).send(errorBody('unsupported_media_type', 'unsupported Content-Type'));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+      return reply.code(err.statusCode).send(errorBody('bad_request', err.message));
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send(errorBody('internal', 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  await app.register(healthPlugin);
+  await app.register(callbackPlugin);
+  await app.register(workerPlugin, { enabled: opts.worker ?? config.worker.enabled });
+  // Feature plugins register below (WeCom client, sandbox, contacts + entry API, sidebar).
+  return app;
+}

@@ -1,0 +1,225 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * One schema for every environment variable. Defaults give the embedded demo (SQLite + WeCom
+ * sandbox); production sets DATABASE_URL=mysql://… and the real WeCom settings. A missing or
+ * malformed value fails the start with the variable's name.
+ */
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const PUBLIC_WECOM_API = 'https://qyapi.weixin.qq.com';
+const PUBLIC_WECOM_OAUTH = 'https://open.weixin.qq.com';
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), 'must be true or false')
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+
+const url = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const secret = z.string().min(16, 'must be at least 16 characters');
+
+/** EncodingAESKey: 43 base64 chars, decoded leniently (WeCom's keys carry non-zero discarded bits). */
+export function decodeAesKey(encodingAesKey: string): Buffer {
+  if (!/^[A-Za-z0-9+/]{43}$/.test(encodingAesKey)) throw new Error('must be 43 base64 characters');
+  const key = Buffer.from(`${encodingAesKey}=`, 'base64');
+  if (key.length !== 32) throw new Error('must decode to 32 bytes');
+  return key;
+}
+
+const aesKey = z.string().trim().superRefine((v, ctx) => {
+  try {
+    decodeAesKey(v);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+  }
+});
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .refine((v) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(v), 'must start with sqlite:, mysql:// or mariadb://');
+
+const envSchema = z.object({
+  PORT: int(0, 65535).default('3000'),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  DATABASE_URL: databaseUrl.default('sqlite:./data/wecom.sqlite'),
+  WECOM_CORP_ID: z.string().trim().regex(/^[A-Za-z0-9_-]{6,64}$/, 'must look like a corp id (ww…)').optional(),
+  WECOM_CALLBACK_TOKEN: z.string().trim().regex(/^[A-Za-z0-9]{1,64}$/, 'must be letters and digits').optional(),
+  WECOM_CALLBACK_AES_KEY: aesKey.optional(),
+  WECOM_AGENT_ID: z.string().trim().regex(/^\d{1,12}$/, 'must be a numeric agent id').optional(),
+  WECOM_AGENT_SECRET: z.string().trim().min(8, 'looks too short for an app secret').optional(),
+  WECOM_CONTACT_SECRET: z.string().trim().min(8, 'looks too short for a secret').optional(),
+  WECOM_API_BASE: url.default(PUBLIC_WECOM_API),
+  WECOM_OAUTH_BASE: url.optional(),
+  WECOM_SANDBOX: bool.optional(),
+  SESSION_SECRET: secret.optional(),
+  ENTRY_SECRET: secret.optional(),
+  PHONE_HASH_SALT: secret.optional(),
+  PUBLIC_BASE_URL: url.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CALLBACK_RETENTION_HOURS: int(1, 24 * 30).default('24'),
+  WORKER_ENABLED: bool.default('true'),
+  WORKER_CONCURRENCY: int(1, 64).default('4'),
+  WORKER_MAX_ATTEMPTS: int(1, 100).default('8'),
+  DEMO_DATA: bool.optional(),
+});
+
+export type DbKind = 'sqlite' | 'mysql' | 'mariadb';
+
+export interface Config {
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  logLevel: string;
+  database: { url: string; kind: DbKind; sqlitePath?: string };
+  wecom: {
+    sandbox: boolean;
+    corpId: string;
+    token: string;
+    aesKey: string;
+    agentId: string;
+    agentSecret: string;
+    contactSecret: string;
+    apiBase: string;
+    oauthBase: string;
+  };
+  sessionSecret: string;
+  entrySecret: string;
+  phoneHashSalt: string;
+  callback: {
+    bodyLimitBytes: number;
+    retentionHours: number;
+    futureSkewSeconds: number;
+    batchMaxWaitMs: number;
+    batchMaxRows: number;
+  };
+  worker: { enabled: boolean; concurrency: number; maxAttempts: number; pollMs: number; leaseMs: number };
+  demoData: boolean;
+}
+
+const randomAlnum = (n: number) => {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(n);
+  let out = '';
+  for (let i = 0; i < n; i++) out += chars[bytes[i] % chars.length];
+  return out;
+};
+
+export function databaseKind(url: string): DbKind {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (url.startsWith('mariadb://')) return 'mariadb';
+  return 'mysql';
+}
+
+/** Reads and validates the environment once. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Treat empty strings as unset so `.env` lines like `WECOM_CORP_ID=` keep the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(env)'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  const problems: { variable: string; message: string }[] = [];
+  const realCredentials = Boolean(e.WECOM_CORP_ID || e.WECOM_AGENT_SECRET || e.WECOM_CONTACT_SECRET);
+  const sandbox = e.WECOM_SANDBOX ?? !e.WECOM_CORP_ID;
+
+  if (sandbox && realCredentials) {
+    problems.push({
+      variable: 'WECOM_SANDBOX',
+      message: 'the sandbox cannot run with real WeCom credentials (unset WECOM_CORP_ID / secrets, or WECOM_SANDBOX)',
+    });
+  }
+  if (!sandbox) {
+    const required = [
+      'WECOM_CORP_ID',
+      'WECOM_CALLBACK_TOKEN',
+      'WECOM_CALLBACK_AES_KEY',
+      'WECOM_AGENT_ID',
+      'WECOM_AGENT_SECRET',
+      'SESSION_SECRET',
+      'ENTRY_SECRET',
+      'PHONE_HASH_SALT',
+      'PUBLIC_BASE_URL',
+    ] as const;
+    for (const name of required) {
+      if (!e[name]) problems.push({ variable: name, message: 'is required when the WeCom sandbox is off' });
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const port = e.PORT;
+  const publicBaseUrl = e.PUBLIC_BASE_URL ?? `http://localhost:${port}`;
+  const url = e.DATABASE_URL;
+  const kind = databaseKind(url);
+  // Sandbox identities are generated per process: nothing real can ever be signed with them.
+  const corpId = e.WECOM_CORP_ID ?? `wwsandbox${randomAlnum(9).toLowerCase()}`;
+  return {
+    port,
+    host: e.HOST,
+    publicBaseUrl,
+    logLevel: e.LOG_LEVEL,
+    database: { url, kind, sqlitePath: kind === 'sqlite' ? url.replace(/^sqlite:(\/\/)?/, '') : undefined },
+    wecom: {
+      sandbox,
+      corpId,
+      token: e.WECOM_CALLBACK_TOKEN ?? randomAlnum(32),
+      aesKey: e.WECOM_CALLBACK_AES_KEY ?? randomAlnum(43),
+      agentId: e.WECOM_AGENT_ID ?? '1000002',
+      agentSecret: e.WECOM_AGENT_SECRET ?? `sandbox-agent-${randomAlnum(16)}`,
+      // Corps created after 2023-12 call customer-contact APIs with the app's own secret.
+      contactSecret: e.WECOM_CONTACT_SECRET ?? e.WECOM_AGENT_SECRET ?? `sandbox-contact-${randomAlnum(16)}`,
+      apiBase: sandbox && !cleaned.WECOM_API_BASE ? `${publicBaseUrl}/sandbox/api` : e.WECOM_API_BASE,
+      oauthBase: e.WECOM_OAUTH_BASE ?? (sandbox ? `${publicBaseUrl}/sandbox/oauth` : PUBLIC_WECOM_OAUTH),
+    },
+    sessionSecret: e.SESSION_SECRET ?? randomAlnum(32),
+    entrySecret: e.ENTRY_SECRET ?? (sandbox ? 'sandbox-entry-secret-change-me' : randomAlnum(32)),
+    phoneHashSalt: e.PHONE_HASH_SALT ?? 'sandbox-phone-salt-change-me',
+    callback: {
+      bodyLimitBytes: 64 * 1024,
+      retentionHours: e.CALLBACK_RETENTION_HOURS,
+      futureSkewSeconds: 300,
+      batchMaxWaitMs: 2,
+      batchMaxRows: 256,
+    },
+    worker: {
+      enabled: e.WORKER_ENABLED,
+      concurrency: e.WORKER_CONCURRENCY,
+      maxAttempts: e.WORKER_MAX_ATTEMPTS,
+      pollMs: 200,
+      leaseMs: 60_000,
+    },
+    demoData: e.DEMO_DATA ?? sandbox,
+  };
+}

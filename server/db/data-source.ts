@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { migrations } from '../../migrations';
+import { DbKind, databaseKind } from '../config';
+import { SnakeNamingStrategy } from './columns';
+import { entities } from './entities';
+
+export interface DbOptions {
+  url: string;
+  /** Extra pool size for MySQL (default 10). */
+  poolSize?: number;
+}
+
+/** One DataSource from one URL: `sqlite:<file>` (better-sqlite3, WAL) or `mysql://` / `mariadb://`. */
+export function createDataSource({ url, poolSize = 10 }: DbOptions): DataSource {
+  const kind: DbKind = databaseKind(url);
+  const common = {
+    entities,
+    migrations,
+    namingStrategy: new SnakeNamingStrategy(),
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+  } as const;
+  let options: DataSourceOptions;
+  if (kind === 'sqlite') {
+    const file = url.replace(/^sqlite:(\/\/)?/, '');
+    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    options = {
+      ...common,
+      type: 'better-sqlite3',
+      database: file,
+      // WAL: readers never block the single writer; NORMAL is durable across process crashes in WAL mode.
+      prepareDatabase: (db: { pragma(s: string): unknown }) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        db.pragma('busy_timeout = 5000');
+        db.pragma('foreign_keys = ON');
+      },
+    };
+  } else {
+    const u = new URL(url);
+    options = {
+      ...common,
+      type: kind,
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      username: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database: u.pathname.replace(/^\//, ''),
+      charset: 'utf8mb4_unicode_ci',
+      timezone: 'Z',
+      poolSize,
+      bigNumberStrings: false,
+      supportBigNumbers: true,
+      extra: { connectTimeout: 5000, enableKeepAlive: true },
+    } as DataSourceOptions;
+  }
+  return new DataSource(options);
+}
+
+/** Initializes and applies pending migrations. Returns the names applied. */
+export async function openDatabase(opts: DbOptions, { migrate = true } = {}): Promise<DataSource> {
+  const ds = createDataSource(opts);
+  await ds.initialize();
+  if (migrate) await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  const code = e?.driverError?.code ?? e?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'ER_DUP_ENTRY';
+}

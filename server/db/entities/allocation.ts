@@ -1,0 +1,90 @@
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { EpochMs, JsonText } from '../columns';
+
+export type AllocationStatus = 'open' | 'confirmed' | 'expired' | 'superseded';
+export type AllocationSource = 'entry' | 'callback' | 'script';
+
+/** One decision of the allocation engine, with the rule version and the explanation. */
+@Entity('allocations')
+@Index('idx_allocations_customer', ['customerId', 'status'])
+@Index('idx_allocations_created', ['createdAt'])
+export class Allocation {
+  /** Short id; the contact-way state embeds it so the add callback finds the allocation. */
+  @PrimaryColumn({ type: 'varchar', length: 32 }) id: string;
+  @Column({ type: 'varchar', length: 64, nullable: true }) customerId: string | null;
+  @Index('idx_allocations_external') @Column({ type: 'varchar', length: 64, nullable: true }) externalUserid: string | null;
+  @Column({ type: 'varchar', length: 64, nullable: true }) userid: string | null;
+  @Column({ type: 'varchar', length: 32, nullable: true }) branchCode: string | null;
+  @Column({ type: 'varchar', length: 64 }) ruleVersion: string;
+  @Column({ type: 'varchar', length: 16 }) source: AllocationSource;
+  @Column({ type: 'varchar', length: 32 }) reason: string;
+  @Column({ type: 'double', nullable: true }) distanceMeters: number | null;
+  @JsonText() explanation: unknown;
+  @Column({ type: 'varchar', length: 16 }) status: AllocationStatus;
+  @Column({ type: 'varchar', length: 64, nullable: true }) campaign: string | null;
+  @Index('idx_allocations_state') @Column({ type: 'varchar', length: 32, nullable: true }) state: string | null;
+  @Column({ type: 'varchar', length: 64, nullable: true }) configId: string | null;
+  @Column({ type: 'varchar', length: 512, nullable: true }) qrCode: string | null;
+  @EpochMs() createdAt: number;
+  @EpochMs({ nullable: true }) confirmedAt: number | null;
+  @EpochMs({ nullable: true }) expiresAt: number | null;
+}
+
+/** Versioned allocation rule documents; exactly one is active. */
+@Entity('rule_sets')
+export class RuleSetRow {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) version: string;
+  @Column({ type: 'text' }) body: string;
+  @Column({ type: 'varchar', length: 64 }) author: string;
+  @EpochMs() createdAt: number;
+  @Column({ type: 'boolean', default: false }) active: boolean;
+  @EpochMs({ nullable: true }) activatedAt: number | null;
+}
+
+/** Contact ways (联系我) created through add_contact_way; config_id is WeCom's only handle. */
+@Entity('contact_ways')
+export class ContactWay {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) configId: string;
+  @Column({ type: 'varchar', length: 64 }) userid: string;
+  @Index('idx_contact_ways_state') @Column({ type: 'varchar', length: 32 }) state: string;
+  @Column({ type: 'varchar', length: 32 }) purpose: string;
+  @Column({ type: 'varchar', length: 512, nullable: true }) qrCode: string | null;
+  @Column({ type: 'varchar', length: 32, nullable: true }) allocationId: string | null;
+  @EpochMs() createdAt: number;
+  @EpochMs({ nullable: true }) deletedAt: number | null;
+}
+
+export type TransferKind = 'onjob' | 'resigned';
+export type TransferStatus = 'requested' | 'waiting' | 'success' | 'refused' | 'limit' | 'failed' | 'queued';
+
+@Entity('transfers')
+@Index('idx_transfers_external', ['externalUserid', 'requestedAt'])
+@Index('idx_transfers_status', ['status'])
+export class Transfer {
+  @PrimaryGeneratedColumn('increment') id: number;
+  @Column({ type: 'varchar', length: 64 }) externalUserid: string;
+  @Column({ type: 'varchar', length: 64 }) handoverUserid: string;
+  @Column({ type: 'varchar', length: 64 }) takeoverUserid: string;
+  @Column({ type: 'varchar', length: 16 }) kind: TransferKind;
+  @Column({ type: 'varchar', length: 16 }) status: TransferStatus;
+  @Column({ type: 'int', nullable: true }) errcode: number | null;
+  @Column({ type: 'varchar', length: 64, nullable: true }) reason: string | null;
+  @EpochMs() requestedAt: number;
+  @EpochMs() updatedAt: number;
+  @EpochMs({ nullable: true }) takeoverTime: number | null;
+}
+
+export type WelcomeStatus = 'sent' | 'already_sent' | 'failed' | 'expired' | 'skipped';
+
+/** One row per welcome code; the unique hash makes the send idempotent across redeliveries. */
+@Entity('welcome_messages')
+export class WelcomeMessage {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) codeHash: string;
+  @Column({ type: 'varchar', length: 64 }) externalUserid: string;
+  @Column({ type: 'varchar', length: 64 }) userid: string;
+  @Column({ type: 'int', nullable: true }) templateId: number | null;
+  @Column({ type: 'varchar', length: 16 }) status: WelcomeStatus;
+  @Column({ type: 'int', nullable: true }) errcode: number | null;
+  @EpochMs() eventAt: number;
+  @EpochMs({ nullable: true }) sentAt: number | null;
+}

@@ -1,0 +1,35 @@
+import { Allocation, ContactWay, RuleSetRow, Transfer, WelcomeMessage } from './allocation';
+import { ContactTag, CorpTag, Customer, ExternalContact, Follow } from './customers';
+import { InboxEvent } from './inbox';
+import { Branch, Manager } from './org';
+import { ScriptTemplate, Touch } from './playbook';
+import { AuditEntry, CachedSecret, JobLease } from './system';
+
+export * from './allocation';
+export * from './customers';
+export * from './inbox';
+export * from './org';
+export * from './playbook';
+export * from './system';
+
+/** Every entity the DataSource knows; a new table adds its class here and a migration. */
+export const entities = [
+  InboxEvent,
+  CachedSecret,
+  JobLease,
+  AuditEntry,
+  Branch,
+  Manager,
+  Customer,
+  ExternalContact,
+  Follow,
+  CorpTag,
+  ContactTag,
+  Allocation,
+  RuleSetRow,
+  ContactWay,
+  Transfer,
+  WelcomeMessage,
+  ScriptTemplate,
+  Touch,
+];

@@ -1,0 +1,76 @@
+import type { FastifyServerOptions } from 'fastify';
+import type { LoggerOptions } from 'pino';
+
+/**
+ * Logs carry ids, never people or credentials: tokens, secrets, echostr/Encrypt payloads, phone
+ * numbers and names are censored wherever they appear in a logged object (two levels deep, which
+ * covers `{ req: {...} }` and `{ detail: {...} }`), and query strings are cut from logged URLs.
+ */
+const SENSITIVE_KEYS = [
+  'token',
+  'access_token',
+  'accessToken',
+  'ticket',
+  'jsapi_ticket',
+  'secret',
+  'corpsecret',
+  'agentSecret',
+  'contactSecret',
+  'sessionSecret',
+  'entrySecret',
+  'aesKey',
+  'encodingAesKey',
+  'password',
+  'echostr',
+  'encrypt',
+  'Encrypt',
+  'msg_signature',
+  'signature',
+  'welcome_code',
+  'WelcomeCode',
+  'welcomeCode',
+  'phone',
+  'mobile',
+  'remark_mobiles',
+  'name',
+  'customerName',
+  'managerName',
+  'maskedName',
+  'payload',
+  'plaintext',
+  'cookie',
+  'authorization',
+  'set-cookie',
+  'x-entry-signature',
+];
+
+export const REDACT_PATHS = [
+  ...SENSITIVE_KEYS.map((k) => (/^[A-Za-z_]\w*$/.test(k) ? k : `["${k}"]`)),
+  ...SENSITIVE_KEYS.map((k) => (/^[A-Za-z_]\w*$/.test(k) ? `*.${k}` : `*["${k}"]`)),
+  ...SENSITIVE_KEYS.map((k) => (/^[A-Za-z_]\w*$/.test(k) ? `*.*.${k}` : `*.*["${k}"]`)),
+];
+
+/** Strips the query string: callback URLs carry signatures and echostr, API URLs carry tokens. */
+export const safeUrl = (url: string) => {
+  const q = url.indexOf('?');
+  return q === -1 ? url : `${url.slice(0, q)}?…`;
+};
+
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      req: (req: { method: string; url: string; id: string; ip?: string }) => ({
+        method: req.method,
+        url: safeUrl(req.url),
+        id: req.id,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  };
+}
+
+export function fastifyLogger(level: string): FastifyServerOptions['logger'] {
+  return loggerOptions(level) as FastifyServerOptions['logger'];
+}

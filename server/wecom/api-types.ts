@@ -1,0 +1,105 @@
+/**
+ * The typed surface of the WeCom server API that the product uses (PROTOCOL.md §5). Implemented by
+ * server/wecom/client.ts (axios, DB-shared token cache, errcode policy) and decorated as `app.wecom`.
+ * Feature code depends on this interface only, so tests and the sandbox never need a mock.
+ */
+
+export interface WecomErrorInfo {
+  api: string;
+  errcode: number;
+  errmsg: string;
+}
+
+/** Errors are classified once in the client; callers decide on `kind`, never on raw errcodes alone. */
+export type WecomErrorKind =
+  | 'config' // 40001/40013 on gettoken, 48002, 48009, 60020, 50001: an operator must fix the admin console
+  | 'data' // 60011, 40003, 40096, 84061 …: the request names something that does not exist
+  | 'final' // 41051 welcome already sent, 40128 transfer limit, 40129/40100 already in transfer …
+  | 'auth' // 40029 OAuth code invalid or reused
+  | 'retryable' // -1, 45009, 45033, 41096, network, 5xx after the client's own bounded retries
+  | 'unknown';
+
+export interface ExternalContactDetail {
+  external_contact: {
+    external_userid: string;
+    name: string;
+    type: number;
+    gender?: number;
+    avatar?: string;
+    unionid?: string;
+    corp_name?: string;
+  };
+  follow_user: {
+    userid: string;
+    remark?: string;
+    description?: string;
+    createtime: number;
+    state?: string;
+    add_way?: number;
+    tags?: { group_name: string; tag_name: string; tag_id?: string; type: number }[];
+  }[];
+  next_cursor?: string;
+}
+
+export interface CorpTagGroup {
+  group_id: string;
+  group_name: string;
+  create_time?: number;
+  order?: number;
+  deleted?: boolean;
+  tag: { id: string; name: string; create_time?: number; order?: number; deleted?: boolean }[];
+}
+
+export interface TransferResultItem {
+  external_userid: string;
+  /** 1 done, 2 waiting, 3 refused, 4 takeover full, 5 no record */
+  status: number;
+  takeover_time?: number;
+}
+
+export interface WecomApi {
+  getUserInfo(code: string): Promise<{ userid?: string; user_ticket?: string; openid?: string; external_userid?: string }>;
+  getUser(userid: string): Promise<{ userid: string; name?: string; department?: number[]; status?: number; main_department?: number }>;
+  listDepartments(id?: number): Promise<{ id: number; name?: string; parentid: number; order?: number }[]>;
+  getExternalContact(externalUserid: string): Promise<ExternalContactDetail>;
+  batchGetByUser(
+    userids: string[],
+    cursor?: string,
+    limit?: number,
+  ): Promise<{ external_contact_list: { external_contact: ExternalContactDetail['external_contact']; follow_info: { userid: string; createtime: number; state?: string; tag_id?: string[]; remark?: string } }[]; next_cursor?: string }>;
+  getFollowUserList(): Promise<string[]>;
+  getCorpTagList(opts?: { tag_id?: string[]; group_id?: string[] }): Promise<CorpTagGroup[]>;
+  addCorpTag(req: { group_id?: string; group_name?: string; order?: number; tag: { name: string; order?: number }[] }): Promise<CorpTagGroup>;
+  markTag(req: { userid: string; external_userid: string; add_tag?: string[]; remove_tag?: string[] }): Promise<void>;
+  remark(req: { userid: string; external_userid: string; remark?: string; description?: string }): Promise<void>;
+  sendWelcomeMsg(req: { welcome_code: string; text?: { content: string }; attachments?: unknown[] }): Promise<void>;
+  addContactWay(req: {
+    type: 1 | 2;
+    scene: 1 | 2;
+    user?: string[];
+    party?: number[];
+    state?: string;
+    remark?: string;
+    skip_verify?: boolean;
+    is_temp?: boolean;
+  }): Promise<{ config_id: string; qr_code?: string }>;
+  delContactWay(configId: string): Promise<void>;
+  transferCustomer(req: {
+    handover_userid: string;
+    takeover_userid: string;
+    external_userid: string[];
+    transfer_success_msg?: string;
+  }): Promise<{ external_userid: string; errcode: number }[]>;
+  transferResult(req: { handover_userid: string; takeover_userid: string; cursor?: string }): Promise<{ customer: TransferResultItem[]; next_cursor?: string }>;
+  resignedTransferCustomer(req: {
+    handover_userid: string;
+    takeover_userid: string;
+    external_userid: string[];
+  }): Promise<{ external_userid: string; errcode: number }[]>;
+  resignedTransferResult(req: { handover_userid: string; takeover_userid: string; cursor?: string }): Promise<{ customer: TransferResultItem[]; next_cursor?: string }>;
+  sendMessage(req: { touser: string; msgtype: 'text'; agentid: number; text: { content: string }; safe?: 0 | 1 }): Promise<{ invaliduser?: string; msgid?: string }>;
+  /** Corp jsapi ticket (cached in the DB like tokens); never sent to a browser. */
+  getJsapiTicket(): Promise<string>;
+  /** App (agent_config) ticket. */
+  getAgentTicket(): Promise<string>;
+}
