@@ -39,7 +39,9 @@ export function useAuth(api: SidebarApi, env: BrowserEnv): Auth {
     try {
       const list = JSON.parse(env.storage.getItem(OAUTH_ATTEMPTS_KEY) ?? '[]') as unknown;
       const now = env.now();
-      return Array.isArray(list) ? list.filter((t): t is number => typeof t === 'number' && now - t < ATTEMPT_WINDOW_MS) : [];
+      return Array.isArray(list)
+        ? list.filter((t): t is number => typeof t === 'number' && now - t < ATTEMPT_WINDOW_MS)
+        : [];
     } catch {
       return [];
     }

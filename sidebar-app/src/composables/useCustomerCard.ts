@@ -1,8 +1,8 @@
 import { computed, reactive } from 'vue';
+import { ApiError } from '../services/http';
 import type { SidebarApi } from '../services/sidebarApi';
 import type { CorpTagGroup, Customer, Template, Touch } from '../services/types';
 import { messageFor } from './errors';
-import { ApiError } from '../services/http';
 import type { Toaster } from './useToast';
 
 export interface CardState {
@@ -93,7 +93,10 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
       return true;
     } catch (err) {
       const code = err instanceof ApiError ? err.code : 'unknown';
-      toast.show('error', code === 'customer_not_found' ? '未找到该客户号，请核对后重试' : messageFor(code, '关联失败'));
+      toast.show(
+        'error',
+        code === 'customer_not_found' ? '未找到该客户号，请核对后重试' : messageFor(code, '关联失败'),
+      );
       return false;
     } finally {
       state.linking = false;

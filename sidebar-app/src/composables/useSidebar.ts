@@ -8,7 +8,7 @@ import { classifyError } from './errors';
 import { useAuth } from './useAuth';
 import { useCustomerCard } from './useCustomerCard';
 import { useTemplates } from './useTemplates';
-import { useToast } from './useToast';
+import { type Toaster, useToast } from './useToast';
 
 /** What the page shows. Everything but `card` is a full-page state. */
 export type Phase =
@@ -34,7 +34,12 @@ export interface SidebarState {
 export interface SidebarDeps {
   api: SidebarApi;
   env: BrowserEnv;
-  createAdapter(sandbox: boolean, http: HttpClient, opts: { pageUrl: () => string; userid: () => string | undefined }): Promise<WecomAdapter>;
+  createAdapter(
+    sandbox: boolean,
+    http: HttpClient,
+    opts: { pageUrl: () => string; userid: () => string | undefined },
+  ): Promise<WecomAdapter>;
+  toast?: Toaster;
 }
 
 /** Boot flow and page state: bootstrap → session (OAuth) → JS-SDK → chat context → card. */
@@ -50,7 +55,7 @@ export function useSidebar(deps: SidebarDeps) {
     chatId: null,
   });
   const adapter = shallowRef<WecomAdapter | null>(null);
-  const toast = useToast();
+  const toast = deps.toast ?? useToast();
   const auth = useAuth(api, env);
   const card = useCustomerCard(api, toast);
   const templates = useTemplates({
@@ -59,7 +64,9 @@ export function useSidebar(deps: SidebarDeps) {
     adapter: () => adapter.value,
     copyText: (text) => env.copyText(text),
     context: () =>
-      card.state.customer ? { externalUserId: card.state.customer.externalUserId, stage: card.state.customer.stage } : null,
+      card.state.customer
+        ? { externalUserId: card.state.customer.externalUserId, stage: card.state.customer.stage }
+        : null,
     suggestions: () => card.state.templates,
     onTouch: (touch) => card.addTouch(touch),
   });

@@ -71,7 +71,11 @@ export function useTemplates(deps: TemplatesDeps) {
     state.searching = true;
     state.searchError = null;
     try {
-      const res = await deps.api.templates({ q: q || undefined, stage: ctx?.stage, externalUserId: ctx?.externalUserId });
+      const res = await deps.api.templates({
+        q: q || undefined,
+        stage: ctx?.stage,
+        externalUserId: ctx?.externalUserId,
+      });
       if (mine === seq) state.results = res.templates;
     } catch (err) {
       if (mine === seq) state.searchError = err instanceof ApiError ? messageFor(err.code, '搜索失败') : '搜索失败';

@@ -13,7 +13,9 @@ export interface Toaster {
   dismiss(id: number): void;
 }
 
-export function useToast(opts: { durationMs?: number; setTimer?: (fn: () => void, ms: number) => unknown } = {}): Toaster {
+export function useToast(
+  opts: { durationMs?: number; setTimer?: (fn: () => void, ms: number) => unknown } = {},
+): Toaster {
   const items = reactive<ToastItem[]>([]);
   const duration = opts.durationMs ?? 3000;
   const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));

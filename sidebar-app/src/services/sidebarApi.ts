@@ -30,10 +30,10 @@ export function createSidebarApi(http: HttpClient) {
         body: { add, remove },
       }),
     link: (externalUserId: string, bankCustomerId: string) =>
-      http.request<{ customer: Customer } | Record<string, unknown>>(
-        `${base}/customers/${enc(externalUserId)}/link`,
-        { method: 'POST', body: { bankCustomerId } },
-      ),
+      http.request<{ customer: Customer } | Record<string, unknown>>(`${base}/customers/${enc(externalUserId)}/link`, {
+        method: 'POST',
+        body: { bankCustomerId },
+      }),
     templates: (query: TemplateQuery) =>
       http.request<{ templates: Template[] }>(`${base}/templates`, {
         query: { q: query.q, stage: query.stage, externalUserId: query.externalUserId },

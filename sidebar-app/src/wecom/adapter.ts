@@ -35,7 +35,10 @@ export const JS_API_LIST = ['getContext', 'getCurExternalContact', 'getCurExtern
 
 /** JS-SDK failures carry `errMsg` ("sendChatMessage:fail ..."), not an Error. */
 export class WecomError extends Error {
-  constructor(readonly api: string, readonly errMsg: string) {
+  constructor(
+    readonly api: string,
+    readonly errMsg: string,
+  ) {
     super(`${api}: ${errMsg}`);
     this.name = 'WecomError';
   }

@@ -1,4 +1,4 @@
-import { JS_API_LIST, type RegisterOptions, type TextMessage, type WecomAdapter, toWecomError } from './adapter';
+import { JS_API_LIST, type RegisterOptions, type TextMessage, toWecomError, type WecomAdapter } from './adapter';
 
 type Jssdk = typeof import('@wecom/jssdk');
 

@@ -13,7 +13,10 @@ interface SandboxContext {
  * WeCom sandbox (/sandbox/api/jssdk/*), so tests and the demo page can drive and observe them.
  * register() still asks our server for both signatures, exercising the same path as the real SDK.
  */
-export function createSandboxAdapter(http: HttpClient, opts: { pageUrl: () => string; userid?: () => string | undefined }): WecomAdapter {
+export function createSandboxAdapter(
+  http: HttpClient,
+  opts: { pageUrl: () => string; userid?: () => string | undefined },
+): WecomAdapter {
   let registered: RegisterOptions | null = null;
   let context: Promise<SandboxContext> | null = null;
   const loadContext = () => (context ??= http.request<SandboxContext>('/sandbox/api/jssdk/context'));

@@ -1,0 +1,195 @@
+import { OAUTH_STATE_KEY } from '../../../sidebar-app/src/composables/useAuth';
+import { useSidebar } from '../../../sidebar-app/src/composables/useSidebar';
+import { useToast } from '../../../sidebar-app/src/composables/useToast';
+import { createHttpClient } from '../../../sidebar-app/src/services/http';
+import { createSidebarApi } from '../../../sidebar-app/src/services/sidebarApi';
+import { type WecomAdapter, WecomError } from '../../../sidebar-app/src/wecom/adapter';
+import { cardResponse, fakeAdapter, memoryEnv, scriptedFetch } from './fakes';
+
+const boot = { corpId: 'wwcorp', agentId: '1000002', oauthBase: 'https://sb.example/sandbox/oauth', sandbox: true };
+const me = { userid: 'lilei', name: '李雷', role: 'manager', branchCode: 'B001' };
+const sig = { timestamp: 1, nonceStr: 'n', signature: 's' };
+const err = (status: number, code: string) => ({ status, body: { error: { code, message: code } } });
+
+function setup(
+  routes: Parameters<typeof scriptedFetch>[0] = {},
+  adapterOpts: Parameters<typeof fakeAdapter>[0] = {},
+  href = 'https://sb.example/sidebar/',
+) {
+  const f = scriptedFetch({
+    'GET /api/sidebar/bootstrap': { status: 200, body: boot },
+    'GET /api/sidebar/me': { status: 200, body: me },
+    'GET /api/sidebar/jssdk-config': {
+      status: 200,
+      body: { corpId: 'wwcorp', agentId: '1000002', corp: sig, agent: sig },
+    },
+    'GET /api/sidebar/customers/wmCUST1': { status: 200, body: cardResponse() },
+    ...routes,
+  });
+  const m = memoryEnv(href);
+  const a = fakeAdapter(adapterOpts);
+  const created: boolean[] = [];
+  const sidebar = useSidebar({
+    api: createSidebarApi(createHttpClient({ fetch: f.fetch })),
+    env: m.env,
+    toast: useToast({ setTimer: () => 0 }),
+    createAdapter: async (sandbox) => {
+      created.push(sandbox);
+      return a.adapter;
+    },
+  });
+  return { ...f, ...m, ...a, sidebar, created };
+}
+
+describe('useSidebar boot flow', () => {
+  it('boots to the card: bootstrap → me → one jssdk-config for both signatures → context → card', async () => {
+    const s = setup();
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe('card');
+    expect(s.created).toEqual([true]);
+    expect(s.calls.map((c) => c.url.split('?')[0])).toEqual([
+      '/api/sidebar/bootstrap',
+      '/api/sidebar/me',
+      '/api/sidebar/jssdk-config',
+      '/api/sidebar/customers/wmCUST1',
+    ]);
+    expect(s.registered[0]).toMatchObject({ corpId: 'wwcorp', agentId: '1000002' });
+    expect(s.registered[0].jsApiList).toEqual(expect.arrayContaining(['getContext', 'sendChatMessage']));
+    expect(s.sidebar.card.state.customer?.name).toBe('王*明');
+  });
+
+  it('leaves for OAuth when there is no session', async () => {
+    const s = setup({ 'GET /api/sidebar/me': err(401, 'unauthenticated') });
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe('redirecting');
+    expect(s.redirects[0]).toContain('/connect/oauth2/authorize?appid=wwcorp');
+    expect(s.redirects[0]).toContain(`state=${s.store.get(OAUTH_STATE_KEY)}`);
+  });
+
+  it.each([
+    ['normal', 'not_in_chat'],
+    ['group_chat_tools', 'group_chat'],
+  ])('entry %s shows %s', async (entry, phase) => {
+    const s = setup({}, { entry });
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe(phase);
+    expect(s.calls.some((c) => c.url.includes('/customers/'))).toBe(false);
+  });
+
+  it('shows not_in_chat when the SDK refuses getContext (opened outside WeCom)', async () => {
+    const s = setup();
+    s.adapter.getContext = async () => {
+      throw new WecomError('getContext', 'getContext:fail');
+    };
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe('not_in_chat');
+  });
+
+  it.each([
+    [err(404, 'customer_not_found'), 'not_found'],
+    [err(403, 'forbidden_customer'), 'forbidden'],
+    [err(500, 'internal'), 'error'],
+  ])('card answer %j shows %s', async (answer, phase) => {
+    const s = setup({ 'GET /api/sidebar/customers/wmCUST1': answer });
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe(phase);
+    expect(s.sidebar.state.errorMessage).toBeTruthy();
+  });
+
+  it('retry after a failure reloads only what failed', async () => {
+    let fail = true;
+    const s = setup({
+      'GET /api/sidebar/customers/wmCUST1': () =>
+        fail ? err(503, 'unavailable') : { status: 200, body: cardResponse() },
+    });
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe('error');
+    fail = false;
+    await s.sidebar.retry();
+    expect(s.sidebar.state.phase).toBe('card');
+    const urls = s.calls.map((c) => c.url.split('?')[0]);
+    expect(urls.filter((u) => u === '/api/sidebar/bootstrap')).toHaveLength(1);
+    expect(urls.filter((u) => u === '/api/sidebar/me')).toHaveLength(1);
+    expect(s.registered).toHaveLength(1);
+  });
+
+  it('a 401 later in the session restarts OAuth (central handler)', async () => {
+    const s = setup({ 'POST /api/sidebar/customers/wmCUST1/tags': err(401, 'session_expired') });
+    await s.sidebar.start();
+    await s.sidebar.card.toggleTag('t2');
+    expect(s.sidebar.state.phase).toBe('redirecting');
+    expect(s.redirects).toHaveLength(1);
+  });
+
+  it('a reused OAuth code shows an error whose retry starts a fresh OAuth', async () => {
+    const s = setup(
+      {
+        'GET /api/sidebar/me': err(401, 'unauthenticated'),
+        'POST /api/sidebar/session': err(401, 'oauth_code_invalid'),
+      },
+      {},
+      'https://sb.example/sidebar/?code=C1&state=S1',
+    );
+    s.store.set(OAUTH_STATE_KEY, 'S1');
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe('error');
+    expect(s.sidebar.state.errorMessage).toBe('登录凭证已失效，请重新登录');
+    await s.sidebar.retry();
+    expect(s.sidebar.state.phase).toBe('redirecting');
+    expect(s.redirects[0]).toContain('redirect_uri=https%3A%2F%2Fsb.example%2Fsidebar%2F&');
+  });
+
+  it('linking from the not-found state shows the card', async () => {
+    let linked = false;
+    const s = setup({
+      'GET /api/sidebar/customers/wmCUST1': () =>
+        linked ? { status: 200, body: cardResponse() } : err(404, 'customer_not_found'),
+      'POST /api/sidebar/customers/wmCUST1/link': () => {
+        linked = true;
+        return { status: 200, body: {} };
+      },
+    });
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe('not_found');
+    await s.sidebar.link('C0001');
+    expect(s.sidebar.state.phase).toBe('card');
+  });
+
+  it('sending from the page updates touches and stage', async () => {
+    const s = setup({
+      'POST /api/sidebar/touches': {
+        status: 200,
+        body: {
+          touch: {
+            id: 3,
+            templateId: 1,
+            title: '首次问候',
+            userid: 'lilei',
+            sentAt: '2026-11-23T02:00:00Z',
+            channel: 'send',
+          },
+        },
+      },
+    });
+    await s.sidebar.start();
+    const tpl = s.sidebar.card.state.templates[0];
+    await s.sidebar.templates.send(tpl);
+    expect(s.sent).toHaveLength(1);
+    expect(s.sidebar.card.state.customer?.touchCount).toBe(1);
+    expect(s.sidebar.card.state.customer?.stage).toBe(2);
+    expect(s.sidebar.card.lastTouches.value[0].id).toBe(3);
+  });
+
+  it('a failed register (bad signature) shows an error with retry', async () => {
+    const s = setup();
+    const broken: Partial<WecomAdapter> = {
+      register: async () => {
+        throw new WecomError('register', 'config:fail invalid signature');
+      },
+    };
+    Object.assign(s.adapter, broken);
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe('error');
+    expect(s.sidebar.state.errorMessage).toContain('config:fail');
+  });
+});
