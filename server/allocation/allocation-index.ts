@@ -3,6 +3,15 @@ import { KdTree } from './kd-tree';
 import { compareSlots, type ManagerSlot, reposition } from './manager-pool';
 import type { Branch, LatLng, Manager } from './types';
 
+export interface BuildIndexOptions {
+  /**
+   * Centroids of region codes from a reference table (e.g. administrative divisions), used for
+   * customers who have a region code but no coordinates. A rule set's regionCentroids override
+   * these; regions in neither fall back to the mean location of the branches carrying that code.
+   */
+  regionCentroids?: Readonly<Record<string, LatLng>>;
+}
+
 /** Called with branches nearest first; return true to stop. */
 export type BranchVisitor = (branch: Readonly<Branch>, branchIndex: number, distanceMeters: number) => boolean;
 
@@ -24,10 +33,18 @@ export class AllocationIndex {
   private readonly pools: readonly ManagerSlot[][];
   private readonly tree: KdTree;
   private readonly centroids: ReadonlyMap<string, LatLng>;
+  private readonly givenCentroids: ReadonlyMap<string, LatLng>;
 
   /** @internal use buildIndex() */
-  constructor(branches: readonly Branch[], managers: readonly Manager[]) {
+  constructor(branches: readonly Branch[], managers: readonly Manager[], options: BuildIndexOptions = {}) {
     const warnings: string[] = [];
+    this.givenCentroids = new Map(
+      Object.entries(options.regionCentroids ?? {}).filter(([code, c]) => {
+        const ok = isValidLatLng(c?.lat, c?.lng);
+        if (!ok) warnings.push(`region ${code} has an invalid centroid: ignored`);
+        return ok;
+      }),
+    );
     const byCode = new Map<string, Readonly<Branch>>();
     for (const b of branches) {
       if (byCode.has(b.code)) warnings.push(`duplicate branch code ${b.code}: the last record wins`);
@@ -96,9 +113,15 @@ export class AllocationIndex {
     return this.slots.get(userid)?.load;
   }
 
-  /** Mean location of the located branches with this region code. */
-  regionCentroid(regionCode: string): LatLng | undefined {
-    return this.centroids.get(regionCode);
+  /**
+   * Centroid of a region: from the build options if given there, else the mean location of the
+   * located branches with this region code.
+   */
+  regionCentroid(regionCode: string): (LatLng & { from: 'index' | 'branches' }) | undefined {
+    const given = this.givenCentroids.get(regionCode);
+    if (given) return { lat: given.lat, lng: given.lng, from: 'index' };
+    const derived = this.centroids.get(regionCode);
+    return derived ? { lat: derived.lat, lng: derived.lng, from: 'branches' } : undefined;
   }
 
   /** One more active follow for this manager; returns false for an unknown userid. */
@@ -173,6 +196,10 @@ function regionCentroidsOf(branches: readonly Readonly<Branch>[], located: reado
  * Prepares branches and managers for decide(). Data problems do not throw; they are listed in
  * `index.warnings` so an import can report them. Managers' `load` is the starting load.
  */
-export function buildIndex(branches: readonly Branch[], managers: readonly Manager[]): AllocationIndex {
-  return new AllocationIndex(branches, managers);
+export function buildIndex(
+  branches: readonly Branch[],
+  managers: readonly Manager[],
+  options: BuildIndexOptions = {},
+): AllocationIndex {
+  return new AllocationIndex(branches, managers, options);
 }

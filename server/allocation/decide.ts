@@ -52,7 +52,9 @@ interface Run {
  * not change them (see commit()). Never throws for data reasons: with nobody eligible it returns
  * `userid: null, reason: 'none'` with the explanation of why.
  *
- * Rules, in order: the owner (管户) if active, whatever the capacity; else the least-loaded eligible
+ * Rules, in order: the owner (管户) if their status is not excluded, whatever the capacity, the
+ * accepting flag, segment routing or the state of their branch (the relationship is with the
+ * person); else the least-loaded eligible
  * manager of the nearest open branch within maxDistanceMeters; else the fallback list (or, for
  * customers without any location, the manager they already added, as the rule set says).
  */

@@ -5,7 +5,7 @@ import type { Customer, LocationUsed } from './types';
 
 /**
  * Where to measure distances from: the customer's own coordinates, else the centroid of the
- * customer's region (rule set first, then the index's branches in that region). (0, 0) counts as
+ * customer's region (rule set first, then the index: its given centroids, then its branches). (0, 0) counts as
  * missing because bank exports use it as a placeholder and no customer of a Chinese bank lives there.
  */
 export function resolveLocation(customer: Customer, index: AllocationIndex, ruleSet: RuleSet): LocationUsed {
@@ -19,7 +19,7 @@ export function resolveLocation(customer: Customer, index: AllocationIndex, rule
       return { source: 'region_centroid', lat: c.lat, lng: c.lng, regionCode, centroidFrom: 'rule_set' };
     }
     const c = index.regionCentroid(regionCode);
-    if (c) return { source: 'region_centroid', lat: c.lat, lng: c.lng, regionCode, centroidFrom: 'branches' };
+    if (c) return { source: 'region_centroid', lat: c.lat, lng: c.lng, regionCode, centroidFrom: c.from };
     return { source: 'none', regionCode };
   }
   return { source: 'none' };

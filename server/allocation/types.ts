@@ -85,8 +85,11 @@ export interface LocationUsed {
   lat?: number;
   lng?: number;
   regionCode?: string;
-  /** Where a region centroid came from: the rule set, or the mean of the index's branches in that region. */
-  centroidFrom?: 'rule_set' | 'branches';
+  /**
+   * Where a region centroid came from: the rule set, the centroids given to buildIndex, or the mean
+   * location of the index's branches in that region.
+   */
+  centroidFrom?: 'rule_set' | 'index' | 'branches';
 }
 
 /** One line of the decision trail, in the order the rules were tried. */

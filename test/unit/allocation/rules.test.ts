@@ -42,6 +42,18 @@ describe('rule 1: owner first', () => {
     expect(d.explanation.summary).toContain(`Owner ${owner} is not available`);
   });
 
+  it('keeps an owner who paused new customers or whose branch is closed', () => {
+    const closedBranch = buildIndex(
+      [branch('NEAR', northBy(LAT, 1), LNG), branch('SHUT', northBy(LAT, 3), LNG, { active: false })],
+      [manager('near1', 'NEAR'), manager('owner', 'SHUT', { accepting: false })],
+    );
+    const rs = parseRuleSet({ version: 't', closedBranches: ['SHUT'] });
+    expect(decide({ ownerUserid: 'owner', lat: LAT, lng: LNG }, closedBranch, rs)).toMatchObject({
+      userid: 'owner',
+      reason: 'owner',
+    });
+  });
+
   it('keeps an owner on leave when the rule set does not exclude leave', () => {
     const rs = parseRuleSet({ version: 't', excludeStatuses: ['resigned'] });
     expect(decide({ ownerUserid: 'away', lat: LAT, lng: LNG }, index, rs).userid).toBe('away');
@@ -292,6 +304,20 @@ describe('region centroids', () => {
     expect(d.reason).toBe('nearest_branch');
   });
 
+  it('uses centroids given to buildIndex before deriving them from branches', () => {
+    const withTable = buildIndex(
+      [branch('WEST', LAT, LNG - 0.2, { regionCode: 'R-W' }), branch('EAST', LAT, LNG + 0.2, { regionCode: 'R-E' })],
+      [manager('w', 'WEST'), manager('e', 'EAST')],
+      { regionCentroids: { 'R-E': { lat: LAT, lng: LNG - 0.15 }, bad: { lat: 120, lng: 0 } } },
+    );
+    expect(withTable.warnings).toEqual(['region bad has an invalid centroid: ignored']);
+    const d = decide({ regionCode: 'R-E' }, withTable, DEFAULT_RULE_SET);
+    expect(d.explanation.location).toMatchObject({ source: 'region_centroid', centroidFrom: 'index' });
+    expect(d.userid).toBe('w');
+    const overridden = parseRuleSet({ version: 't', regionCentroids: { 'R-E': { lat: LAT, lng: LNG + 0.19 } } });
+    expect(decide({ regionCode: 'R-E' }, withTable, overridden).userid).toBe('e');
+  });
+
   it('does not treat Object.prototype keys as regions', () => {
     expect(decide({ regionCode: 'constructor' }, index, DEFAULT_RULE_SET).explanation.location).toEqual({
       source: 'none',
@@ -323,6 +349,28 @@ describe('explanations', () => {
 
   it('survives a JSON round trip unchanged', () => {
     expect(JSON.parse(JSON.stringify(d))).toEqual(d);
+  });
+
+  it('lists at most 20 skipped branches and counts the rest', () => {
+    const many = buildIndex(
+      [
+        ...Array.from({ length: 25 }, (_, i) =>
+          branch(`S${String(i).padStart(2, '0')}`, northBy(LAT, 1 + i / 10), LNG),
+        ),
+        branch('OPEN', northBy(LAT, 5), LNG),
+      ],
+      [manager('open1', 'OPEN')],
+    );
+    const d2 = decide({ lat: LAT, lng: LNG }, many, DEFAULT_RULE_SET);
+    expect(d2.userid).toBe('open1');
+    expect(d2.explanation.branches).toHaveLength(21);
+    expect(d2.explanation.branches.slice(0, 20).map((b) => b.code)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `S${String(i).padStart(2, '0')}`),
+    );
+    expect(d2.explanation.branches[20]).toMatchObject({ code: 'OPEN', outcome: 'chosen' });
+    expect(d2.explanation.branchesNotListed).toBe(5);
+    expect(d2.explanation.summary).toContain('(25 nearer branch(es) skipped)');
+    expect(explainInWords(d2)).toContain('… 5 more skipped branch(es) not listed');
   });
 
   it('reads as text for the CLI', () => {
