@@ -183,4 +183,26 @@ describe('indexed nearest-branch search matches a brute-force scan', () => {
       expect(viaTree).toEqual(viaScan);
     }
   });
+
+  it('finds neighbours across the antimeridian', () => {
+    const rand = seededRandom(99);
+    const branches: Branch[] = Array.from({ length: 200 }, (_, i) => ({
+      code: `F${i}`,
+      name: 'Fiji',
+      lat: -17 + (rand() - 0.5) * 4,
+      lng: ((180 + (rand() - 0.5) * 6 + 180) % 360) - 180,
+      active: true,
+    }));
+    const index = buildIndex(branches, []);
+    for (let i = 0; i < 50; i++) {
+      const lat = -17 + (rand() - 0.5) * 4;
+      const lng = rand() < 0.5 ? 179.5 + rand() * 0.5 : -180 + rand() * 0.5;
+      const viaTree: string[] = [];
+      const viaScan: string[] = [];
+      index.visitNearestBranches(lat, lng, 100_000, (b) => viaTree.push(b.code) > 10);
+      index.visitNearestBranchesByScan(lat, lng, 100_000, (b) => viaScan.push(b.code) > 10);
+      expect(viaTree.length).toBeGreaterThan(0);
+      expect(viaTree).toEqual(viaScan);
+    }
+  });
 });
