@@ -314,6 +314,7 @@ function finish(
     nearestFailure: run.nearestFailure,
     maxDistanceMeters: run.ruleSet.maxDistanceMeters,
     fallbackSize: run.fallbackSize,
+    centroidRegion: run.location.source === 'region_centroid' ? run.location.regionCode : undefined,
   };
   const { summary, summaryZh } = summarize(facts);
   const explanation: Decision['explanation'] = {

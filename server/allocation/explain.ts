@@ -13,6 +13,8 @@ export interface SummaryFacts {
   nearestFailure?: 'no_location' | 'nothing_within_max' | 'no_branches';
   maxDistanceMeters: number | null;
   fallbackSize?: number;
+  /** Set when distances were measured from a region centroid rather than the customer's own coordinates. */
+  centroidRegion?: string;
 }
 
 const SKIP_ZH: Record<SkipReason, string> = {
@@ -57,10 +59,13 @@ export function summarize(f: SummaryFacts): { summary: string; summaryZh: string
         summaryZh: `管户客户经理 ${f.userid} 在岗，直接分配（不受容量限制）`,
       };
     case 'nearest_branch': {
+      const from = f.centroidRegion
+        ? { en: ` from the centroid of region ${f.centroidRegion}`, zh: `，按区域 ${f.centroidRegion} 中心点计算` }
+        : { en: '', zh: '' };
       const dist = formatDistance(f.distanceMeters ?? 0);
       return {
-        summary: `${ownerNote.en}Nearest branch ${f.branchName} (${dist})${skipped.en}; least-loaded eligible manager ${f.userid}.`,
-        summaryZh: `${ownerNote.zh}最近网点 ${f.branchName} (${dist})${skipped.zh}，该网点负载最低的客户经理 ${f.userid}`,
+        summary: `${ownerNote.en}Nearest branch ${f.branchName} (${dist}${from.en})${skipped.en}; least-loaded eligible manager ${f.userid}.`,
+        summaryZh: `${ownerNote.zh}最近网点 ${f.branchName} (${dist}${from.zh})${skipped.zh}，该网点负载最低的客户经理 ${f.userid}`,
       };
     }
     case 'fallback': {

@@ -294,6 +294,10 @@ describe('region centroids', () => {
       regionCode: '330100',
       centroidFrom: 'rule_set',
     });
+    expect(d.explanation.summary).toBe(
+      'Nearest branch WEST branch (961 m from the centroid of region 330100); least-loaded eligible manager w.',
+    );
+    expect(d.explanation.summaryZh).toContain('按区域 330100 中心点计算');
   });
 
   it('falls back to the mean of the index branches in that region', () => {
