@@ -1,0 +1,349 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { audit } from '../audit/audit';
+import { hashPhone } from '../customers/phone';
+import { Allocation, type AllocationSource, Customer as CustomerRow, ExternalContact } from '../db/entities';
+import { AppError } from '../errors';
+import { type AllocationIndex, buildIndex } from './allocation-index';
+import { allocationContext, cachedContext, invalidate } from './cache';
+import { commit, decide } from './decide';
+import { explainInWords } from './explain';
+import { allocationIdFromState, newAllocationId, stateForAllocation } from './ids';
+import * as repo from './repo';
+import type { RuleSet } from './rule-set';
+import type { Customer, Decision, Explanation } from './types';
+
+/**
+ * The allocation engine over the database: who is the customer, what does the engine decide, and
+ * the allocation row (rule version + explanation + audit) that records it. Free of Fastify so the
+ * entry API, the callback handlers and the operator CLI share it.
+ */
+
+export const DEFAULT_ALLOCATION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export interface CustomerInput {
+  customerId?: string | null;
+  /** Clear-text phone: hashed here with the salt and never stored or logged. */
+  phone?: string | null;
+  phoneHash?: string | null;
+  lat?: number | null;
+  lng?: number | null;
+  regionCode?: string | null;
+  /** The manager the customer already added in WeCom (callback allocations). */
+  addedUserid?: string | null;
+}
+
+export interface ResolvedCustomer {
+  /** Bank customer id, a prospect id derived from the phone hash, or null for an anonymous visitor. */
+  customerId: string | null;
+  row: CustomerRow | null;
+  phoneHash: string | null;
+  /** True when the id was derived from the phone hash and no customer row exists yet. */
+  prospect: boolean;
+  engineInput: Customer;
+}
+
+export interface AllocationPlan {
+  id: string;
+  state: string;
+  customer: ResolvedCustomer;
+  decision: Decision;
+  index: AllocationIndex;
+}
+
+export interface RecordOptions {
+  source: AllocationSource;
+  campaign?: string | null;
+  actor: string;
+  now?: number;
+  ttlMs?: number;
+  status?: 'open' | 'confirmed';
+  externalUserid?: string | null;
+  configId?: string | null;
+  qrCode?: string | null;
+}
+
+const prospectId = (hash: string) => `p_${hash.slice(0, 32)}`;
+
+/** Finds the bank customer behind the input and builds the engine's view of it. */
+export async function resolveCustomer(
+  db: DataSource | EntityManager,
+  input: CustomerInput,
+  salt: string,
+): Promise<ResolvedCustomer> {
+  const hash = input.phoneHash ?? (input.phone ? hashPhone(input.phone, salt) : null);
+  let row: CustomerRow | null = null;
+  let customerId: string | null = input.customerId ?? null;
+  let prospect = false;
+  if (customerId) row = await repo.findCustomer(db, customerId);
+  else if (hash) {
+    row = await repo.findCustomerByPhoneHash(db, hash);
+    customerId = row ? row.id : prospectId(hash);
+    prospect = !row;
+  }
+  // The caller's location is where the customer is now; the bank's record is the fallback.
+  const hasCoords = typeof input.lat === 'number' && typeof input.lng === 'number';
+  const engineInput: Customer = {
+    customerId: customerId ?? undefined,
+    segment: row?.segment ?? null,
+    ownerUserid: row?.ownerUserid ?? null,
+    lat: hasCoords ? input.lat : (row?.lat ?? null),
+    lng: hasCoords ? input.lng : (row?.lng ?? null),
+    regionCode: input.regionCode ?? row?.regionCode ?? null,
+    addedUserid: input.addedUserid ?? null,
+  };
+  return { customerId, row, phoneHash: hash, prospect, engineInput };
+}
+
+/** Decides without writing anything; the id and state are fixed here so a contact way can carry them. */
+export async function planAllocation(
+  db: DataSource,
+  input: CustomerInput,
+  salt: string,
+  now: number = Date.now(),
+): Promise<AllocationPlan> {
+  const [customer, ctx] = await Promise.all([resolveCustomer(db, input, salt), allocationContext(db, now)]);
+  const decision = decide(customer.engineInput, ctx.index, ctx.ruleSet);
+  const id = newAllocationId();
+  return { id, state: stateForAllocation(id), customer, decision, index: ctx.index };
+}
+
+/**
+ * Writes the allocation row, a prospect customer row when needed, and the audit row in one
+ * transaction (or in the caller's), then counts the new load in the cached index.
+ */
+export async function recordAllocation(
+  db: DataSource | EntityManager,
+  plan: AllocationPlan,
+  opts: RecordOptions,
+): Promise<Allocation> {
+  const now = opts.now ?? Date.now();
+  const { decision, customer } = plan;
+  const status = opts.status ?? 'open';
+  const row: Allocation = {
+    id: plan.id,
+    customerId: customer.customerId,
+    externalUserid: opts.externalUserid ?? null,
+    userid: decision.userid,
+    branchCode: decision.branchCode,
+    ruleVersion: decision.ruleSetVersion.slice(0, 64),
+    source: opts.source,
+    reason: decision.reason,
+    distanceMeters: decision.distanceMeters ?? null,
+    explanation: decision.explanation,
+    status,
+    campaign: opts.campaign ?? null,
+    state: plan.state,
+    configId: opts.configId ?? null,
+    qrCode: opts.qrCode ?? null,
+    createdAt: now,
+    confirmedAt: status === 'confirmed' ? now : null,
+    expiresAt: status === 'open' ? now + (opts.ttlMs ?? DEFAULT_ALLOCATION_TTL_MS) : null,
+  };
+  const write = async (tx: EntityManager) => {
+    if (customer.prospect && customer.customerId && customer.phoneHash) {
+      await tx
+        .createQueryBuilder()
+        .insert()
+        .into(CustomerRow)
+        .values({
+          id: customer.customerId,
+          maskedName: '',
+          phoneHash: customer.phoneHash,
+          segment: null,
+          ownerUserid: null,
+          lat: null,
+          lng: null,
+          regionCode: null,
+          bankTags: null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .orIgnore()
+        .updateEntity(false)
+        .execute();
+    }
+    await repo.insertAllocation(tx, row);
+    await audit(tx, {
+      actor: opts.actor,
+      action: 'allocation.decide',
+      subject: `allocation:${row.id}`,
+      detail: {
+        customerId: row.customerId,
+        userid: row.userid,
+        branchCode: row.branchCode,
+        reason: row.reason,
+        ruleVersion: row.ruleVersion,
+        source: row.source,
+        campaign: row.campaign,
+        status: row.status,
+        mismatch: decision.mismatch,
+      },
+    });
+  };
+  if ('transaction' in db && 'manager' in db) await db.transaction(write);
+  else await write(db as EntityManager);
+  commit(plan.index, decision);
+  return row;
+}
+
+/** Decide and record in one step (callbacks, scripts). */
+export async function allocateCustomer(
+  db: DataSource,
+  input: CustomerInput,
+  opts: RecordOptions & { salt: string },
+): Promise<{ allocation: Allocation; decision: Decision }> {
+  const plan = await planAllocation(db, input, opts.salt, opts.now);
+  const allocation = await recordAllocation(db, plan, opts);
+  return { allocation, decision: plan.decision };
+}
+
+/**
+ * The add callback arrived for this allocation: mark it confirmed with the external contact and
+ * supersede the customer's other open allocations. Idempotent; returns false when already confirmed.
+ */
+export async function confirmAllocation(
+  db: DataSource,
+  allocationId: string,
+  externalUserid: string,
+  actor: string,
+  now: number = Date.now(),
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const row = await repo.findAllocation(tx, allocationId);
+    if (!row || row.status === 'confirmed') return false;
+    await repo.setAllocationStatus(tx, allocationId, 'confirmed', { externalUserid, confirmedAt: now });
+    const superseded = row.customerId ? await repo.supersedeOthers(tx, row.customerId, allocationId) : 0;
+    await audit(tx, {
+      actor,
+      action: 'allocation.confirm',
+      subject: `allocation:${allocationId}`,
+      detail: { externalUserid, previousStatus: row.status, superseded },
+    });
+    return true;
+  });
+}
+
+/** The allocation a contact-way state points at, whatever its status. */
+export async function allocationForState(db: DataSource | EntityManager, state: string | null | undefined) {
+  const id = allocationIdFromState(state);
+  return id ? repo.findAllocation(db, id) : null;
+}
+
+export interface AllocationExplanation {
+  allocation: Allocation;
+  explanation: Explanation;
+  text: string;
+}
+
+/**
+ * The newest allocation for an allocation id, a customer id or an external_userid (through the
+ * allocation itself or the contact's matched customer), with the stored explanation in words.
+ */
+export async function explainAllocation(db: DataSource, key: string): Promise<AllocationExplanation | null> {
+  let row =
+    (await repo.findAllocation(db, key)) ??
+    (await repo.latestAllocationFor(db, { customerId: key })) ??
+    (await repo.latestAllocationFor(db, { externalUserid: key }));
+  if (!row) {
+    const contact = await db.manager.findOne(ExternalContact, { where: { externalUserid: key } });
+    if (contact?.customerId) row = await repo.latestAllocationFor(db, { customerId: contact.customerId });
+  }
+  if (!row) return null;
+  const explanation = row.explanation as Explanation;
+  const decision: Decision = {
+    userid: row.userid,
+    branchCode: row.branchCode,
+    reason: explanation.rule,
+    ruleSetVersion: row.ruleVersion,
+    mismatch: false,
+    mismatchPolicy: 'keep',
+    explanation,
+  };
+  if (row.distanceMeters !== null) decision.distanceMeters = row.distanceMeters;
+  return { allocation: row, explanation, text: explainInWords(decision) };
+}
+
+export interface ReplayMove {
+  allocationId: string;
+  customerId: string | null;
+  fromUserid: string | null;
+  toUserid: string | null;
+  fromReason: string;
+  toReason: string;
+  toBranchCode: string | null;
+  summary: string;
+}
+
+export interface ReplayResult {
+  ruleSetVersion: string;
+  considered: number;
+  moved: ReplayMove[];
+}
+
+/**
+ * What a rule set would have decided for the open and confirmed allocations made since `since`,
+ * oldest first, on a private copy of today's index (loads are today's, not those at the time).
+ * The location each decision used is taken from its stored explanation, so entry-time coordinates
+ * the bank's records lack are replayed too. Writes nothing.
+ */
+export async function replayAllocations(db: DataSource, since: number, ruleSet: RuleSet): Promise<ReplayResult> {
+  const [rows, org] = await Promise.all([repo.allocationsSince(db, since), repo.loadOrg(db)]);
+  const index = buildIndex(org.branches, org.managers);
+  const ids = [...new Set(rows.map((r) => r.customerId).filter((c): c is string => Boolean(c)))];
+  const customers = await repo.customersByIds(db, ids);
+  const moved: ReplayMove[] = [];
+  for (const row of rows) {
+    const c = row.customerId ? customers.get(row.customerId) : undefined;
+    const loc = (row.explanation as Explanation | null)?.location;
+    const input: Customer = {
+      customerId: row.customerId ?? undefined,
+      segment: c?.segment ?? null,
+      ownerUserid: c?.ownerUserid ?? null,
+      lat: loc?.source === 'coordinates' ? loc.lat : (c?.lat ?? null),
+      lng: loc?.source === 'coordinates' ? loc.lng : (c?.lng ?? null),
+      regionCode: loc?.regionCode ?? c?.regionCode ?? null,
+      addedUserid: row.source === 'callback' && row.status === 'confirmed' ? row.userid : null,
+    };
+    const d = decide(input, index, ruleSet);
+    commit(index, d);
+    if (d.userid !== row.userid) {
+      moved.push({
+        allocationId: row.id,
+        customerId: row.customerId,
+        fromUserid: row.userid,
+        toUserid: d.userid,
+        fromReason: row.reason,
+        toReason: d.reason,
+        toBranchCode: d.branchCode,
+        summary: d.explanation.summary,
+      });
+    }
+  }
+  return { ruleSetVersion: ruleSet.version, considered: rows.length, moved };
+}
+
+/** Open allocations past their TTL become expired (a sweep; lookups already ignore them). */
+export async function expireOpenAllocations(db: DataSource, actor: string, now: number = Date.now()): Promise<number> {
+  const n = await repo.expireAllocations(db, now);
+  if (n > 0) await audit(db, { actor, action: 'allocation.expire', subject: 'allocations', detail: { count: n } });
+  return n;
+}
+
+/** A follow was added or removed outside an allocation: keep the cached loads close to the truth. */
+export function adjustLoad(db: DataSource, userid: string, delta: 1 | -1): void {
+  const ctx = cachedContext(db);
+  if (!ctx) return;
+  if (delta > 0) ctx.index.recordAssignment(userid);
+  else ctx.index.releaseAssignment(userid);
+}
+
+/** Import scripts and manager changes call this so the next decision sees the new org. */
+export function invalidateAllocationCache(db: DataSource): void {
+  invalidate(db);
+}
+
+export function assertDecided(decision: Decision): asserts decision is Decision & { userid: string } {
+  if (decision.userid === null) {
+    throw new AppError('no_manager_available', 422, 'no eligible customer manager for this customer');
+  }
+}
