@@ -8,7 +8,7 @@ import { openDatabase } from './db/data-source';
 import { AppError, errorBody } from './errors';
 import { healthPlugin } from './health';
 import { fastifyLogger } from './logger';
-import { Metrics, createMetrics } from './metrics';
+import { createMetrics, Metrics } from './metrics';
 import { EventRegistry } from './wecom/events';
 
 declare module 'fastify' {
@@ -67,11 +67,13 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send(errorBody('internal', 'internal error'));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
 
   await app.register(healthPlugin);
-  await app.register(callbackPlugin);
   await app.register(workerPlugin, { enabled: opts.worker ?? config.worker.enabled });
+  await app.register(callbackPlugin);
   // Feature plugins register below (WeCom client, sandbox, contacts + entry API, sidebar).
   return app;
 }

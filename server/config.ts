@@ -55,13 +55,16 @@ export function decodeAesKey(encodingAesKey: string): Buffer {
   return key;
 }
 
-const aesKey = z.string().trim().superRefine((v, ctx) => {
-  try {
-    decodeAesKey(v);
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
-  }
-});
+const aesKey = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    try {
+      decodeAesKey(v);
+    } catch (e) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    }
+  });
 
 const databaseUrl = z
   .string()
@@ -72,10 +75,22 @@ const envSchema = z.object({
   PORT: int(0, 65535).default('3000'),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   DATABASE_URL: databaseUrl.default('sqlite:./data/wecom.sqlite'),
-  WECOM_CORP_ID: z.string().trim().regex(/^[A-Za-z0-9_-]{6,64}$/, 'must look like a corp id (ww…)').optional(),
-  WECOM_CALLBACK_TOKEN: z.string().trim().regex(/^[A-Za-z0-9]{1,64}$/, 'must be letters and digits').optional(),
+  WECOM_CORP_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{6,64}$/, 'must look like a corp id (ww…)')
+    .optional(),
+  WECOM_CALLBACK_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9]{1,64}$/, 'must be letters and digits')
+    .optional(),
   WECOM_CALLBACK_AES_KEY: aesKey.optional(),
-  WECOM_AGENT_ID: z.string().trim().regex(/^\d{1,12}$/, 'must be a numeric agent id').optional(),
+  WECOM_AGENT_ID: z
+    .string()
+    .trim()
+    .regex(/^\d{1,12}$/, 'must be a numeric agent id')
+    .optional(),
   WECOM_AGENT_SECRET: z.string().trim().min(8, 'looks too short for an app secret').optional(),
   WECOM_CONTACT_SECRET: z.string().trim().min(8, 'looks too short for a secret').optional(),
   WECOM_API_BASE: url.default(PUBLIC_WECOM_API),

@@ -51,7 +51,8 @@ export const REDACT_PATHS = [
 ];
 
 /** Strips the query string: callback URLs carry signatures and echostr, API URLs carry tokens. */
-export const safeUrl = (url: string) => {
+export const safeUrl = (url: string | undefined) => {
+  if (typeof url !== 'string') return url;
   const q = url.indexOf('?');
   return q === -1 ? url : `${url.slice(0, q)}?…`;
 };
@@ -61,7 +62,7 @@ export function loggerOptions(level: string): LoggerOptions {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
-      req: (req: { method: string; url: string; id: string; ip?: string }) => ({
+      req: (req: { method?: string; url?: string; id?: string }) => ({
         method: req.method,
         url: safeUrl(req.url),
         id: req.id,

@@ -1,9 +1,9 @@
 import { build } from './app';
-import { ConfigError, loadConfig } from './config';
+import { Config, ConfigError, loadConfig } from './config';
 
 /** Entry point: validate config, build, listen, and shut down gracefully on SIGTERM/SIGINT. */
 async function main() {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {

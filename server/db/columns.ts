@@ -19,7 +19,8 @@ export const jsonTransformer: ValueTransformer = {
 };
 
 /** JSON kept as TEXT so the same column works on both drivers. */
-export const JsonText = (options: ColumnOptions = {}) => Column({ type: 'text', transformer: jsonTransformer, ...options });
+export const JsonText = (options: ColumnOptions = {}) =>
+  Column({ type: 'text', transformer: jsonTransformer, ...options });
 
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 

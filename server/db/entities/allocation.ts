@@ -12,14 +12,16 @@ export class Allocation {
   /** Short id; the contact-way state embeds it so the add callback finds the allocation. */
   @PrimaryColumn({ type: 'varchar', length: 32 }) id: string;
   @Column({ type: 'varchar', length: 64, nullable: true }) customerId: string | null;
-  @Index('idx_allocations_external') @Column({ type: 'varchar', length: 64, nullable: true }) externalUserid: string | null;
+  @Index('idx_allocations_external') @Column({ type: 'varchar', length: 64, nullable: true }) externalUserid:
+    | string
+    | null;
   @Column({ type: 'varchar', length: 64, nullable: true }) userid: string | null;
   @Column({ type: 'varchar', length: 32, nullable: true }) branchCode: string | null;
   @Column({ type: 'varchar', length: 64 }) ruleVersion: string;
   @Column({ type: 'varchar', length: 16 }) source: AllocationSource;
   @Column({ type: 'varchar', length: 32 }) reason: string;
   @Column({ type: 'double', nullable: true }) distanceMeters: number | null;
-  @JsonText() explanation: unknown;
+  @JsonText() explanation: object;
   @Column({ type: 'varchar', length: 16 }) status: AllocationStatus;
   @Column({ type: 'varchar', length: 64, nullable: true }) campaign: string | null;
   @Index('idx_allocations_state') @Column({ type: 'varchar', length: 32, nullable: true }) state: string | null;

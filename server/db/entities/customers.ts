@@ -22,8 +22,12 @@ export class Customer {
 @Entity('external_contacts')
 export class ExternalContact {
   @PrimaryColumn({ type: 'varchar', length: 64 }) externalUserid: string;
-  @Index('idx_external_contacts_customer') @Column({ type: 'varchar', length: 64, nullable: true }) customerId: string | null;
-  @Index('idx_external_contacts_unionid') @Column({ type: 'varchar', length: 64, nullable: true }) unionid: string | null;
+  @Index('idx_external_contacts_customer') @Column({ type: 'varchar', length: 64, nullable: true }) customerId:
+    | string
+    | null;
+  @Index('idx_external_contacts_unionid') @Column({ type: 'varchar', length: 64, nullable: true }) unionid:
+    | string
+    | null;
   @Column({ type: 'varchar', length: 64, default: '' }) name: string;
   @Column({ type: 'int', default: 1 }) type: number;
   @Column({ type: 'int', default: 0 }) gender: number;

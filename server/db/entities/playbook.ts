@@ -22,7 +22,7 @@ export class ScriptTemplate {
   @EpochMs({ nullable: true }) expiresAt: number | null;
   @Column({ type: 'text', nullable: true }) disclaimer: string | null;
   /** Attachments for sendChatMessage (image/link), as JSON. */
-  @JsonText({ nullable: true }) attachments: unknown;
+  @JsonText({ nullable: true }) attachments: object | null;
   /** Welcome-message template (used with send_welcome_msg). */
   @Column({ type: 'boolean', default: false }) isWelcome: boolean;
   @Column({ type: 'varchar', length: 64, default: 'system' }) createdBy: string;

@@ -28,5 +28,5 @@ export class AuditEntry {
   @Column({ type: 'varchar', length: 64 }) actor: string;
   @Column({ type: 'varchar', length: 64 }) action: string;
   @Column({ type: 'varchar', length: 128 }) subject: string;
-  @JsonText({ nullable: true }) detail: unknown;
+  @JsonText({ nullable: true }) detail: object | null;
 }

@@ -1,0 +1,70 @@
+import { ConfigError, loadConfig } from '../../../server/config';
+
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems.map((p) => p.variable);
+  }
+  return [];
+};
+
+const PROD = {
+  WECOM_CORP_ID: 'ww5f3a9c1e7b2d4806',
+  WECOM_CALLBACK_TOKEN: 'Qm8bKsYcT4wNv2Lr',
+  WECOM_CALLBACK_AES_KEY: 'bAnK7cRm9QxW2eTz5yHu8jPk3LnV6sDf4gJa1oIq0Zd',
+  WECOM_AGENT_ID: '1000002',
+  WECOM_AGENT_SECRET: 'agent-secret-0123456789',
+  SESSION_SECRET: 's'.repeat(32),
+  ENTRY_SECRET: 'e'.repeat(32),
+  PHONE_HASH_SALT: 'p'.repeat(32),
+  PUBLIC_BASE_URL: 'https://cm.bank.example',
+  DATABASE_URL: 'mysql://app:pw@db.internal:3306/wecom',
+};
+
+describe('config', () => {
+  it('defaults to the embedded demo: SQLite file, sandbox on, port 3000', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.database).toMatchObject({ kind: 'sqlite', sqlitePath: './data/wecom.sqlite' });
+    expect(c.wecom.sandbox).toBe(true);
+    expect(c.wecom.apiBase).toBe('http://localhost:3000/sandbox/api');
+    expect(c.wecom.aesKey).toHaveLength(43);
+    expect(c.demoData).toBe(true);
+  });
+
+  it('production settings turn the sandbox off and keep the public API host by default', () => {
+    const c = loadConfig(PROD);
+    expect(c.wecom.sandbox).toBe(false);
+    expect(c.wecom.apiBase).toBe('https://qyapi.weixin.qq.com');
+    expect(c.wecom.contactSecret).toBe(PROD.WECOM_AGENT_SECRET);
+    expect(c.database.kind).toBe('mysql');
+    expect(c.demoData).toBe(false);
+  });
+
+  it('names the variable of an AES key that does not decode to 32 bytes', () => {
+    expect(problems({ ...PROD, WECOM_CALLBACK_AES_KEY: 'tooShort' })).toEqual(['WECOM_CALLBACK_AES_KEY']);
+    expect(problems({ ...PROD, WECOM_CALLBACK_AES_KEY: `${'a'.repeat(42)}!` })).toEqual(['WECOM_CALLBACK_AES_KEY']);
+  });
+
+  it('names every malformed or missing variable', () => {
+    expect(problems({ PORT: 'eighty', DATABASE_URL: 'postgres://x', LOG_LEVEL: 'loud' }).sort()).toEqual(
+      ['DATABASE_URL', 'LOG_LEVEL', 'PORT'].sort(),
+    );
+    const missing = problems({ WECOM_CORP_ID: 'ww5f3a9c1e7b2d4806' });
+    expect(missing).toEqual(
+      expect.arrayContaining(['WECOM_CALLBACK_TOKEN', 'WECOM_CALLBACK_AES_KEY', 'WECOM_AGENT_SECRET']),
+    );
+  });
+
+  it('refuses the sandbox together with real credentials', () => {
+    expect(problems({ ...PROD, WECOM_SANDBOX: 'true' })).toContain('WECOM_SANDBOX');
+  });
+
+  it('accepts the non-canonical keys WeCom issues', () => {
+    expect(
+      loadConfig({ ...PROD, WECOM_CALLBACK_AES_KEY: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C' }).wecom.aesKey,
+    ).toHaveLength(43);
+  });
+});
