@@ -1,0 +1,99 @@
+import type { DataSource } from 'typeorm';
+import { scoreTemplate } from './ranking';
+import type { RankedTemplate, StoredTemplate, SuggestContext, TemplateProvider } from './types';
+import { fillVariables } from './variables';
+
+interface Row {
+  id: number;
+  title: string;
+  content: string;
+  stage: number;
+  segments: string;
+  product: string | null;
+  owner_userid: string | null;
+  disclaimer: string | null;
+}
+
+const MAX_LIMIT = 50;
+
+export function splitSegments(s: string | null): string[] {
+  return (s ?? '')
+    .split(/[,，]/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Templates straight from `script_templates`: approved, not expired, not welcome messages, corp
+ * templates or the manager's own. Without a search only stages within ±1 are read (index
+ * idx_templates_stage); a search looks at every stage and lets the score order them.
+ */
+export class TableTemplateProvider implements TemplateProvider {
+  constructor(
+    private readonly db: DataSource,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async suggest(ctx: SuggestContext): Promise<RankedTemplate[]> {
+    const stage = Math.min(4, Math.max(1, Math.round(ctx.stage)));
+    const q = (ctx.q ?? '').trim();
+    const params: unknown[] = [this.now(), ctx.manager.userid];
+    let stageSql = '';
+    if (!q) {
+      stageSql = ' AND stage BETWEEN ? AND ?';
+      params.push(stage - 1, stage + 1);
+    }
+    const rows: Row[] = await this.db.query(
+      `SELECT id, title, content, stage, segments, product, owner_userid, disclaimer
+         FROM script_templates
+        WHERE status = 'approved' AND is_welcome = 0
+          AND (expires_at IS NULL OR expires_at > ?)
+          AND (owner_userid IS NULL OR owner_userid = ?)${stageSql}`,
+      params,
+    );
+    const ranked: RankedTemplate[] = [];
+    for (const r of rows) {
+      const segments = splitSegments(r.segments);
+      const mine = r.owner_userid === ctx.manager.userid;
+      const score = scoreTemplate(
+        {
+          id: Number(r.id),
+          title: r.title,
+          content: r.content,
+          stage: Number(r.stage),
+          segments,
+          product: r.product,
+          mine,
+        },
+        ctx.customer,
+        stage,
+        q,
+      );
+      if (score === null) continue;
+      ranked.push({
+        id: Number(r.id),
+        title: r.title,
+        content: fillVariables(r.content, ctx.customer, ctx.manager),
+        disclaimer: r.disclaimer || null,
+        stage: Number(r.stage),
+        segments,
+        product: r.product,
+        owner: mine ? 'mine' : 'corp',
+        score,
+      });
+    }
+    ranked.sort((a, b) => b.score - a.score || a.id - b.id);
+    return ranked.slice(0, Math.min(MAX_LIMIT, ctx.limit ?? 20));
+  }
+
+  async get(id: number, managerUserid: string): Promise<StoredTemplate | null> {
+    const rows: { id: number; title: string; stage: number; owner_userid: string | null }[] = await this.db.query(
+      `SELECT id, title, stage, owner_userid FROM script_templates
+        WHERE id = ? AND status = 'approved' AND (expires_at IS NULL OR expires_at > ?)
+          AND (owner_userid IS NULL OR owner_userid = ?)`,
+      [id, this.now(), managerUserid],
+    );
+    const r = rows[0];
+    return r ? { id: Number(r.id), title: r.title, stage: Number(r.stage), ownerUserid: r.owner_userid } : null;
+  }
+}

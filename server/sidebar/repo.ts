@@ -1,0 +1,195 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { ContactTag, Touch } from '../db/entities';
+
+/**
+ * SQL of the sidebar. Every query is keyed by an indexed column (PKs, uq_follows_pair,
+ * idx_touches_contact, idx_allocations_external/customer); the card never queries per row.
+ */
+
+export interface ManagerRow {
+  userid: string;
+  name: string;
+  role: 'manager' | 'branch_lead' | 'operator';
+  status: string;
+  branch_code: string | null;
+  branch_name: string | null;
+}
+
+/** One row per active follow of the contact (at least one row when the contact exists). */
+export interface ContactRow {
+  external_userid: string;
+  contact_name: string;
+  gender: number;
+  customer_id: string | null;
+  masked_name: string | null;
+  segment: string | null;
+  owner_userid: string | null;
+  bank_tags: string | null;
+  owner_name: string | null;
+  owner_branch: string | null;
+  owner_branch_name: string | null;
+  follow_userid: string | null;
+  follow_added_at: number | string | null;
+  follow_branch: string | null;
+  follow_branch_name: string | null;
+}
+
+export interface TagRow {
+  id: string;
+  group_id: string;
+  group_name: string;
+  name: string;
+  selected: string | null;
+}
+
+export interface TouchRow {
+  id: number;
+  template_id: number | null;
+  userid: string;
+  sent_at: number | string;
+  channel: string;
+  stage: number;
+  title: string | null;
+  total: number | string;
+}
+
+export interface AllocationRow {
+  reason: string;
+  explanation: string | null;
+  rule_version: string | null;
+}
+
+type Db = DataSource | EntityManager;
+
+export class SidebarRepo {
+  constructor(private readonly db: DataSource) {}
+
+  async manager(userid: string): Promise<ManagerRow | null> {
+    const rows: ManagerRow[] = await this.db.query(
+      `SELECT m.userid, m.name, m.role, m.status, m.branch_code, b.name AS branch_name
+         FROM managers m LEFT JOIN branches b ON b.code = m.branch_code
+        WHERE m.userid = ?`,
+      [userid],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Contact + bank customer + owner + every active follow with the follower's branch, in one query. */
+  async contact(externalUserid: string): Promise<ContactRow[]> {
+    return this.db.query(
+      `SELECT ec.external_userid, ec.name AS contact_name, ec.gender, ec.customer_id,
+              c.masked_name, c.segment, c.owner_userid, c.bank_tags,
+              om.name AS owner_name, om.branch_code AS owner_branch, ob.name AS owner_branch_name,
+              f.userid AS follow_userid, f.added_at AS follow_added_at,
+              fm.branch_code AS follow_branch, fb.name AS follow_branch_name
+         FROM external_contacts ec
+         LEFT JOIN customers c ON c.id = ec.customer_id
+         LEFT JOIN managers om ON om.userid = c.owner_userid
+         LEFT JOIN branches ob ON ob.code = om.branch_code
+         LEFT JOIN follows f ON f.external_userid = ec.external_userid AND f.deleted_at IS NULL
+         LEFT JOIN managers fm ON fm.userid = f.userid
+         LEFT JOIN branches fb ON fb.code = fm.branch_code
+        WHERE ec.external_userid = ?`,
+      [externalUserid],
+    );
+  }
+
+  /** All live corp tags, with `selected` set where the follow (externalUserid, userid) carries the tag. */
+  async tags(externalUserid: string, userid: string | null, db: Db = this.db): Promise<TagRow[]> {
+    return db.query(
+      `SELECT t.id, t.group_id, t.group_name, t.name, ct.tag_id AS selected
+         FROM tags t
+         LEFT JOIN contact_tags ct ON ct.tag_id = t.id AND ct.external_userid = ? AND ct.userid = ?
+        WHERE t.deleted = 0
+        ORDER BY t.group_id, t.sort_order, t.id`,
+      [externalUserid, userid ?? ''],
+    );
+  }
+
+  async liveTagIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM tags WHERE deleted = 0 AND id IN (${ids.map(() => '?').join(',')})`,
+      ids,
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Latest touches with the template title, and the total count (window function: one query). */
+  async touches(externalUserid: string, limit: number): Promise<TouchRow[]> {
+    return this.db.query(
+      `SELECT t.id, t.template_id, t.userid, t.sent_at, t.channel, t.stage, st.title, COUNT(*) OVER () AS total
+         FROM touches t LEFT JOIN script_templates st ON st.id = t.template_id
+        WHERE t.external_userid = ?
+        ORDER BY t.sent_at DESC, t.id DESC
+        LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [externalUserid],
+    );
+  }
+
+  async touchCount(externalUserid: string, db: Db = this.db): Promise<number> {
+    const rows: { n: number | string }[] = await db.query(
+      'SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?',
+      [externalUserid],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** The allocation that explains who got this customer: confirmed first, then the latest. */
+  async allocation(externalUserid: string, customerId: string | null): Promise<AllocationRow | null> {
+    const rows: AllocationRow[] = await this.db.query(
+      `SELECT reason, explanation, rule_version FROM allocations
+        WHERE external_userid = ?${customerId ? ' OR customer_id = ?' : ''}
+        ORDER BY CASE WHEN status = 'confirmed' THEN 0 ELSE 1 END, created_at DESC
+        LIMIT 1`,
+      customerId ? [externalUserid, customerId] : [externalUserid],
+    );
+    return rows[0] ?? null;
+  }
+
+  async customerExists(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT id FROM customers WHERE id = ?', [id]);
+    return rows.length > 0;
+  }
+
+  async linkContact(externalUserid: string, customerId: string, now: number, db: Db = this.db): Promise<void> {
+    await db.query(
+      `UPDATE external_contacts SET customer_id = ?, matched_by = 'manual', updated_at = ? WHERE external_userid = ?`,
+      [customerId, now, externalUserid],
+    );
+  }
+
+  async applyTags(
+    db: EntityManager,
+    externalUserid: string,
+    userid: string,
+    add: string[],
+    remove: string[],
+    now: number,
+  ): Promise<void> {
+    if (remove.length) {
+      await db.query(
+        `DELETE FROM contact_tags WHERE external_userid = ? AND userid = ? AND tag_id IN (${remove.map(() => '?').join(',')})`,
+        [externalUserid, userid, ...remove],
+      );
+    }
+    if (add.length) {
+      await db
+        .createQueryBuilder()
+        .insert()
+        .into(ContactTag)
+        .values(add.map((tagId) => ({ externalUserid, userid, tagId, createdAt: now })))
+        .orIgnore()
+        .updateEntity(false)
+        .execute();
+    }
+  }
+
+  async insertTouch(
+    db: EntityManager,
+    row: { externalUserid: string; userid: string; templateId: number; stage: number; channel: string; sentAt: number },
+  ): Promise<number> {
+    const res = await db.getRepository(Touch).insert(row);
+    return Number(res.identifiers[0]?.id);
+  }
+}

@@ -1,0 +1,194 @@
+import fastifyCookie from '@fastify/cookie';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { audit } from '../audit/audit';
+import { AppError, badRequest, forbidden, unauthorized } from '../errors';
+import { TableTemplateProvider, type TemplateProvider } from '../playbook';
+import type { WecomApi } from '../wecom/api-types';
+import { checkSignableUrl, signUrl } from './jssdk';
+import * as S from './schemas';
+import { SidebarService, type Viewer, viewerFrom, wecomFailure } from './service';
+import {
+  cookieOptions,
+  SESSION_COOKIE,
+  SESSION_REFRESH_AFTER_MS,
+  SESSION_TTL_MS,
+  signSession,
+  verifySession,
+} from './session';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    sidebarViewer: Viewer | null;
+  }
+}
+
+export interface SidebarRoutesOptions {
+  templates?: TemplateProvider;
+}
+
+/** OAuth codes are single-use at WeCom already; remembering ours makes a replay fail without a call. */
+class UsedCodes {
+  private readonly seen = new Map<string, number>();
+  constructor(
+    private readonly ttlMs = 5 * 60 * 1000,
+    private readonly max = 10_000,
+  ) {}
+  /** true if the code was already used. */
+  use(code: string, now: number): boolean {
+    if (this.seen.size >= this.max) {
+      for (const [k, until] of this.seen) if (until <= now || this.seen.size >= this.max) this.seen.delete(k);
+    }
+    const until = this.seen.get(code);
+    if (until !== undefined && until > now) return true;
+    this.seen.set(code, now + this.ttlMs);
+    return false;
+  }
+}
+
+function wecomOf(app: FastifyInstance): WecomApi {
+  const client = (app as unknown as { wecom?: WecomApi }).wecom;
+  if (!client) throw new AppError('wecom_unavailable', 503, 'the WeCom API client is not configured');
+  return client;
+}
+
+const meBody = (v: Viewer) => ({ userid: v.userid, name: v.name, role: v.role, branchCode: v.branchCode ?? '' });
+
+/** /api/sidebar/* (registered with that prefix, encapsulated: the cookie parser stays in here). */
+export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOptions): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  if (!app.hasDecorator('parseCookie')) await app.register(fastifyCookie);
+  app.decorateRequest('sidebarViewer', null);
+
+  const templates = opts.templates ?? new TableTemplateProvider(app.db, () => app.now());
+  const service = new SidebarService(
+    app.db,
+    templates,
+    () => wecomOf(app),
+    () => app.now(),
+  );
+  const usedCodes = new UsedCodes();
+
+  function setSession(reply: FastifyReply, v: Viewer): void {
+    const token = signSession(
+      { userid: v.userid, role: v.role, branchCode: v.branchCode ?? '', exp: app.now() + SESSION_TTL_MS },
+      app.config.sessionSecret,
+    );
+    reply.setCookie(SESSION_COOKIE, token, cookieOptions(app.config.publicBaseUrl));
+  }
+
+  /** 401 with distinct codes (no cookie / expired / forged); a deactivated manager gets 403. */
+  async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const now = app.now();
+    const check = verifySession(req.cookies[SESSION_COOKIE], app.config.sessionSecret, now);
+    if (!check.ok) {
+      const messages = {
+        unauthenticated: 'no sidebar session',
+        session_expired: 'the sidebar session has expired',
+        session_invalid: 'the sidebar session is not valid',
+      };
+      throw unauthorized(check.code, messages[check.code]);
+    }
+    // Role and branch come from the table, not the cookie, so changes apply at once.
+    const row = await service.repo.manager(check.session.userid);
+    if (!row || row.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
+    req.sidebarViewer = viewerFrom(row);
+    if (check.session.exp - now < SESSION_TTL_MS - SESSION_REFRESH_AFTER_MS) setSession(reply, req.sidebarViewer);
+  }
+  const viewer = (req: FastifyRequest) => req.sidebarViewer as Viewer;
+
+  app.get('/bootstrap', { schema: { response: { 200: S.Bootstrap } } }, async () => ({
+    corpId: app.config.wecom.corpId,
+    agentId: app.config.wecom.agentId,
+    oauthBase: app.config.wecom.oauthBase,
+    sandbox: app.config.wecom.sandbox,
+  }));
+
+  app.post(
+    '/session',
+    { schema: { body: S.SessionBody, response: { 200: S.Me, '4xx': S.ErrorEnvelope, '5xx': S.ErrorEnvelope } } },
+    async (req, reply) => {
+      const { code } = req.body;
+      if (usedCodes.use(code, app.now())) throw unauthorized('oauth_code_invalid', 'this OAuth code was already used');
+      let info: Awaited<ReturnType<WecomApi['getUserInfo']>>;
+      try {
+        info = await wecomOf(app).getUserInfo(code);
+      } catch (err) {
+        const e = err as { kind?: string; errcode?: number };
+        if (e?.kind === 'auth' || e?.errcode === 40029) {
+          throw unauthorized('oauth_code_invalid', 'the OAuth code is invalid, expired or already used');
+        }
+        throw wecomFailure('auth/getuserinfo', err);
+      }
+      if (!info.userid) throw forbidden('not_a_manager', 'the visitor is not a member of this corp');
+      const row = await service.repo.manager(info.userid);
+      if (!row || row.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
+      const v = viewerFrom(row);
+      setSession(reply, v);
+      await audit(app.db, { actor: v.userid, action: 'sidebar.login', subject: v.userid });
+      return meBody(v);
+    },
+  );
+
+  // Everything below needs a session.
+  await app.register(async (authed) => {
+    const api = authed.withTypeProvider<TypeBoxTypeProvider>();
+    api.addHook('preHandler', authenticate);
+
+    api.get('/me', { schema: { response: { 200: S.Me } } }, async (req) => meBody(viewer(req)));
+
+    api.get(
+      '/jssdk-config',
+      { schema: { querystring: S.JssdkQuery, response: { 200: S.JssdkConfig } } },
+      async (req) => {
+        const problem = checkSignableUrl(req.query.url, app.config.publicBaseUrl);
+        if (problem) throw badRequest(problem);
+        const client = wecomOf(app);
+        let corpTicket: string;
+        let agentTicket: string;
+        try {
+          [corpTicket, agentTicket] = await Promise.all([client.getJsapiTicket(), client.getAgentTicket()]);
+        } catch (err) {
+          throw wecomFailure('jsapi ticket', err);
+        }
+        const now = app.now();
+        return {
+          corpId: app.config.wecom.corpId,
+          agentId: app.config.wecom.agentId,
+          corp: signUrl(corpTicket, req.query.url, now),
+          agent: signUrl(agentTicket, req.query.url, now),
+        };
+      },
+    );
+
+    api.get(
+      '/customers/:externalUserId',
+      { schema: { params: S.ExternalUserIdParams, response: { 200: S.Card } } },
+      async (req) => service.card(viewer(req), req.params.externalUserId),
+    );
+
+    api.post(
+      '/customers/:externalUserId/tags',
+      { schema: { params: S.ExternalUserIdParams, body: S.TagsBody, response: { 200: S.TagsReply } } },
+      async (req) => service.updateTags(viewer(req), req.params.externalUserId, req.body.add, req.body.remove),
+    );
+
+    api.post(
+      '/customers/:externalUserId/link',
+      { schema: { params: S.ExternalUserIdParams, body: S.LinkBody, response: { 200: S.LinkReply } } },
+      async (req) => ({
+        linked: await service.link(viewer(req), req.params.externalUserId, req.body.bankCustomerId),
+      }),
+    );
+
+    api.get(
+      '/templates',
+      { schema: { querystring: S.TemplatesQuery, response: { 200: S.TemplatesReply } } },
+      async (req) => service.searchTemplates(viewer(req), req.query.q, req.query.stage, req.query.externalUserId),
+    );
+
+    api.post('/touches', { schema: { body: S.TouchBody, response: { 200: S.TouchReply } } }, async (req) =>
+      service.recordTouch(viewer(req), req.body.externalUserId, req.body.templateId, req.body.channel),
+    );
+  });
+}

@@ -1,0 +1,131 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/** Request/response schemas of /api/sidebar/*; the Vue app's services/types.ts mirrors them. */
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const NullableStr = Nullable(Type.String());
+
+export const ErrorEnvelope = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});
+
+export const ExternalUserId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const ExternalUserIdParams = Type.Object({ externalUserId: ExternalUserId });
+
+export const Bootstrap = Type.Object({
+  corpId: Type.String(),
+  agentId: Type.String(),
+  oauthBase: Type.String(),
+  sandbox: Type.Boolean(),
+});
+
+export const Me = Type.Object({
+  userid: Type.String(),
+  name: Type.String(),
+  role: Type.Union([Type.Literal('manager'), Type.Literal('branch_lead'), Type.Literal('operator')]),
+  branchCode: Type.String(),
+});
+
+export const SessionBody = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 512 }) },
+  { additionalProperties: false },
+);
+
+export const JssdkQuery = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) });
+const Signature = Type.Object({ timestamp: Type.Integer(), nonceStr: Type.String(), signature: Type.String() });
+export const JssdkConfig = Type.Object({
+  corpId: Type.String(),
+  agentId: Type.String(),
+  corp: Signature,
+  agent: Signature,
+});
+
+export const CorpTagGroup = Type.Object({
+  groupId: Type.String(),
+  groupName: Type.String(),
+  tags: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), selected: Type.Boolean() })),
+});
+
+export const Touch = Type.Object({
+  id: Type.Integer(),
+  templateId: Type.Union([Type.Integer(), Type.Null()]),
+  title: NullableStr,
+  userid: Type.String(),
+  sentAt: Type.String(),
+  channel: Type.String(),
+  stage: Type.Integer(),
+});
+
+export const Template = Type.Object({
+  id: Type.Integer(),
+  title: Type.String(),
+  content: Type.String(),
+  disclaimer: NullableStr,
+  stage: Type.Integer(),
+  segments: Type.Array(Type.String()),
+  product: NullableStr,
+  owner: Type.Union([Type.Literal('corp'), Type.Literal('mine')]),
+  score: Type.Number(),
+});
+
+export const Card = Type.Object({
+  customer: Type.Object({
+    externalUserId: Type.String(),
+    name: Type.String(),
+    segment: NullableStr,
+    bankCustomerId: Type.Optional(NullableStr),
+    owner: Type.Union([
+      Type.Object({ userid: Type.String(), name: Type.String(), branchCode: Type.String(), branchName: NullableStr }),
+      Type.Null(),
+    ]),
+    branchName: Type.Optional(NullableStr),
+    corpTags: Type.Array(CorpTagGroup),
+    bankTags: Type.Array(Type.String()),
+    stage: Type.Integer({ minimum: 1, maximum: 4 }),
+    touchCount: Type.Integer(),
+    touches: Type.Array(Touch),
+    allocation: Type.Union([
+      Type.Object({ reason: Type.String(), summaryZh: Type.String(), ruleVersion: NullableStr }),
+      Type.Null(),
+    ]),
+    followedSince: NullableStr,
+  }),
+  templates: Type.Array(Template),
+});
+
+const TagId = Type.String({ minLength: 1, maxLength: 64 });
+export const TagsBody = Type.Object(
+  {
+    add: Type.Array(TagId, { maxItems: 50, default: [] }),
+    remove: Type.Array(TagId, { maxItems: 50, default: [] }),
+  },
+  { additionalProperties: false },
+);
+export const TagsReply = Type.Object({ corpTags: Type.Array(CorpTagGroup) });
+
+export const LinkBody = Type.Object(
+  { bankCustomerId: Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S+$' }) },
+  { additionalProperties: false },
+);
+export const LinkReply = Type.Object({
+  linked: Type.Object({ externalUserId: Type.String(), bankCustomerId: Type.String() }),
+});
+
+export const TemplatesQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 64 })),
+  stage: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
+  externalUserId: Type.Optional(ExternalUserId),
+});
+export const TemplatesReply = Type.Object({ templates: Type.Array(Template) });
+
+export const TouchBody = Type.Object(
+  {
+    externalUserId: ExternalUserId,
+    templateId: Type.Integer({ minimum: 1 }),
+    channel: Type.Union([Type.Literal('send'), Type.Literal('copy')]),
+  },
+  { additionalProperties: false },
+);
+export const TouchReply = Type.Object({ touch: Touch });
+
+export type TagsBodyT = Static<typeof TagsBody>;

@@ -1,0 +1,309 @@
+import type { DataSource } from 'typeorm';
+import { audit } from '../audit/audit';
+import { AppError, forbidden, notFound } from '../errors';
+import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
+import type { WecomApi } from '../wecom/api-types';
+import { maskName } from './mask';
+import { type ContactRow, type ManagerRow, SidebarRepo, type TagRow, type TouchRow } from './repo';
+
+export const MAX_STAGE = 4;
+const CARD_TOUCHES = 10;
+
+export interface Viewer {
+  userid: string;
+  name: string;
+  role: 'manager' | 'branch_lead' | 'operator';
+  branchCode: string | null;
+  branchName: string | null;
+}
+
+export function viewerFrom(row: ManagerRow): Viewer {
+  return {
+    userid: row.userid,
+    name: row.name,
+    role: row.role,
+    branchCode: row.branch_code,
+    branchName: row.branch_name,
+  };
+}
+
+export interface CorpTagGroupOut {
+  groupId: string;
+  groupName: string;
+  tags: { id: string; name: string; selected: boolean }[];
+}
+
+export interface TouchOut {
+  id: number;
+  templateId: number | null;
+  title: string | null;
+  userid: string;
+  sentAt: string;
+  channel: string;
+  stage: number;
+}
+
+/** A contact the viewer may act on, with the follow through which WeCom calls are made. */
+interface AccessibleContact {
+  rows: ContactRow[];
+  head: ContactRow;
+  /** The follow whose tags are shown/edited: the viewer's own, else the owner's, else the first. */
+  tagUserid: string | null;
+}
+
+const stageFor = (touchCount: number) => Math.min(MAX_STAGE, touchCount + 1);
+const iso = (ms: number | string | null) =>
+  ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString();
+
+function parseList(json: string | null): string[] {
+  if (!json) return [];
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export function groupTags(rows: TagRow[]): CorpTagGroupOut[] {
+  const groups = new Map<string, CorpTagGroupOut>();
+  for (const r of rows) {
+    let g = groups.get(r.group_id);
+    if (!g) {
+      g = { groupId: r.group_id, groupName: r.group_name, tags: [] };
+      groups.set(r.group_id, g);
+    }
+    g.tags.push({ id: r.id, name: r.name, selected: r.selected !== null && r.selected !== undefined });
+  }
+  return [...groups.values()];
+}
+
+function touchOut(r: TouchRow): TouchOut {
+  return {
+    id: Number(r.id),
+    templateId: r.template_id === null ? null : Number(r.template_id),
+    title: r.title,
+    userid: r.userid,
+    sentAt: iso(r.sent_at) as string,
+    channel: r.channel,
+    stage: Number(r.stage),
+  };
+}
+
+/** Errors of the WeCom client carry `errcode` and `kind`; the browser gets the code, never the token. */
+export function wecomFailure(api: string, err: unknown): AppError {
+  const e = err as { errcode?: number; kind?: string; message?: string };
+  const detail = typeof e?.errcode === 'number' ? `errcode ${e.errcode}` : (e?.kind ?? 'request failed');
+  return new AppError('wecom_error', 502, `WeCom ${api} failed: ${detail}`);
+}
+
+export class SidebarService {
+  readonly repo: SidebarRepo;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly templates: TemplateProvider,
+    private readonly wecom: () => WecomApi,
+    private readonly now: () => number,
+  ) {
+    this.repo = new SidebarRepo(db);
+  }
+
+  /**
+   * Authorization of a customer card: a manager sees contacts they follow (active follow) or own;
+   * a branch lead sees contacts whose owner or any active follower is in their branch; operators
+   * see no cards. Unknown contact → 404 before any access decision, so nothing about it leaks.
+   */
+  async access(viewer: Viewer, externalUserid: string): Promise<AccessibleContact> {
+    if (viewer.role === 'operator') throw forbidden('forbidden_role', 'operators do not see customer cards');
+    const rows = await this.repo.contact(externalUserid);
+    const head = rows[0];
+    if (!head) throw notFound('customer_not_found', 'this WeCom contact is not in our data');
+    const follows = rows.filter((r) => r.follow_userid !== null);
+    const allowed =
+      viewer.role === 'manager'
+        ? head.owner_userid === viewer.userid || follows.some((f) => f.follow_userid === viewer.userid)
+        : head.owner_userid === viewer.userid ||
+          follows.some((f) => f.follow_userid === viewer.userid) ||
+          (viewer.branchCode !== null &&
+            (head.owner_branch === viewer.branchCode || follows.some((f) => f.follow_branch === viewer.branchCode)));
+    if (!allowed) throw forbidden('forbidden_customer', 'this customer is not yours or your branch’s');
+    const followers = follows.map((f) => f.follow_userid as string);
+    const tagUserid = followers.includes(viewer.userid)
+      ? viewer.userid
+      : head.owner_userid && followers.includes(head.owner_userid)
+        ? head.owner_userid
+        : (followers[0] ?? null);
+    return { rows, head, tagUserid };
+  }
+
+  templateCustomer(c: AccessibleContact, usedTemplateIds: number[]): TemplateCustomer {
+    return {
+      externalUserId: c.head.external_userid,
+      maskedName: c.head.masked_name || maskName(c.head.contact_name),
+      gender: Number(c.head.gender ?? 0),
+      segment: c.head.segment,
+      bankTags: parseList(c.head.bank_tags),
+      usedTemplateIds,
+    };
+  }
+
+  async card(viewer: Viewer, externalUserid: string) {
+    const c = await this.access(viewer, externalUserid);
+    const { head } = c;
+    if (!head.customer_id) throw notFound('customer_not_found', 'this WeCom contact is not linked to a bank customer');
+    const [tagRows, touchRows, allocation] = await Promise.all([
+      this.repo.tags(externalUserid, c.tagUserid),
+      this.repo.touches(externalUserid, CARD_TOUCHES),
+      this.repo.allocation(externalUserid, head.customer_id),
+    ]);
+    const touchCount = touchRows.length ? Number(touchRows[0].total) : 0;
+    const stage = stageFor(touchCount);
+    const customerCtx = this.templateCustomer(
+      c,
+      touchRows.map((t) => Number(t.template_id)).filter((id) => id > 0),
+    );
+    const templates = await this.templates.suggest({ customer: customerCtx, manager: managerCtx(viewer), stage });
+
+    const myFollow = c.rows.find((r) => r.follow_userid === viewer.userid) ?? c.rows.find((r) => r.follow_userid);
+    const followBranch = myFollow?.follow_branch_name ?? null;
+    let alloc: { reason: string; summaryZh: string; ruleVersion: string | null } | null = null;
+    if (allocation) {
+      let summaryZh = '';
+      try {
+        const ex = JSON.parse(allocation.explanation ?? 'null') as { summaryZh?: unknown } | null;
+        if (typeof ex?.summaryZh === 'string') summaryZh = ex.summaryZh;
+      } catch {
+        /* an unreadable explanation still shows the reason */
+      }
+      alloc = { reason: allocation.reason, summaryZh, ruleVersion: allocation.rule_version };
+    }
+
+    return {
+      customer: {
+        externalUserId: head.external_userid,
+        name: customerCtx.maskedName,
+        segment: head.segment,
+        bankCustomerId: head.customer_id,
+        owner: head.owner_userid
+          ? {
+              userid: head.owner_userid,
+              name: head.owner_name ?? head.owner_userid,
+              branchCode: head.owner_branch ?? '',
+              branchName: head.owner_branch_name,
+            }
+          : null,
+        branchName: head.owner_branch_name ?? followBranch,
+        corpTags: groupTags(tagRows),
+        bankTags: customerCtx.bankTags,
+        stage,
+        touchCount,
+        touches: touchRows.map(touchOut),
+        allocation: alloc,
+        followedSince: iso(myFollow?.follow_added_at ?? null),
+      },
+      templates,
+    };
+  }
+
+  async updateTags(viewer: Viewer, externalUserid: string, add: string[], remove: string[]) {
+    const addSet = [...new Set(add)];
+    const removeSet = [...new Set(remove)].filter((id) => !addSet.includes(id));
+    if (addSet.length + removeSet.length === 0) throw new AppError('bad_request', 400, 'nothing to add or remove');
+    const c = await this.access(viewer, externalUserid);
+    if (!c.tagUserid) throw forbidden('forbidden_customer', 'no active follow to tag this customer through');
+    const live = await this.repo.liveTagIds([...addSet, ...removeSet]);
+    const unknown = [...addSet, ...removeSet].filter((id) => !live.has(id));
+    if (unknown.length) throw new AppError('unknown_tag', 400, `unknown or deleted tag ids: ${unknown.join(',')}`);
+
+    try {
+      await this.wecom().markTag({
+        userid: c.tagUserid,
+        external_userid: externalUserid,
+        add_tag: addSet,
+        remove_tag: removeSet,
+      });
+    } catch (err) {
+      throw wecomFailure('mark_tag', err);
+    }
+    const tagUserid = c.tagUserid;
+    const rows = await this.db.transaction(async (tx) => {
+      await this.repo.applyTags(tx, externalUserid, tagUserid, addSet, removeSet, this.now());
+      await audit(tx, {
+        actor: viewer.userid,
+        action: 'sidebar.tags',
+        subject: externalUserid,
+        detail: { userid: tagUserid, add: addSet, remove: removeSet },
+      });
+      return this.repo.tags(externalUserid, tagUserid, tx);
+    });
+    return { corpTags: groupTags(rows) };
+  }
+
+  async link(viewer: Viewer, externalUserid: string, bankCustomerId: string) {
+    const c = await this.access(viewer, externalUserid);
+    if (!(await this.repo.customerExists(bankCustomerId))) {
+      throw notFound('customer_not_found', 'no bank customer with this id');
+    }
+    await this.db.transaction(async (tx) => {
+      await this.repo.linkContact(externalUserid, bankCustomerId, this.now(), tx);
+      await audit(tx, {
+        actor: viewer.userid,
+        action: 'sidebar.link',
+        subject: externalUserid,
+        detail: { customerId: bankCustomerId, previous: c.head.customer_id },
+      });
+    });
+    return { externalUserId: externalUserid, bankCustomerId };
+  }
+
+  async searchTemplates(viewer: Viewer, q: string | undefined, stage: number | undefined, externalUserid?: string) {
+    let customer: TemplateCustomer | null = null;
+    let effectiveStage = stage;
+    if (externalUserid) {
+      const c = await this.access(viewer, externalUserid);
+      const touchRows = await this.repo.touches(externalUserid, CARD_TOUCHES);
+      customer = this.templateCustomer(
+        c,
+        touchRows.map((t) => Number(t.template_id)).filter((id) => id > 0),
+      );
+      effectiveStage ??= stageFor(touchRows.length ? Number(touchRows[0].total) : 0);
+    }
+    const list = await this.templates.suggest({ customer, manager: managerCtx(viewer), stage: effectiveStage ?? 1, q });
+    return { templates: list };
+  }
+
+  async recordTouch(viewer: Viewer, externalUserid: string, templateId: number, channel: 'send' | 'copy') {
+    await this.access(viewer, externalUserid);
+    const template = await this.templates.get(templateId, viewer.userid);
+    if (!template) throw notFound('template_not_found', 'no usable template with this id');
+    const sentAt = this.now();
+    const touch = await this.db.transaction(async (tx) => {
+      const stage = stageFor(await this.repo.touchCount(externalUserid, tx));
+      const id = await this.repo.insertTouch(tx, {
+        externalUserid,
+        userid: viewer.userid,
+        templateId,
+        stage,
+        channel,
+        sentAt,
+      });
+      return { id, stage };
+    });
+    return {
+      touch: {
+        id: touch.id,
+        templateId,
+        title: template.title,
+        userid: viewer.userid,
+        sentAt: new Date(sentAt).toISOString(),
+        channel,
+        stage: touch.stage,
+      },
+    };
+  }
+}
+
+function managerCtx(v: Viewer): TemplateManager {
+  return { userid: v.userid, name: v.name, branchName: v.branchName };
+}
