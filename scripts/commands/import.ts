@@ -1,0 +1,115 @@
+import { CsvInputError } from '../../server/imports/csv-source';
+import { type ImportReport, runImport } from '../../server/imports/service';
+import type { ImportKind } from '../../server/imports/specs';
+import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
+import type { Progress } from './progress';
+import { renderTable } from './table';
+
+export interface ImportArgs {
+  kind: ImportKind;
+  file: string;
+  skipInvalid?: boolean;
+  /** Issues listed in table output (all are in --json up to the service's cap). */
+  showIssues?: number;
+}
+
+/** Hook run after a successful apply (the allocation index cache is rebuilt from the new data). */
+export type AfterImport = (ctx: CommandContext, report: ImportReport) => Promise<void>;
+let afterImport: AfterImport | null = null;
+export function setAfterImport(hook: AfterImport | null): void {
+  afterImport = hook;
+}
+
+/**
+ * `import branches|managers|customers <file.csv>`. Exit 0 when every row is valid (warnings are
+ * allowed), 1 when rows have errors (dry run, refused apply, or apply with --skip-invalid), 2
+ * when the file itself is unusable (missing, empty, no/incomplete header, malformed CSV).
+ */
+export async function importCommand(args: ImportArgs, ctx: CommandContext): Promise<CommandResult> {
+  if (!['branches', 'managers', 'customers'].includes(args.kind)) {
+    throw new UsageError(`unknown import kind "${args.kind}": branches, managers or customers`);
+  }
+  const bars: Partial<Record<'validate' | 'write', Progress>> = {};
+  let report: ImportReport;
+  try {
+    report = await runImport(ctx.db, {
+      kind: args.kind,
+      path: args.file,
+      apply: ctx.apply,
+      skipInvalid: args.skipInvalid,
+      operator: ctx.operator,
+      now: ctx.now(),
+      phoneSalt: ctx.config.phoneHashSalt,
+      onProgress: (p) => {
+        const label = p.phase === 'validate' ? 'validate' : ctx.apply ? 'import' : 'compare';
+        bars[p.phase] ??= ctx.progress(label, p.totalBytes, 'rows');
+        bars[p.phase]!.update(p.bytesRead, { rows: p.rows });
+      },
+    });
+  } catch (err) {
+    if (err instanceof CsvInputError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    bars.validate?.stop();
+    bars.write?.stop();
+  }
+  if (report.applied && afterImport) await afterImport(ctx, report);
+  const exitCode = report.errorRows > 0 ? EXIT.findings : EXIT.ok;
+  return { exitCode, json: report, output: formatImport(report, ctx, args.showIssues ?? 50) };
+}
+
+export function formatImport(r: ImportReport, ctx: CommandContext, showIssues: number): string {
+  const out: string[] = [modeLine(ctx)];
+  out.push(
+    `import ${r.kind} from ${r.file} (${r.encoding}, sha256 ${r.sha256.slice(0, 12)}…): ${r.rows} rows, ` +
+      `${r.errorRows} with errors, ${r.warningRows} with warnings only`,
+  );
+  if (r.issues.length) {
+    const listed = r.issues.slice(0, showIssues);
+    out.push('');
+    out.push(
+      renderTable(
+        ['line', 'key', 'column', 'level', 'reason'],
+        listed.map((i) => [i.line, i.key ?? '', i.column ?? '', i.severity, i.reason]),
+      ),
+    );
+    const more = r.issues.length - listed.length + r.issuesNotListed;
+    if (more > 0) out.push(`… and ${more} more issues (use --json for the full list)`);
+  }
+  out.push('');
+  const verb = r.applied ? '' : ' (would be)';
+  out.push(
+    renderTable(
+      ['result', 'rows'],
+      [
+        [`inserted${verb}`, r.inserted],
+        [`updated${verb}`, r.updated],
+        ['unchanged', r.unchanged],
+        ['skipped (invalid)', r.applied ? r.skipped : r.errorRows],
+      ],
+    ),
+  );
+  if (r.samples.length && !r.applied) {
+    out.push('');
+    out.push('first changes:');
+    out.push(
+      renderTable(
+        ['key', 'action', 'columns'],
+        r.samples.map((s) => [s.key, s.action, s.columns.join(',')]),
+      ),
+    );
+  }
+  out.push('');
+  if (r.refused) {
+    out.push(
+      `REFUSED: ${r.errorRows} rows have errors, nothing was written. Fix them, or pass --skip-invalid to import the ${r.rows - r.errorRows} valid rows.`,
+    );
+  } else if (r.applied) {
+    out.push(`written in one transaction; audit row recorded for operator ${ctx.operator}.`);
+  } else if (r.errorRows > 0) {
+    out.push(`${r.errorRows} rows have errors: --apply will refuse this file unless --skip-invalid is given.`);
+  } else {
+    out.push('no errors: run again with --apply to write.');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { userInfo } from 'node:os';
+import { Command, CommanderError } from 'commander';
+import type { DataSource } from 'typeorm';
+import { ConfigError, loadConfig } from '../server/config';
+import { openDatabase } from '../server/db/data-source';
+import { type CommandContext, type CommandResult, EXIT, UsageError } from './commands/context';
+import { silentProgress, terminalProgress } from './commands/progress';
+import { registerCommands } from './commands/registry';
+
+/**
+ * `npm run ops -- <command>` / `wecom-ops <command>`: the operator CLI. Commander parses, the
+ * command functions in scripts/commands do the work (tests call them directly). The database is
+ * opened from DATABASE_URL like the server; the HTTP server is never started.
+ * Exit codes: 0 ok, 1 findings or partial failure, 2 usage or input error.
+ */
+
+interface GlobalOptions {
+  json?: boolean;
+  operator?: string;
+  apply?: boolean;
+}
+
+function defaultOperator(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+export type Runner = (
+  fn: (args: never, ctx: CommandContext) => Promise<CommandResult>,
+  args: object,
+  cmd: Command,
+) => Promise<void>;
+
+async function openForCli(): Promise<{ db: DataSource; config: ReturnType<typeof loadConfig> }> {
+  const config = loadConfig(process.env);
+  // Migrations are the server's job (`npm run migrate`): the CLI never changes the schema.
+  const db = await openDatabase({ url: config.database.url, poolSize: 4 }, { migrate: false });
+  if (await db.showMigrations()) {
+    await db.destroy();
+    throw new UsageError('the database schema is not up to date: run `npm run migrate` first');
+  }
+  return { db, config };
+}
+
+function print(text: string) {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('wecom-ops');
+  program
+    .description('Operator CLI for the WeCom customer-manager server (dry run by default; --apply writes)')
+    .option('--json', 'print one JSON document instead of tables')
+    .option('--operator <name>', 'who runs this, recorded in audit rows (default: the OS user)')
+    .option('--apply', 'really write (every write command is a dry run without it)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  const run: Runner = async (fn, args, cmd) => {
+    const g = cmd.optsWithGlobals() as GlobalOptions;
+    let opened: Awaited<ReturnType<typeof openForCli>> | null = null;
+    try {
+      opened = await openForCli();
+      const ctx: CommandContext = {
+        db: opened.db,
+        config: opened.config,
+        stdout: print,
+        now: Date.now,
+        operator: (g.operator ?? defaultOperator()).trim() || 'unknown',
+        json: Boolean(g.json),
+        apply: Boolean(g.apply),
+        progress: g.json && !process.stderr.isTTY ? silentProgress : terminalProgress(process.stderr),
+      };
+      const result = await fn(args as never, ctx);
+      if (ctx.json) print(JSON.stringify(result.json ?? null, null, 2));
+      else if (result.output) print(result.output);
+      exitCode = result.exitCode;
+    } catch (err) {
+      const usage = err instanceof UsageError || err instanceof ConfigError;
+      const message = err instanceof Error ? err.message : String(err);
+      if (g.json) print(JSON.stringify({ error: { code: usage ? 'usage' : 'failed', message } }));
+      process.stderr.write(`${usage ? 'error' : 'failed'}: ${message}\n`);
+      exitCode = usage ? EXIT.usage : EXIT.findings;
+    } finally {
+      await opened?.db.destroy();
+    }
+  };
+
+  registerCommands(program, run);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
+      return ok ? EXIT.ok : EXIT.usage;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = EXIT.findings;
+    },
+  );
+}
