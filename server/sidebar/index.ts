@@ -6,7 +6,7 @@ import { sidebarStatic } from './static';
 export interface SidebarPluginOptions {
   /** Replace the template source (the later template library plugs in here). */
   templates?: TemplateProvider;
-  /** Directory of the built Vue app; default dist/sidebar. null = do not serve it. */
+  /** Directory of the built Vue app; default dist/sidebar. null = not built: /sidebar/ answers 503. */
   staticRoot?: string | null;
 }
 

@@ -1,0 +1,205 @@
+import { DB_TARGETS } from '../../helpers/db';
+import { type SidebarTestApp, startSidebarApp } from './helpers';
+
+type Groups = { tags: { id: string; selected: boolean }[] }[];
+const selectedIds = (groups: Groups) => groups.flatMap((g) => g.tags.filter((x) => x.selected).map((x) => x.id)).sort();
+
+describe.each(DB_TARGETS)('sidebar actions on %s', (target) => {
+  let t: SidebarTestApp;
+  const cookies: Record<string, string> = {};
+  beforeAll(async () => {
+    t = await startSidebarApp(target);
+    for (const u of ['lilei', 'hanmei', 'lead1', 'op1', 'zhang']) cookies[u] = await t.login(u);
+  });
+  afterAll(async () => t.close());
+
+  const contactTags = async (ext: string, userid: string) =>
+    (
+      (await t.db.query('SELECT tag_id FROM contact_tags WHERE external_userid = ? AND userid = ? ORDER BY tag_id', [
+        ext,
+        userid,
+      ])) as { tag_id: string }[]
+    ).map((r) => r.tag_id);
+
+  describe('POST /customers/:id/tags', () => {
+    it('calls mark_tag through the manager’s follow, then stores the tags and answers the new groups', async () => {
+      t.wecom.markTagCalls.length = 0;
+      const res = await t.post('/api/sidebar/customers/wmA/tags', { add: ['t2', 't3'], remove: ['t1'] }, cookies.lilei);
+      expect(res.statusCode).toBe(200);
+      expect(t.wecom.markTagCalls).toEqual([
+        { userid: 'lilei', external_userid: 'wmA', add_tag: ['t2', 't3'], remove_tag: ['t1'] },
+      ]);
+      expect(selectedIds(res.json().corpTags)).toEqual(['t2', 't3']);
+      expect(await contactTags('wmA', 'lilei')).toEqual(['t2', 't3']);
+      expect(await contactTags('wmA', 'hanmei')).toEqual(['t3']); // another follow is untouched
+      const audit = await t.db.query(`SELECT actor, action, subject FROM audit_log WHERE action = 'sidebar.tags'`);
+      expect(audit).toContainEqual({ actor: 'lilei', action: 'sidebar.tags', subject: 'wmA' });
+    });
+
+    it('adding a tag that is already there is harmless (idempotent)', async () => {
+      const res = await t.post('/api/sidebar/customers/wmA/tags', { add: ['t2'], remove: [] }, cookies.lilei);
+      expect(res.statusCode).toBe(200);
+      expect(await contactTags('wmA', 'lilei')).toEqual(['t2', 't3']);
+    });
+
+    it('a branch lead tags through the follower’s relation', async () => {
+      t.wecom.markTagCalls.length = 0;
+      const res = await t.post('/api/sidebar/customers/wmD/tags', { add: ['t1'], remove: [] }, cookies.lead1);
+      expect(res.statusCode).toBe(200);
+      expect(t.wecom.markTagCalls[0]).toMatchObject({ userid: 'hanmei', external_userid: 'wmD' });
+      expect(await contactTags('wmD', 'hanmei')).toEqual(['t1']);
+    });
+
+    it('a WeCom error is 502 wecom_error and changes nothing locally', async () => {
+      // lilei owns wmE but has no WeCom relation with it: hanmei's follow is used, and WeCom refuses it here.
+      t.wecom.relations.delete('hanmei|wmE');
+      try {
+        const res = await t.post('/api/sidebar/customers/wmE/tags', { add: ['t1'], remove: [] }, cookies.lilei);
+        expect(res.statusCode).toBe(502);
+        expect(res.json().error).toEqual({ code: 'wecom_error', message: expect.stringContaining('84061') });
+        expect(await contactTags('wmE', 'hanmei')).toEqual([]);
+      } finally {
+        t.wecom.relations.add('hanmei|wmE');
+      }
+    });
+
+    it.each([
+      ['unknown tag ids', { add: ['t999'], remove: [] }, 'unknown_tag'],
+      ['deleted tags', { add: ['t4'], remove: [] }, 'unknown_tag'],
+      ['nothing to do', { add: [], remove: [] }, 'bad_request'],
+      ['a wrong shape', { add: [{ id: 't1' }] }, 'bad_request'],
+      ['too long an id', { add: ['x'.repeat(65)] }, 'bad_request'],
+    ])('refuses %s with 400', async (_label, body, code) => {
+      const calls = t.wecom.markTagCalls.length;
+      const res = await t.post('/api/sidebar/customers/wmA/tags', body, cookies.lilei);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe(code);
+      expect(t.wecom.markTagCalls.length).toBe(calls);
+    });
+
+    it('applies the card authorization (403 for someone else’s customer, operators, 401 without session)', async () => {
+      expect((await t.post('/api/sidebar/customers/wmB/tags', { add: ['t1'] }, cookies.lilei)).statusCode).toBe(403);
+      expect((await t.post('/api/sidebar/customers/wmA/tags', { add: ['t1'] }, cookies.op1)).statusCode).toBe(403);
+      expect((await t.post('/api/sidebar/customers/wmA/tags', { add: ['t1'] })).statusCode).toBe(401);
+    });
+  });
+
+  describe('POST /customers/:id/link', () => {
+    it('refuses an unknown bank customer id with 404 customer_not_found', async () => {
+      const res = await t.post('/api/sidebar/customers/wmC/link', { bankCustomerId: 'C404' }, cookies.lilei);
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error.code).toBe('customer_not_found');
+    });
+
+    it('refuses a manager who does not follow the contact', async () => {
+      const res = await t.post('/api/sidebar/customers/wmC/link', { bankCustomerId: 'C005' }, cookies.zhang);
+      expect(res.statusCode).toBe(403);
+    });
+
+    it('links a followed contact to a bank customer; the card then loads', async () => {
+      expect((await t.get('/api/sidebar/customers/wmC', cookies.lilei)).statusCode).toBe(404);
+      const res = await t.post('/api/sidebar/customers/wmC/link', { bankCustomerId: 'C005' }, cookies.lilei);
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ linked: { externalUserId: 'wmC', bankCustomerId: 'C005' } });
+      const cardRes = await t.get('/api/sidebar/customers/wmC', cookies.lilei);
+      expect(cardRes.statusCode).toBe(200);
+      expect(cardRes.json().customer).toMatchObject({ name: '吴*', bankCustomerId: 'C005', segment: '代发' });
+      const [row] = await t.db.query(
+        `SELECT customer_id, matched_by FROM external_contacts WHERE external_userid = 'wmC'`,
+      );
+      expect(row).toEqual({ customer_id: 'C005', matched_by: 'manual' });
+    });
+
+    it('validates the body', async () => {
+      const res = await t.post('/api/sidebar/customers/wmC/link', { bankCustomerId: '' }, cookies.lilei);
+      expect(res.statusCode).toBe(400);
+    });
+  });
+
+  describe('GET /templates', () => {
+    it('searches every stage by title or content, ranked, filled for the customer', async () => {
+      const res = await t.get(
+        `/api/sidebar/templates?q=${encodeURIComponent('定投')}&externalUserId=wmA`,
+        cookies.lilei,
+      );
+      expect(res.statusCode).toBe(200);
+      const { templates } = res.json();
+      expect(templates.map((x: { title: string }) => x.title)).toEqual(['基金定投介绍']);
+      expect(templates[0].content).toBe('王先生，了解一下定投吗？');
+    });
+
+    it('without a customer fills a neutral salutation and includes only the caller’s own templates', async () => {
+      const { templates } = (await t.get('/api/sidebar/templates?stage=1', cookies.hanmei)).json();
+      const titles = templates.map((x: { title: string }) => x.title);
+      expect(titles).toContain('韩梅的话术');
+      expect(titles).not.toContain('李雷的私房话术');
+      expect(templates.find((x: { title: string }) => x.title === '通用问候').content).toBe('您您好！');
+    });
+
+    it('the stage parameter moves the ranking', async () => {
+      const { templates } = (await t.get('/api/sidebar/templates?stage=4', cookies.lilei)).json();
+      expect(templates[0].title).toBe('第四次回访');
+    });
+
+    it('checks access to the customer and validates the query', async () => {
+      expect((await t.get('/api/sidebar/templates?externalUserId=wmB', cookies.lilei)).statusCode).toBe(403);
+      expect((await t.get('/api/sidebar/templates?stage=9', cookies.lilei)).statusCode).toBe(400);
+      expect((await t.get('/api/sidebar/templates')).statusCode).toBe(401);
+    });
+  });
+
+  describe('POST /touches', () => {
+    it('records touches with stage = touches so far + 1, capped at 4; the card shows them', async () => {
+      const [tpl] = await t.db.query(`SELECT id FROM script_templates WHERE title = '通用问候'`);
+      const stages: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await t.post(
+          '/api/sidebar/touches',
+          { externalUserId: 'wmE', templateId: Number(tpl.id), channel: i === 0 ? 'copy' : 'send' },
+          cookies.hanmei,
+        );
+        expect(res.statusCode).toBe(200);
+        expect(res.json().touch).toMatchObject({ templateId: Number(tpl.id), title: '通用问候', userid: 'hanmei' });
+        stages.push(res.json().touch.stage);
+        t.clock.now += 1000;
+      }
+      expect(stages).toEqual([1, 2, 3, 4, 4]);
+      const { customer } = (await t.get('/api/sidebar/customers/wmE', cookies.hanmei)).json();
+      expect(customer.touchCount).toBe(5);
+      expect(customer.stage).toBe(4);
+      expect(customer.touches).toHaveLength(5);
+      expect(customer.touches[0]).toMatchObject({ title: '通用问候', channel: 'send', stage: 4 });
+      expect(customer.touches[4]).toMatchObject({ channel: 'copy', stage: 1 });
+    });
+
+    it('refuses a template the manager may not use (someone else’s own, draft, unknown)', async () => {
+      const rows: { id: number; title: string }[] = await t.db.query(
+        `SELECT id, title FROM script_templates WHERE title IN ('韩梅的话术', '草稿话术')`,
+      );
+      for (const id of [...rows.map((r) => Number(r.id)), 99999]) {
+        const res = await t.post(
+          '/api/sidebar/touches',
+          { externalUserId: 'wmA', templateId: id, channel: 'send' },
+          cookies.lilei,
+        );
+        expect(res.statusCode).toBe(404);
+        expect(res.json().error.code).toBe('template_not_found');
+      }
+    });
+
+    it('validates channel and access', async () => {
+      const bad = await t.post(
+        '/api/sidebar/touches',
+        { externalUserId: 'wmA', templateId: 1, channel: 'sms' },
+        cookies.lilei,
+      );
+      expect(bad.statusCode).toBe(400);
+      const other = await t.post(
+        '/api/sidebar/touches',
+        { externalUserId: 'wmB', templateId: 1, channel: 'send' },
+        cookies.lilei,
+      );
+      expect(other.statusCode).toBe(403);
+    });
+  });
+});

@@ -1,0 +1,77 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { sidebarPlugin } from '../../../server/sidebar';
+import { testConfig } from '../../helpers/db';
+
+// The static part of the plugin needs no database: a bare Fastify with the decorators it reads.
+async function appServing(root: string | null): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  app.decorate('config', testConfig('sqlite::memory:'));
+  app.decorate('db', null as never);
+  app.decorate('now', () => Date.now());
+  await app.register(sidebarPlugin, { staticRoot: root });
+  await app.ready();
+  return app;
+}
+
+describe('the built sidebar app at /sidebar/', () => {
+  let dir: string;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sidebar-dist-'));
+    mkdirSync(join(dir, 'assets'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><div id="app"></div>');
+    writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
+    app = await appServing(dir);
+  });
+  afterAll(async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves index.html at /sidebar/ and /sidebar, never cached', async () => {
+    for (const url of ['/sidebar/', '/sidebar', '/sidebar/?code=abc&state=s']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.headers['cache-control']).toBe('no-cache');
+      expect(res.body).toContain('<div id="app">');
+    }
+  });
+
+  it('serves hashed assets with a long cache lifetime', async () => {
+    const res = await app.inject({ url: '/sidebar/assets/index-abc123.js' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('console.log(1)');
+    expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+
+  it('falls back to index.html for client routes but 404s a missing asset', async () => {
+    const route = await app.inject({ url: '/sidebar/customer/wmA' });
+    expect(route.statusCode).toBe(200);
+    expect(route.body).toContain('<div id="app">');
+    const asset = await app.inject({ url: '/sidebar/assets/nope.js' });
+    expect(asset.statusCode).toBe(404);
+    expect(asset.json().error.code).toBe('not_found');
+  });
+
+  it('does not serve files outside the build directory', async () => {
+    const res = await app.inject({ url: '/sidebar/../package.json' });
+    expect(res.body).not.toContain('"name"');
+  });
+});
+
+describe('without a build', () => {
+  it('answers 503 sidebar_not_built instead of failing to start', async () => {
+    const app = await appServing(null);
+    try {
+      const res = await app.inject({ url: '/sidebar/' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('sidebar_not_built');
+    } finally {
+      await app.close();
+    }
+  });
+});
