@@ -105,6 +105,13 @@ const envSchema = z.object({
   WORKER_ENABLED: bool.default('true'),
   WORKER_CONCURRENCY: int(1, 64).default('4'),
   WORKER_MAX_ATTEMPTS: int(1, 100).default('8'),
+  WORKER_LEASE_MS: int(1000, 3_600_000).default('60000'),
+  JOBS_ENABLED: bool.default('true'),
+  WECOM_SANDBOX_CORP_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{6,64}$/, 'must look like a corp id')
+    .optional(),
   DEMO_DATA: bool.optional(),
 });
 
@@ -138,6 +145,7 @@ export interface Config {
     batchMaxRows: number;
   };
   worker: { enabled: boolean; concurrency: number; maxAttempts: number; pollMs: number; leaseMs: number };
+  jobs: { enabled: boolean };
   demoData: boolean;
 }
 
@@ -199,7 +207,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const url = e.DATABASE_URL;
   const kind = databaseKind(url);
   // Sandbox identities are generated per process: nothing real can ever be signed with them.
-  const corpId = e.WECOM_CORP_ID ?? `wwsandbox${randomAlnum(9).toLowerCase()}`;
+  const corpId =
+    e.WECOM_CORP_ID ?? (sandbox ? e.WECOM_SANDBOX_CORP_ID : undefined) ?? `wwsandbox${randomAlnum(9).toLowerCase()}`;
   return {
     port,
     host: e.HOST,
@@ -233,8 +242,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.WORKER_CONCURRENCY,
       maxAttempts: e.WORKER_MAX_ATTEMPTS,
       pollMs: 200,
-      leaseMs: 60_000,
+      leaseMs: e.WORKER_LEASE_MS,
     },
+    jobs: { enabled: e.JOBS_ENABLED },
     demoData: e.DEMO_DATA ?? sandbox,
   };
 }
