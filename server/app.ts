@@ -9,7 +9,9 @@ import { AppError, errorBody } from './errors';
 import { healthPlugin } from './health';
 import { fastifyLogger } from './logger';
 import { createMetrics, Metrics } from './metrics';
+import { sandboxPlugin } from './sandbox/plugin';
 import { EventRegistry } from './wecom/events';
+import { wecomPlugin } from './wecom/plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,5 +77,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(workerPlugin, { enabled: opts.worker ?? config.worker.enabled });
   await app.register(callbackPlugin);
   // Feature plugins register below (WeCom client, sandbox, contacts + entry API, sidebar).
+  await app.register(wecomPlugin);
+  await app.register(sandboxPlugin);
   return app;
 }

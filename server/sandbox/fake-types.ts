@@ -1,0 +1,122 @@
+/** In-memory state of the fake WeCom corp (the sandbox). Shapes follow the API answers. */
+
+export interface FakeUser {
+  userid: string;
+  name: string;
+  department: number[];
+  main_department: number;
+  position?: string;
+  /** 1 active, 2 disabled, 4 not activated, 5 left */
+  status: number;
+}
+
+export interface FakeDepartment {
+  id: number;
+  name: string;
+  parentid: number;
+  order: number;
+}
+
+export interface FakeContact {
+  external_userid: string;
+  name: string;
+  /** 1 WeChat, 2 WeCom */
+  type: number;
+  gender: number;
+  avatar?: string;
+  unionid?: string;
+  corp_name?: string;
+}
+
+export interface FakeFollow {
+  userid: string;
+  external_userid: string;
+  remark: string;
+  description: string;
+  /** Unix seconds */
+  createtime: number;
+  state?: string;
+  add_way: number;
+  tag_ids: string[];
+  /** The customer deleted the manager (one-way relation, still usable by API). */
+  deletedByCustomer?: boolean;
+}
+
+export interface FakeTag {
+  id: string;
+  name: string;
+  create_time: number;
+  order: number;
+}
+
+export interface FakeTagGroup {
+  group_id: string;
+  group_name: string;
+  create_time: number;
+  order: number;
+  tag: FakeTag[];
+}
+
+export interface FakeTransfer {
+  kind: 'onjob' | 'resigned';
+  handover_userid: string;
+  takeover_userid: string;
+  external_userid: string;
+  /** ms */
+  at: number;
+  /** 1 done, 2 waiting, 3 refused, 4 takeover full */
+  status: number;
+  takeover_time?: number;
+}
+
+export interface FakeContactWay {
+  config_id: string;
+  type: number;
+  scene: number;
+  user: string[];
+  party: number[];
+  state?: string;
+  remark?: string;
+  qr_code?: string;
+  deleted: boolean;
+}
+
+export interface FakeSeed {
+  users: FakeUser[];
+  departments: FakeDepartment[];
+  contacts: FakeContact[];
+  follows: FakeFollow[];
+  tagGroups: FakeTagGroup[];
+}
+
+/** One request the fake received, as shown on the sandbox page and asserted in tests. */
+export interface FakeCall {
+  seq: number;
+  /** ms */
+  at: number;
+  method: string;
+  api: string;
+  /** Query without access_token / corpsecret. */
+  query: Record<string, string>;
+  /** Body without secrets (welcome codes shortened). */
+  body: unknown;
+  errcode: number;
+  errmsg: string;
+  /** For gettoken / tickets: which secret ('agent' | 'contact') was used, never its value. */
+  secret?: string;
+}
+
+export interface SentMessage {
+  at: number;
+  touser: string;
+  content: string;
+  msgid: string;
+}
+
+export interface SentWelcome {
+  at: number;
+  userid: string;
+  external_userid: string;
+  content?: string;
+  attachments: number;
+}

@@ -1,0 +1,186 @@
+import type { DataSource } from 'typeorm';
+import { DEFAULT_RULE_SET } from '../allocation';
+import {
+  Branch,
+  ContactTag,
+  CorpTag,
+  Customer,
+  ExternalContact,
+  Follow,
+  Manager,
+  RuleSetRow,
+  ScriptTemplate,
+} from '../db/entities';
+import {
+  DEMO_BRANCHES,
+  DEMO_CUSTOMERS,
+  DEMO_MANAGERS,
+  DEMO_RULE_VERSION,
+  DEMO_TAG_GROUPS,
+  DEMO_TEMPLATES,
+} from './demo-data';
+
+export interface SeedResult {
+  branches: number;
+  managers: number;
+  customers: number;
+  externalContacts: number;
+  templates: number;
+}
+
+/**
+ * Writes the demo bank into our DB, once: only when there are no branches yet, in one transaction,
+ * so a restart (or two processes starting together) never duplicates anything.
+ * Returns null when the DB already had data.
+ */
+export async function seedDemoData(db: DataSource, now: number): Promise<SeedResult | null> {
+  if ((await db.getRepository(Branch).count()) > 0) return null;
+  const contacts = DEMO_CUSTOMERS.filter((c) => c.externalUserid);
+  try {
+    await db.transaction(async (tx) => {
+      const insert = <T>(entity: new () => T, rows: object[]) =>
+        rows.length
+          ? tx
+              .createQueryBuilder()
+              .insert()
+              .into(entity)
+              .values(rows as never)
+              .updateEntity(false)
+              .execute()
+          : undefined;
+      await insert(
+        Branch,
+        DEMO_BRANCHES.map((b) => ({
+          code: b.code,
+          name: b.name,
+          parentCode: b.code === 'HZ001' ? null : 'HZ001',
+          regionCode: b.regionCode,
+          lat: b.lat,
+          lng: b.lng,
+          active: true,
+          updatedAt: now,
+        })),
+      );
+      await insert(
+        Manager,
+        DEMO_MANAGERS.map((m) => ({
+          userid: m.userid,
+          name: m.name,
+          branchCode: m.branchCode,
+          role: m.role,
+          capacity: m.capacity,
+          status: 'active',
+          accepting: true,
+          skills: m.skills,
+          updatedAt: now,
+        })),
+      );
+      await insert(
+        Customer,
+        DEMO_CUSTOMERS.map((c) => ({
+          id: c.id,
+          maskedName: c.maskedName,
+          phoneHash: null,
+          segment: c.segment,
+          ownerUserid: c.ownerUserid,
+          lat: c.lat,
+          lng: c.lng,
+          regionCode: c.regionCode,
+          bankTags: c.bankTags,
+          createdAt: now,
+          updatedAt: now,
+        })),
+      );
+      await insert(
+        ExternalContact,
+        contacts.map((c) => ({
+          externalUserid: c.externalUserid,
+          customerId: c.id,
+          unionid: null,
+          name: c.nickname,
+          type: 1,
+          gender: c.gender ?? 0,
+          avatar: null,
+          matchedBy: 'manual',
+          createdAt: now,
+          updatedAt: now,
+        })),
+      );
+      await insert(
+        Follow,
+        contacts.map((c) => ({
+          externalUserid: c.externalUserid,
+          userid: c.followUserid,
+          state: null,
+          remark: c.maskedName,
+          addedAt: 1767225600_000,
+          deletedAt: null,
+          deletedBy: null,
+          half: false,
+        })),
+      );
+      await insert(
+        CorpTag,
+        DEMO_TAG_GROUPS.flatMap((g) =>
+          g.tag.map((t) => ({
+            id: t.id,
+            groupId: g.group_id,
+            groupName: g.group_name,
+            name: t.name,
+            sortOrder: t.order,
+            deleted: false,
+            updatedAt: now,
+          })),
+        ),
+      );
+      await insert(
+        ContactTag,
+        contacts.flatMap((c) =>
+          (c.tagIds ?? []).map((tagId) => ({
+            externalUserid: c.externalUserid,
+            userid: c.followUserid,
+            tagId,
+            createdAt: now,
+          })),
+        ),
+      );
+      await insert(
+        ScriptTemplate,
+        DEMO_TEMPLATES.map((t) => ({
+          ...t,
+          ownerUserid: null,
+          status: 'approved',
+          expiresAt: null,
+          attachments: null,
+          createdBy: 'sandbox',
+          createdAt: now,
+          updatedAt: now,
+        })),
+      );
+      const hasActive = await tx.getRepository(RuleSetRow).count({ where: { active: true } });
+      if (!hasActive) {
+        await insert(RuleSetRow, [
+          {
+            version: DEMO_RULE_VERSION,
+            body: JSON.stringify(DEFAULT_RULE_SET),
+            author: 'sandbox',
+            createdAt: now,
+            active: true,
+            activatedAt: now,
+          },
+        ]);
+      }
+    });
+  } catch (err) {
+    // Another process seeded at the same moment: its transaction won, ours rolled back whole.
+    if ((await db.getRepository(Branch).count()) > 0) return null;
+    throw err;
+  }
+  return {
+    branches: DEMO_BRANCHES.length,
+    managers: DEMO_MANAGERS.length,
+    customers: DEMO_CUSTOMERS.length,
+    externalContacts: contacts.length,
+    templates: DEMO_TEMPLATES.length,
+  };
+}

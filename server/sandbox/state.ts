@@ -1,0 +1,35 @@
+import type { FakeWecom } from './fake-wecom';
+
+export interface JssdkContext {
+  entry: 'single_chat_tools' | 'group_chat_tools' | 'normal';
+  externalUserId?: string;
+  chatId?: string;
+}
+
+export interface SentChatMessage {
+  at: number;
+  msgtype: string;
+  text?: { content: string };
+  externalUserId?: string;
+  chatId?: string;
+  userid?: string;
+}
+
+/** What the sandbox page selects: who "is logged in" and which chat the sidebar is open in. */
+export interface SandboxState {
+  currentManager: string;
+  context: JssdkContext;
+  sent: SentChatMessage[];
+}
+
+export interface Sandbox {
+  fake: FakeWecom;
+  state: SandboxState;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Only present when config.wecom.sandbox is true. */
+    sandbox?: Sandbox;
+  }
+}

@@ -1,0 +1,374 @@
+import axios, { AxiosAdapter, AxiosInstance } from 'axios';
+import type { CorpTagGroup, ExternalContactDetail, TransferResultItem, WecomApi } from './api-types';
+import { HTTP_ERRCODE, LOCAL_LIMIT_ERRCODE, NETWORK_ERRCODE, ruleFor, toError, WecomApiError } from './errors';
+import { RateLimitExceeded, RateLimiter, RateLimiterOptions } from './rate-limit';
+import { cacheKey, SecretStore, TokenCache, TokenCacheOptions } from './token-cache';
+
+/** The slice of app.log the client uses (pino/fastify loggers fit). */
+export interface ClientLog {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** The slice of app.metrics the client uses. */
+export interface ClientMetrics {
+  apiCalls: { inc(labels: { api: string; errcode: string }): void };
+  apiDuration: { observe(labels: { api: string }, seconds: number): void };
+}
+
+export interface RetryPolicy {
+  /** Extra attempts for busy/frequency/network errors (the first attempt is not counted). */
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface WecomClientOptions {
+  corpId: string;
+  agentId: string;
+  agentSecret: string;
+  /** Customer-contact secret; defaults to the agent secret (PROTOCOL.md §5). */
+  contactSecret?: string;
+  apiBase: string;
+  store: SecretStore;
+  metrics?: ClientMetrics;
+  log?: ClientLog;
+  now?: () => number;
+  /** Injected so policy tests never wait. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Custom axios adapter (the sandbox dispatches through app.inject). */
+  adapter?: AxiosAdapter;
+  limiter?: RateLimiter | RateLimiterOptions;
+  retry?: Partial<RetryPolicy>;
+  timeoutMs?: number;
+  tokenCache?: Partial<Omit<TokenCacheOptions, 'store'>>;
+}
+
+type Auth = 'agent' | 'contact' | 'none';
+type Query = Record<string, string | number | undefined>;
+interface Request {
+  method: 'GET' | 'POST';
+  query?: Query;
+  body?: unknown;
+  auth: Auth;
+}
+type Answer = Record<string, unknown> & { errcode?: number; errmsg?: string };
+
+const silent: ClientLog = { debug() {}, warn() {}, error() {} };
+
+/**
+ * The WeCom server API over axios (PROTOCOL.md §5): tokens from the shared cache, the errcode
+ * policy of errors.ts, a per-API rate limiter, metrics and duration logs per call. Tokens travel in
+ * the query string only and are never logged (the log carries api, errcode and duration).
+ */
+export class WecomClient implements WecomApi {
+  readonly http: AxiosInstance;
+  readonly tokens: TokenCache;
+  readonly limiter: RateLimiter;
+  private readonly o: WecomClientOptions;
+  private readonly retry: RetryPolicy;
+  private readonly log: ClientLog;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(opts: WecomClientOptions) {
+    this.o = opts;
+    this.log = opts.log ?? silent;
+    this.now = opts.now ?? Date.now;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.random = opts.random ?? Math.random;
+    this.retry = { maxRetries: 3, baseDelayMs: 200, maxDelayMs: 5_000, ...opts.retry };
+    this.http = axios.create({
+      baseURL: opts.apiBase,
+      timeout: opts.timeoutMs ?? 10_000,
+      adapter: opts.adapter,
+      validateStatus: () => true,
+      // WeCom ids and msgids can exceed 2^53 but arrive as strings; plain JSON is fine.
+      responseType: 'json',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    this.tokens = new TokenCache({ now: this.now, sleep: this.sleep, ...opts.tokenCache, store: opts.store });
+    this.limiter =
+      opts.limiter instanceof RateLimiter
+        ? opts.limiter
+        : new RateLimiter({ now: this.now, sleep: this.sleep, ...opts.limiter });
+  }
+
+  private secret(auth: Exclude<Auth, 'none'>): string {
+    return auth === 'contact' ? (this.o.contactSecret ?? this.o.agentSecret) : this.o.agentSecret;
+  }
+
+  /** Access token for a secret, from the shared cache (one gettoken across processes). */
+  accessToken(auth: Exclude<Auth, 'none'>): Promise<string> {
+    const secret = this.secret(auth);
+    return this.tokens.get(cacheKey('token', this.o.corpId, secret), async () => {
+      const r = await this.call('gettoken', {
+        method: 'GET',
+        auth: 'none',
+        query: { corpid: this.o.corpId, corpsecret: secret },
+      });
+      return { value: String(r.access_token), expiresIn: Number(r.expires_in ?? 7200) };
+    });
+  }
+
+  private tokenKey(auth: Exclude<Auth, 'none'>) {
+    return cacheKey('token', this.o.corpId, this.secret(auth));
+  }
+
+  /** Exponential backoff with equal jitter: half fixed, half random, capped. */
+  backoffMs(attempt: number): number {
+    const d = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** attempt);
+    return Math.round(d / 2 + this.random() * (d / 2));
+  }
+
+  /** One HTTP exchange; never throws: transport problems come back as pseudo errcodes. */
+  private async once(
+    api: string,
+    req: Request,
+    token?: string,
+  ): Promise<{ errcode: number; errmsg: string; data: Answer; label: string }> {
+    const started = this.now();
+    let errcode: number;
+    let errmsg: string;
+    let data: Answer = {};
+    let label: string;
+    try {
+      const res = await this.http.request<Answer>({
+        method: req.method,
+        url: `/cgi-bin/${api}`,
+        params: token ? { ...req.query, access_token: token } : req.query,
+        data: req.method === 'POST' ? (req.body ?? {}) : undefined,
+      });
+      if (res.status >= 200 && res.status < 300 && res.data && typeof res.data === 'object') {
+        data = res.data;
+        errcode = Number(data.errcode ?? 0);
+        errmsg = String(data.errmsg ?? '');
+        label = String(errcode);
+      } else if (res.status >= 500) {
+        errcode = HTTP_ERRCODE;
+        errmsg = `HTTP ${res.status}`;
+        label = `http_${res.status}`;
+      } else {
+        errcode = -res.status || HTTP_ERRCODE;
+        errmsg = `HTTP ${res.status} with a non-JSON body`;
+        label = `http_${res.status}`;
+      }
+    } catch (err) {
+      // Never log `err` itself: axios errors carry the URL, and the URL carries the token.
+      const e = err as { code?: string };
+      errcode = NETWORK_ERRCODE;
+      errmsg = `network error ${e.code ?? 'unknown'}`;
+      label = 'network';
+    }
+    const ms = this.now() - started;
+    this.o.metrics?.apiCalls.inc({ api, errcode: label });
+    this.o.metrics?.apiDuration.observe({ api }, ms / 1000);
+    this.log.debug({ api, errcode: label, ms }, 'wecom api call');
+    return { errcode, errmsg, data, label };
+  }
+
+  /** A call with the whole policy: rate limit, token, refresh-once, bounded backoff, classification. */
+  async call(api: string, req: Request): Promise<Answer> {
+    let refreshed = false;
+    let retries = 0;
+    for (;;) {
+      try {
+        await this.limiter.acquire(api);
+      } catch (err) {
+        if (err instanceof RateLimitExceeded) {
+          throw new WecomApiError({ api, errcode: LOCAL_LIMIT_ERRCODE, errmsg: err.message, kind: 'retryable' });
+        }
+        throw err;
+      }
+      const token = req.auth === 'none' ? undefined : await this.accessToken(req.auth);
+      const r = await this.once(api, req, token);
+      if (r.errcode === 0) return r.data;
+      const rule = ruleFor(api, r.errcode);
+      if (rule.action === 'refresh' && token && req.auth !== 'none' && !refreshed) {
+        refreshed = true;
+        this.log.warn({ api, errcode: r.label }, 'wecom token rejected; refreshing once');
+        await this.tokens.invalidate(this.tokenKey(req.auth), token);
+        continue;
+      }
+      if (rule.action === 'backoff' && retries < this.retry.maxRetries) {
+        const delay = this.backoffMs(retries++);
+        this.log.warn({ api, errcode: r.label, retry: retries, delayMs: delay }, 'wecom api busy; backing off');
+        await this.sleep(delay);
+        continue;
+      }
+      const error = toError(api, r.errcode, r.errmsg, rule);
+      const level = rule.kind === 'config' || rule.kind === 'unknown' ? 'error' : 'warn';
+      this.log[level](
+        { api, errcode: r.label, kind: rule.kind, endpoint: `/cgi-bin/${api}`, hint: error.message },
+        'wecom api error',
+      );
+      throw error;
+    }
+  }
+
+  // ---- WecomApi ----
+
+  async getUserInfo(code: string) {
+    const r = await this.call('auth/getuserinfo', { method: 'GET', auth: 'agent', query: { code } });
+    return pick(r, ['userid', 'user_ticket', 'openid', 'external_userid']) as {
+      userid?: string;
+      user_ticket?: string;
+      openid?: string;
+      external_userid?: string;
+    };
+  }
+
+  async getUser(userid: string) {
+    const r = await this.call('user/get', { method: 'GET', auth: 'agent', query: { userid } });
+    return strip(r) as {
+      userid: string;
+      name?: string;
+      department?: number[];
+      status?: number;
+      main_department?: number;
+    };
+  }
+
+  async listDepartments(id?: number) {
+    const r = await this.call('department/list', { method: 'GET', auth: 'agent', query: { id } });
+    return (r.department ?? []) as { id: number; name?: string; parentid: number; order?: number }[];
+  }
+
+  async getExternalContact(externalUserid: string): Promise<ExternalContactDetail> {
+    // More than 500 followers come in pages; callers want the whole list.
+    let cursor: string | undefined;
+    let first: ExternalContactDetail | undefined;
+    do {
+      const r = (await this.call('externalcontact/get', {
+        method: 'GET',
+        auth: 'contact',
+        query: { external_userid: externalUserid, cursor },
+      })) as unknown as ExternalContactDetail;
+      if (!first) first = { external_contact: r.external_contact, follow_user: [...(r.follow_user ?? [])] };
+      else first.follow_user.push(...(r.follow_user ?? []));
+      cursor = r.next_cursor || undefined;
+    } while (cursor);
+    return first;
+  }
+
+  async batchGetByUser(userids: string[], cursor?: string, limit?: number) {
+    const r = await this.call('externalcontact/batch/get_by_user', {
+      method: 'POST',
+      auth: 'contact',
+      body: { userid_list: userids, cursor: cursor ?? '', limit: limit ?? 100 },
+    });
+    return {
+      external_contact_list: (r.external_contact_list ?? []) as Awaited<
+        ReturnType<WecomApi['batchGetByUser']>
+      >['external_contact_list'],
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
+  }
+
+  async getFollowUserList() {
+    const r = await this.call('externalcontact/get_follow_user_list', { method: 'GET', auth: 'contact' });
+    return (r.follow_user ?? []) as string[];
+  }
+
+  async getCorpTagList(opts: { tag_id?: string[]; group_id?: string[] } = {}) {
+    const r = await this.call('externalcontact/get_corp_tag_list', { method: 'POST', auth: 'contact', body: opts });
+    return (r.tag_group ?? []) as CorpTagGroup[];
+  }
+
+  async addCorpTag(req: Parameters<WecomApi['addCorpTag']>[0]) {
+    const r = await this.call('externalcontact/add_corp_tag', { method: 'POST', auth: 'contact', body: req });
+    return r.tag_group as CorpTagGroup;
+  }
+
+  async markTag(req: Parameters<WecomApi['markTag']>[0]) {
+    await this.call('externalcontact/mark_tag', { method: 'POST', auth: 'contact', body: req });
+  }
+
+  async remark(req: Parameters<WecomApi['remark']>[0]) {
+    await this.call('externalcontact/remark', { method: 'POST', auth: 'contact', body: req });
+  }
+
+  async sendWelcomeMsg(req: Parameters<WecomApi['sendWelcomeMsg']>[0]) {
+    await this.call('externalcontact/send_welcome_msg', { method: 'POST', auth: 'contact', body: req });
+  }
+
+  async addContactWay(req: Parameters<WecomApi['addContactWay']>[0]) {
+    const r = await this.call('externalcontact/add_contact_way', { method: 'POST', auth: 'contact', body: req });
+    return { config_id: String(r.config_id), qr_code: r.qr_code as string | undefined };
+  }
+
+  async delContactWay(configId: string) {
+    await this.call('externalcontact/del_contact_way', {
+      method: 'POST',
+      auth: 'contact',
+      body: { config_id: configId },
+    });
+  }
+
+  async transferCustomer(req: Parameters<WecomApi['transferCustomer']>[0]) {
+    const r = await this.call('externalcontact/transfer_customer', { method: 'POST', auth: 'contact', body: req });
+    return (r.customer ?? []) as { external_userid: string; errcode: number }[];
+  }
+
+  async transferResult(req: Parameters<WecomApi['transferResult']>[0]) {
+    const r = await this.call('externalcontact/transfer_result', { method: 'POST', auth: 'contact', body: req });
+    return {
+      customer: (r.customer ?? []) as TransferResultItem[],
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
+  }
+
+  async resignedTransferCustomer(req: Parameters<WecomApi['resignedTransferCustomer']>[0]) {
+    const r = await this.call('externalcontact/resigned/transfer_customer', {
+      method: 'POST',
+      auth: 'contact',
+      body: req,
+    });
+    return (r.customer ?? []) as { external_userid: string; errcode: number }[];
+  }
+
+  async resignedTransferResult(req: Parameters<WecomApi['resignedTransferResult']>[0]) {
+    const r = await this.call('externalcontact/resigned/transfer_result', {
+      method: 'POST',
+      auth: 'contact',
+      body: req,
+    });
+    return {
+      customer: (r.customer ?? []) as TransferResultItem[],
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
+  }
+
+  async sendMessage(req: Parameters<WecomApi['sendMessage']>[0]) {
+    const r = await this.call('message/send', { method: 'POST', auth: 'agent', body: req });
+    return { invaliduser: (r.invaliduser as string) || undefined, msgid: r.msgid as string | undefined };
+  }
+
+  getJsapiTicket(): Promise<string> {
+    return this.tokens.get(cacheKey('jsapi_ticket', this.o.corpId, this.o.agentSecret), async () => {
+      const r = await this.call('get_jsapi_ticket', { method: 'GET', auth: 'agent' });
+      return { value: String(r.ticket), expiresIn: Number(r.expires_in ?? 7200) };
+    });
+  }
+
+  getAgentTicket(): Promise<string> {
+    return this.tokens.get(cacheKey('agent_ticket', this.o.corpId, this.o.agentSecret), async () => {
+      const r = await this.call('ticket/get', { method: 'GET', auth: 'agent', query: { type: 'agent_config' } });
+      return { value: String(r.ticket), expiresIn: Number(r.expires_in ?? 7200) };
+    });
+  }
+}
+
+function strip(r: Answer): Record<string, unknown> {
+  const { errcode: _c, errmsg: _m, ...rest } = r;
+  return rest;
+}
+
+function pick(r: Answer, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (r[k] !== undefined && r[k] !== '') out[k] = r[k];
+  return out;
+}
