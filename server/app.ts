@@ -7,6 +7,7 @@ import type { Config } from './config';
 import { openDatabase } from './db/data-source';
 import { AppError, errorBody } from './errors';
 import { healthPlugin } from './health';
+import { jobsPlugin } from './jobs/plugin';
 import { fastifyLogger } from './logger';
 import { createMetrics, Metrics } from './metrics';
 import { sandboxPlugin } from './sandbox/plugin';
@@ -79,5 +80,6 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   // Feature plugins register below (WeCom client, sandbox, contacts + entry API, sidebar).
   await app.register(wecomPlugin);
   await app.register(sandboxPlugin);
+  await app.register(jobsPlugin);
   return app;
 }

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { expireOpenAllocations } from '../allocation/service';
+import { audit } from '../audit/audit';
+import { resyncTagLibrary } from '../contacts/tags';
+import { pollTransferResults } from '../contacts/transfers';
+import type { WecomApi } from '../wecom/api-types';
+import { computeDailyMetrics } from './daily-metrics';
+import type { JobDefinition } from './runner';
+
+const MIN = 60_000;
+
+function wecomOf(app: FastifyInstance): WecomApi {
+  if (!app.hasDecorator('wecom')) throw new Error('the WeCom client (app.wecom) is not registered');
+  return (app as unknown as { wecom: WecomApi }).wecom;
+}
+
+/** The product's cron jobs. Each calls a service; no SQL lives here. */
+export const JOBS: JobDefinition[] = [
+  {
+    name: 'transfer-results',
+    schedule: '*/10 * * * *',
+    periodMs: 10 * MIN,
+    description: 'poll transfer_result for requested/waiting transfers and record outcomes (audited)',
+    run: async (ctx) => pollTransferResults(ctx.db, wecomOf(ctx.app), { actor: ctx.actor, now: ctx.now() }),
+  },
+  {
+    name: 'corp-tag-sync',
+    schedule: '7 * * * *',
+    periodMs: 60 * MIN,
+    description: 'mirror get_corp_tag_list into tags; tags gone upstream are marked deleted',
+    run: async (ctx) => {
+      const res = await resyncTagLibrary(ctx.db, wecomOf(ctx.app), ctx.now());
+      if (res.deleted > 0) {
+        await audit(ctx.db, { actor: ctx.actor, action: 'tags.sync', subject: 'tags', detail: res });
+      }
+      return res;
+    },
+  },
+  {
+    name: 'allocation-expiry',
+    schedule: '*/15 * * * *',
+    periodMs: 15 * MIN,
+    description: 'open allocations past expires_at become expired (audited)',
+    run: async (ctx) => ({ expired: await expireOpenAllocations(ctx.db, ctx.actor, ctx.now()) }),
+  },
+  {
+    name: 'daily-metrics',
+    schedule: '0 2 * * *',
+    periodMs: 24 * 60 * MIN,
+    description: "log yesterday's adds, churn and welcome outcomes (counts only)",
+    run: async (ctx) => ({ ...(await computeDailyMetrics(ctx.db, ctx.now())) }),
+  },
+];
