@@ -1,3 +1,4 @@
+import { invalidateAllocationCache } from '../../server/allocation/service';
 import { CsvInputError } from '../../server/imports/csv-source';
 import { type ImportReport, runImport } from '../../server/imports/service';
 import type { ImportKind } from '../../server/imports/specs';
@@ -11,13 +12,6 @@ export interface ImportArgs {
   skipInvalid?: boolean;
   /** Issues listed in table output (all are in --json up to the service's cap). */
   showIssues?: number;
-}
-
-/** Hook run after a successful apply (the allocation index cache is rebuilt from the new data). */
-export type AfterImport = (ctx: CommandContext, report: ImportReport) => Promise<void>;
-let afterImport: AfterImport | null = null;
-export function setAfterImport(hook: AfterImport | null): void {
-  afterImport = hook;
 }
 
 /**
@@ -53,7 +47,8 @@ export async function importCommand(args: ImportArgs, ctx: CommandContext): Prom
     bars.validate?.stop();
     bars.write?.stop();
   }
-  if (report.applied && afterImport) await afterImport(ctx, report);
+  // The server's cached index expires by itself within a minute; this process's cache goes now.
+  if (report.applied && report.inserted + report.updated > 0) invalidateAllocationCache(ctx.db);
   const exitCode = report.errorRows > 0 ? EXIT.findings : EXIT.ok;
   return { exitCode, json: report, output: formatImport(report, ctx, args.showIssues ?? 50) };
 }

@@ -2,6 +2,7 @@ import { Argument, type Command, Option } from 'commander';
 import type { Runner } from '../ops';
 import { importCommand } from './import';
 import { inboxListCommand, inboxReplayCommand, inboxStatsCommand } from './inbox';
+import { reportCommand } from './report';
 
 /** Every subcommand and its options; actions hand parsed arguments to the command functions. */
 export function registerCommands(program: Command, run: Runner): void {
@@ -53,5 +54,20 @@ warning (the row is kept); unknown branches, bad coordinates, duplicates are err
     .option('--all-dead', 'every dead event')
     .action((id: string | undefined, opts: { allDead?: boolean }, cmd: Command) =>
       run(inboxReplayCommand, { id, allDead: opts.allDead }, cmd),
+    );
+
+  program
+    .command('report')
+    .description(
+      'operating report: adds, churn (target ≤ 10%), activity (target ≥ 40%), allocation mix, welcome, transfers',
+    )
+    .option('--from <time>', 'start of the period (2026-11-01, 2026-11-01T08:00 or 30d); default 30 days before --to')
+    .option('--to <time>', 'end of the period (exclusive); default now')
+    .addOption(new Option('--by <group>', 'one row per branch or per manager').choices(['branch', 'manager']))
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'html']).default('table'))
+    .option('--out <file>', 'write the report to this file instead of stdout')
+    .addHelpText('after', '\nExit 1 when the totals miss the churn or 30-day activity target.')
+    .action((opts: { from?: string; to?: string; by?: string; format?: string; out?: string }, cmd: Command) =>
+      run(reportCommand, opts, cmd),
     );
 }

@@ -48,8 +48,8 @@ export function renderTable(headers: string[], rows: Cell[][]): string {
   const widths = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(text(r[i])))));
   const numeric = headers.map(
     (_, i) =>
-      rows.length > 0 &&
-      rows.every((r) => r[i] === null || typeof r[i] === 'number' || /^-?[\d.,]+%?$/.test(text(r[i]))),
+      rows.some((r) => typeof r[i] === 'number' || /^-?[\d.,]+%?$/.test(text(r[i]))) &&
+      rows.every((r) => r[i] === null || typeof r[i] === 'number' || /^(-?[\d.,]+%?|—|)$/.test(text(r[i]))),
   );
   const line = (cells: Cell[]) =>
     cells

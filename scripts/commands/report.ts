@@ -1,0 +1,152 @@
+import { writeFileSync } from 'node:fs';
+import { REASON_ZH, renderReportHtml } from '../../server/reports/html';
+import {
+  ALLOCATION_REASONS,
+  buildReport,
+  type GroupBy,
+  type OperatingReport,
+  type ReportRow,
+  TRANSFER_STATUSES,
+} from '../../server/reports/queries';
+import { formatTime, oneOf, parseTime } from './args';
+import { type CommandContext, type CommandResult, EXIT, UsageError } from './context';
+import { percent, renderTable } from './table';
+
+export interface ReportArgs {
+  from?: string;
+  to?: string;
+  by?: string;
+  format?: string;
+  out?: string;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * `report [--from --to] [--by branch|manager] [--format table|csv|html] [--out file]`. The period
+ * defaults to the 30 days before now. Exit 1 when the totals miss the churn or activity target.
+ */
+export async function reportCommand(args: ReportArgs, ctx: CommandContext): Promise<CommandResult> {
+  const now = ctx.now();
+  const to = args.to ? parseTime(args.to, now, 'to') : now;
+  const from = args.from ? parseTime(args.from, now, 'from') : to - 30 * DAY;
+  if (from >= to) throw new UsageError('--from must be before --to');
+  const by: GroupBy = args.by ? oneOf(args.by, ['branch', 'manager'] as const, 'by') : 'total';
+  const format = oneOf(args.format ?? 'table', ['table', 'csv', 'html'] as const, 'format');
+  const report = await buildReport(ctx.db, { from, to, by });
+  const exitCode = report.findings.length ? EXIT.findings : EXIT.ok;
+
+  let body: string;
+  if (format === 'html') body = renderReportHtml(report, now);
+  else if (format === 'csv') body = reportCsv(report);
+  else body = reportTable(report);
+
+  if (args.out) {
+    // A BOM lets Excel on Chinese Windows open the UTF-8 CSV without garbling.
+    writeFileSync(args.out, format === 'csv' ? `\ufeff${body}` : body);
+    return {
+      exitCode,
+      json: { ...report, out: args.out, format },
+      output: `${format} report written to ${args.out}${report.findings.length ? `\nfindings: ${report.findings.join('; ')}` : ''}`,
+    };
+  }
+  return { exitCode, json: report, output: body };
+}
+
+const transfersText = (r: ReportRow) =>
+  TRANSFER_STATUSES.filter((s) => r.transfers[s])
+    .map((s) => `${s} ${r.transfers[s]}`)
+    .join(', ');
+
+function mix(r: ReportRow): string {
+  const total = ALLOCATION_REASONS.reduce((s, k) => s + (r.allocations[k] ?? 0), 0);
+  if (!total) return '';
+  return ALLOCATION_REASONS.filter((k) => r.allocations[k])
+    .map((k) => `${REASON_ZH[k]} ${percent(r.allocations[k] / total)}`)
+    .join(' / ');
+}
+
+export function reportTable(report: OperatingReport): string {
+  const rows = [...report.rows, report.total];
+  const head = [
+    `period ${formatTime(report.from)} → ${formatTime(report.to)}; targets: churn ≤ ${report.targets.churnMax * 100}%, 30-day activity ≥ ${report.targets.activityMin * 100}%`,
+    '',
+  ];
+  const table = renderTable(
+    [
+      report.by === 'manager' ? '客户经理' : report.by === 'branch' ? '网点' : '范围',
+      'adds',
+      'churned',
+      'churn',
+      'active',
+      'act 7d',
+      'act 30d',
+      'allocation mix',
+      'welcome',
+      'transfers',
+    ],
+    rows.map((r) => [
+      r.label,
+      r.adds,
+      r.churned,
+      percent(r.churnRate),
+      r.activeFollows,
+      percent(r.activity7),
+      percent(r.activity30),
+      mix(r),
+      percent(r.welcomeRate),
+      transfersText(r),
+    ]),
+  );
+  const tail = report.findings.length ? ['', ...report.findings.map((f) => `MISSED: ${f}`)] : ['', 'targets met.'];
+  return [...head, table, ...tail].join('\n');
+}
+
+const csvCell = (v: string | number | null) => {
+  const s = v === null ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+const ratioCell = (r: number | null) => (r === null ? null : Number(r.toFixed(4)));
+
+export function reportCsv(report: OperatingReport): string {
+  const header = [
+    'group',
+    'label',
+    'adds',
+    'churned',
+    'deleted_by_manager',
+    'churn_rate',
+    'active_follows',
+    'active_7d',
+    'active_30d',
+    'activity_7d',
+    'activity_30d',
+    ...ALLOCATION_REASONS.map((k) => `alloc_${k}`),
+    'welcome_sent',
+    'welcome_failed',
+    'welcome_rate',
+    ...TRANSFER_STATUSES.map((k) => `transfer_${k}`),
+  ];
+  const line = (r: ReportRow) =>
+    [
+      r.key,
+      r.label,
+      r.adds,
+      r.churned,
+      r.deletedByManager,
+      ratioCell(r.churnRate),
+      r.activeFollows,
+      r.active7,
+      r.active30,
+      ratioCell(r.activity7),
+      ratioCell(r.activity30),
+      ...ALLOCATION_REASONS.map((k) => r.allocations[k] ?? 0),
+      r.welcomeSent,
+      r.welcomeFailed,
+      ratioCell(r.welcomeRate),
+      ...TRANSFER_STATUSES.map((k) => r.transfers[k] ?? 0),
+    ]
+      .map(csvCell)
+      .join(',');
+  return `${[header.join(','), ...report.rows.map(line), line(report.total)].join('\n')}\n`;
+}

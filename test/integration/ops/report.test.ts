@@ -1,0 +1,112 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { DataSource } from 'typeorm';
+import { EXIT, UsageError } from '../../../scripts/commands/context';
+import { reportCommand } from '../../../scripts/commands/report';
+import type { Config } from '../../../server/config';
+import type { OperatingReport } from '../../../server/reports/queries';
+import { DB_TARGETS, type FreshDb, openFreshDb, testConfig } from '../../helpers/db';
+import { ctxFor, dbChecksum } from './helpers';
+import { NOW, seedActivity, seedOrg } from './seed';
+
+describe.each(DB_TARGETS)('ops report on %s', (target) => {
+  let db: FreshDb & { ds: DataSource };
+  let config: Config;
+  let tmp: string;
+  const ctx = () => ctxFor(db.ds, config, { now: () => NOW });
+
+  beforeAll(async () => {
+    db = await openFreshDb(target);
+    config = testConfig(db.url);
+    tmp = mkdtempSync(join(tmpdir(), 'ops-report-'));
+    await seedOrg(db.ds);
+    await seedActivity(db.ds);
+  });
+  afterAll(async () => {
+    await db.ds.destroy();
+    await db.drop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('computes the totals and flags churn above the 10% target (exit 1), without writing', async () => {
+    const before = await dbChecksum(db.ds);
+    const res = await reportCommand({}, ctx());
+    const r = res.json as OperatingReport;
+    expect(await dbChecksum(db.ds)).toBe(before);
+    expect(res.exitCode).toBe(EXIT.findings);
+    expect(r.total).toMatchObject({
+      adds: 19,
+      churned: 4,
+      deletedByManager: 1,
+      activeFollows: 19,
+      active7: 7,
+      active30: 9,
+      welcomeSent: 5,
+      welcomeFailed: 1,
+      allocations: { owner: 3, nearest_branch: 6, fallback: 1, none: 1 },
+      transfers: { success: 2, refused: 1, waiting: 1 },
+    });
+    expect(r.total.churnRate).toBeCloseTo(4 / 19);
+    expect(r.total.activity30).toBeCloseTo(9 / 19);
+    expect(r.total.welcomeRate).toBeCloseTo(5 / 6);
+    expect(r.findings).toEqual(['churn 21.1% is above the 10% target']);
+    expect(res.output).toContain('MISSED: churn 21.1%');
+  });
+
+  it('groups by manager and by branch', async () => {
+    const byManager = (await reportCommand({ by: 'manager' }, ctx())).json as OperatingReport;
+    const zw = byManager.rows.find((row) => row.key === 'zhangwei')!;
+    expect(zw).toMatchObject({
+      label: '张伟 (zhangwei)',
+      adds: 10,
+      churned: 2,
+      activeFollows: 12,
+      active7: 6,
+      active30: 8,
+    });
+    expect(byManager.rows.find((row) => row.key === 'lina')).toMatchObject({ activeFollows: 5, active7: 1, adds: 5 });
+    const byBranch = await reportCommand({ by: 'branch' }, ctx());
+    const rows = (byBranch.json as OperatingReport).rows;
+    expect(rows.find((row) => row.key === 'PD01')).toMatchObject({ label: '浦东支行 (PD01)', adds: 15, churned: 2 });
+    expect(rows.find((row) => row.key === 'XH01')).toMatchObject({ adds: 4, churned: 2, churnRate: 0.5 });
+    expect(byBranch.output).toContain('浦东支行 (PD01)');
+  });
+
+  it('a period with no activity has no findings and exit 0', async () => {
+    const res = await reportCommand({ from: '2020-01-01', to: '2020-02-01' }, ctx());
+    expect(res.exitCode).toBe(EXIT.ok);
+    expect((res.json as OperatingReport).total).toMatchObject({ adds: 0, churnRate: null });
+  });
+
+  it('writes CSV with a BOM and one line per group plus the total', async () => {
+    const out = join(tmp, 'r.csv');
+    const res = await reportCommand({ by: 'manager', format: 'csv', out }, ctx());
+    expect(res.output).toContain(`csv report written to ${out}`);
+    const text = readFileSync(out, 'utf8');
+    expect(text.charCodeAt(0)).toBe(0xfeff);
+    const rows = parse(text, { bom: true, columns: true }) as Record<string, string>[];
+    expect(rows.map((row) => row.group)).toEqual(expect.arrayContaining(['zhangwei', 'lina', 'wangfang', 'total']));
+    expect(rows.find((row) => row.group === 'total')).toMatchObject({ adds: '19', churned: '4', alloc_owner: '3' });
+  });
+
+  it('writes one self-contained HTML page with charts, Chinese labels and target lines', async () => {
+    const out = join(tmp, 'r.html');
+    await reportCommand({ by: 'branch', format: 'html', out }, ctx());
+    const html = readFileSync(out, 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html.match(/<svg /g)?.length).toBe(4);
+    for (const label of ['流失率', '30日活跃率', '目标 10%', '目标 40%', '就近网点', '浦东支行 (PD01)', '未达标']) {
+      expect(html).toContain(label);
+    }
+    expect(html).not.toMatch(/<script|<link|src=|url\(/i);
+    expect(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, '')).not.toContain('http');
+  });
+
+  it('rejects bad options as usage errors', async () => {
+    await expect(reportCommand({ from: 'yesterday' }, ctx())).rejects.toThrow(UsageError);
+    await expect(reportCommand({ from: '2026-11-10', to: '2026-11-01' }, ctx())).rejects.toThrow(/before/);
+    await expect(reportCommand({ by: 'region' }, ctx())).rejects.toThrow(/branch, manager/);
+  });
+});
