@@ -118,7 +118,10 @@ async function perManager(db: DataSource, from: number, to: number): Promise<Map
   const at = (u: unknown) => {
     const k = u === null || u === undefined || u === '' ? NONE : String(u);
     let c = out.get(k);
-    if (!c) out.set(k, (c = emptyCounts()));
+    if (!c) {
+      c = emptyCounts();
+      out.set(k, c);
+    }
     return c;
   };
   const q = (sql: string, params: unknown[]) => db.query(sql, params) as Promise<Raw[]>;
@@ -222,7 +225,10 @@ export async function buildReport(
       label = code === NONE ? '无网点' : `${branchName.get(code) ?? '未知网点'} (${code})`;
     }
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { label, c: emptyCounts() }));
+    if (!g) {
+      g = { label, c: emptyCounts() };
+      groups.set(key, g);
+    }
     add(g.c, c);
   }
   const rows = [...groups.entries()]
