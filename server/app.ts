@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { FastifyError, FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { callbackPlugin } from './callback/routes';
+import { contactsPlugin } from './contacts/plugin';
 import { workerPlugin } from './callback/worker';
 import type { Config } from './config';
 import { openDatabase } from './db/data-source';
@@ -81,5 +82,6 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(wecomPlugin);
   await app.register(sandboxPlugin);
   await app.register(jobsPlugin);
+  await app.register(contactsPlugin);
   return app;
 }

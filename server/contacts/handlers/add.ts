@@ -1,0 +1,219 @@
+import * as allocationRepo from '../../allocation/repo';
+import { getActiveRuleSet } from '../../allocation/rulesets';
+import { adjustLoad, allocateCustomer, allocationForState, confirmAllocation } from '../../allocation/service';
+import { audit } from '../../audit/audit';
+import { type Allocation, Customer, Manager } from '../../db/entities';
+import type { ExternalContactDetail } from '../../wecom/api-types';
+import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { matchCustomer } from '../matching';
+import { upsertContact, upsertFollow } from '../repo';
+import { applyContactTags, CAMPAIGN_GROUP, SEGMENT_GROUP, type WantedTag } from '../tags';
+import { requestTransfers } from '../transfers';
+import { wecomErrorInfo } from '../wecom-error';
+import { sendWelcome } from '../welcome';
+import { field, wecomOf } from './common';
+
+/** How long the welcome waits for externalcontact/get (for 先生/女士) before sending without it. */
+const GENDER_WAIT_MS = 300;
+
+type Fetched = { ok: true; detail: ExternalContactDetail } | { ok: false; error: unknown };
+
+function waitAtMost<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * add_external_contact / add_half_external_contact. The welcome message goes first (its code dies
+ * 20 s after the event); linking, the follow, the allocation, mismatch policy and tags come after.
+ * Every step is an upsert or guarded by a unique key, so a retry or redelivery changes nothing twice.
+ */
+export function addHandler(half: boolean) {
+  return async (event: WecomEvent, ctx: HandlerContext): Promise<void> => {
+    const { db, app } = ctx;
+    const wecom = wecomOf(app);
+    const externalUserid = field(event, 'ExternalUserID');
+    const userid = field(event, 'UserID');
+    if (!externalUserid || !userid) {
+      ctx.log.warn('add event without UserID or ExternalUserID; ignored');
+      return;
+    }
+    const state = field(event, 'State') || null;
+    const fetched: Promise<Fetched> = wecom.getExternalContact(externalUserid).then(
+      (detail) => ({ ok: true as const, detail }),
+      (error) => ({ ok: false as const, error }),
+    );
+
+    // 1. Welcome, fast.
+    const early = await waitAtMost(fetched, GENDER_WAIT_MS);
+    const welcome = await sendWelcome(
+      {
+        db,
+        wecom,
+        now: app.now,
+        observeLatency: (s) => ctx.metrics.welcomeLatency.observe(s),
+      },
+      {
+        welcomeCode: field(event, 'WelcomeCode') || undefined,
+        externalUserid,
+        userid,
+        state,
+        receivedAt: ctx.receivedAt,
+        gender: early?.ok ? early.detail.external_contact.gender : undefined,
+      },
+    );
+
+    // 2. The rest.
+    const now = app.now();
+    const got = await fetched;
+    if (!got.ok && wecomErrorInfo(got.error).kind === 'retryable') throw got.error;
+    const detail: ExternalContactDetail = got.ok
+      ? got.detail
+      : { external_contact: { external_userid: externalUserid, name: '', type: 1 }, follow_user: [] };
+    const follow = detail.follow_user.find((f) => f.userid === userid);
+    const createTime = Number(field(event, 'CreateTime')) * 1000;
+    const addedAt = follow?.createtime ? follow.createtime * 1000 : createTime || now;
+    const phones = (follow as { remark_mobiles?: string[] } | undefined)?.remark_mobiles ?? [];
+
+    const match = await matchCustomer(
+      db,
+      { externalUserid, state, unionid: detail.external_contact.unionid, phones },
+      ctx.config.phoneHashSalt,
+    );
+    await upsertContact(db, detail.external_contact, match, now);
+    const newFollow = await upsertFollow(db, {
+      externalUserid,
+      userid,
+      state: state ?? follow?.state ?? null,
+      addedAt,
+      half,
+      remark: follow?.remark ?? null,
+    });
+
+    const allocation = await settleAllocation(ctx, {
+      externalUserid,
+      userid,
+      state,
+      customerId: match.customerId,
+      newFollow,
+      addedAt,
+    });
+
+    await audit(db, {
+      actor: 'system:callback',
+      action: half ? 'contact.add_half' : 'contact.add',
+      subject: `contact:${externalUserid}`,
+      detail: {
+        userid,
+        customerId: match.customerId,
+        matchedBy: match.matchedBy,
+        allocationId: allocation?.id ?? null,
+        welcome,
+        newFollow,
+      },
+    });
+
+    // 3. Tags last: the slowest part, and the least urgent.
+    const customer = match.customerId ? await db.manager.findOne(Customer, { where: { id: match.customerId } }) : null;
+    const wanted: WantedTag[] = [];
+    if (customer?.segment) wanted.push({ group: SEGMENT_GROUP, name: customer.segment });
+    if (allocation?.campaign) wanted.push({ group: CAMPAIGN_GROUP, name: allocation.campaign });
+    if (wanted.length) await applyContactTags(db, wecom, { userid, externalUserid }, wanted, now);
+  };
+}
+
+interface SettleInput {
+  externalUserid: string;
+  userid: string;
+  state: string | null;
+  customerId: string | null;
+  newFollow: boolean;
+  addedAt: number;
+}
+
+/**
+ * Ties the add to an allocation: the one the state names, else one already made for this contact,
+ * else (for a matched customer) a new decision with source 'callback'. Returns it, or null for an
+ * unmatched contact. A mismatch (the customer added someone other than the chosen manager) goes
+ * to the rule set's policy.
+ */
+async function settleAllocation(ctx: HandlerContext, s: SettleInput): Promise<Allocation | null> {
+  const { db, app } = ctx;
+  const now = app.now();
+  let allocation = await allocationForState(db, s.state);
+  if (!allocation) allocation = await allocationRepo.latestAllocationFor(db, { externalUserid: s.externalUserid });
+  if (!allocation && s.customerId) {
+    const made = await allocateCustomer(
+      db,
+      { customerId: s.customerId, addedUserid: s.userid },
+      {
+        source: 'callback',
+        actor: 'system:callback',
+        salt: ctx.config.phoneHashSalt,
+        now,
+        externalUserid: s.externalUserid,
+        status: 'open',
+      },
+    );
+    allocation = made.allocation;
+  }
+  if (!allocation) {
+    if (s.newFollow) adjustLoad(db, s.userid, 1);
+    return null;
+  }
+
+  const chosen = allocation.userid;
+  // An open allocation already counted its manager in the cached loads (added_manager adds none).
+  const counted = allocation.status === 'open' && allocation.reason !== 'added_manager' ? chosen : null;
+  if (s.newFollow && counted !== s.userid) {
+    adjustLoad(db, s.userid, 1);
+    if (counted) adjustLoad(db, counted, -1);
+  }
+  if (chosen === s.userid || chosen === null) {
+    await confirmAllocation(db, allocation.id, s.externalUserid, 'system:callback', now);
+    return allocation;
+  }
+  // Settled earlier with another manager: this add is a second relation, not a mismatch.
+  if (allocation.status === 'confirmed') return allocation;
+  // Redelivery after the policy ran (the contact is already on the allocation): nothing more to do.
+  if (allocation.status === 'superseded' || (!s.newFollow && allocation.externalUserid === s.externalUserid)) {
+    return allocation;
+  }
+  await applyMismatchPolicy(ctx, allocation, s);
+  return allocation;
+}
+
+async function applyMismatchPolicy(ctx: HandlerContext, allocation: Allocation, s: SettleInput): Promise<void> {
+  const { db, app } = ctx;
+  const now = app.now();
+  const ruleSet = await getActiveRuleSet(db);
+  const chosen = allocation.userid as string;
+  const target = await db.manager.findOne(Manager, { where: { userid: chosen } });
+  const transfer =
+    ruleSet.mismatchPolicy === 'transfer_to_owner' && allocation.reason === 'owner' && target?.status === 'active';
+  await audit(db, {
+    actor: 'system:callback',
+    action: 'allocation.mismatch',
+    subject: `allocation:${allocation.id}`,
+    detail: { added: s.userid, chosen, policy: ruleSet.mismatchPolicy, action: transfer ? 'transfer' : 'keep' },
+  });
+  if (!transfer) {
+    // Keep: the customer's own choice stands; the allocation is recorded as overtaken by it.
+    await allocationRepo.setAllocationStatus(db, allocation.id, 'superseded', { externalUserid: s.externalUserid });
+    return;
+  }
+  await allocationRepo.setAllocationStatus(db, allocation.id, allocation.status, { externalUserid: s.externalUserid });
+  await requestTransfers(db, wecomOf(app), {
+    handover: s.userid,
+    takeover: chosen,
+    kind: 'onjob',
+    externalUserids: [s.externalUserid],
+    actor: 'system:callback',
+    reason: 'mismatch_to_owner',
+    now,
+    dedupeSince: s.addedAt,
+  });
+}

@@ -1,0 +1,59 @@
+import { In } from 'typeorm';
+import { adjustLoad } from '../../allocation/service';
+import { audit } from '../../audit/audit';
+import { Transfer } from '../../db/entities';
+import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { deleteFollow } from '../repo';
+import { field } from './common';
+
+const eventTime = (event: WecomEvent, fallback: number) => Number(field(event, 'CreateTime')) * 1000 || fallback;
+
+/**
+ * del_external_contact: the manager removed the customer. With Source=DELETE_BY_TRANSFER an on-job
+ * transfer completed: the follow ends as 'transfer' (not churn) and the waiting transfer succeeded.
+ */
+export async function managerDeletedCustomer(event: WecomEvent, ctx: HandlerContext): Promise<void> {
+  const { db, app } = ctx;
+  const externalUserid = field(event, 'ExternalUserID');
+  const userid = field(event, 'UserID');
+  if (!externalUserid || !userid) return;
+  const byTransfer = field(event, 'Source') === 'DELETE_BY_TRANSFER';
+  const at = eventTime(event, app.now());
+  const res = await deleteFollow(db, externalUserid, userid, byTransfer ? 'transfer' : 'manager', at);
+  if (res.wasActive) adjustLoad(db, userid, -1);
+  let transferId: number | null = null;
+  if (byTransfer) {
+    const t = await db.manager.findOne(Transfer, {
+      where: { externalUserid, handoverUserid: userid, kind: 'onjob', status: In(['waiting', 'requested']) },
+      order: { requestedAt: 'DESC' },
+    });
+    if (t) {
+      transferId = t.id;
+      await db.manager.update(Transfer, { id: t.id }, { status: 'success', takeoverTime: at, updatedAt: app.now() });
+    }
+  }
+  if (!res.wasActive && !transferId) return; // a redelivery: nothing changed
+  await audit(db, {
+    actor: 'system:callback',
+    action: byTransfer ? 'contact.transferred_out' : 'contact.deleted_by_manager',
+    subject: `contact:${externalUserid}`,
+    detail: { userid, transferId },
+  });
+}
+
+/** del_follow_user: the customer removed the manager — churn. */
+export async function customerDeletedManager(event: WecomEvent, ctx: HandlerContext): Promise<void> {
+  const { db, app } = ctx;
+  const externalUserid = field(event, 'ExternalUserID');
+  const userid = field(event, 'UserID');
+  if (!externalUserid || !userid) return;
+  const res = await deleteFollow(db, externalUserid, userid, 'customer', eventTime(event, app.now()));
+  if (!res.wasActive && res.existed) return;
+  if (res.wasActive) adjustLoad(db, userid, -1);
+  await audit(db, {
+    actor: 'system:callback',
+    action: 'contact.churn',
+    subject: `contact:${externalUserid}`,
+    detail: { userid, knownBefore: res.existed },
+  });
+}

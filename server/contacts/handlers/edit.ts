@@ -1,0 +1,58 @@
+import { audit } from '../../audit/audit';
+import { Follow } from '../../db/entities';
+import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { findContact, findFollow, setContactTags, upsertContact } from '../repo';
+import { resyncTagLibrary } from '../tags';
+import { wecomErrorInfo } from '../wecom-error';
+import { field, wecomOf } from './common';
+
+/**
+ * edit_external_contact: the manager changed remark, description or tags in the client. Refresh the
+ * contact and that follow's corp tags from externalcontact/get (the event carries no details).
+ */
+export async function contactEdited(event: WecomEvent, ctx: HandlerContext): Promise<void> {
+  const { db, app } = ctx;
+  const externalUserid = field(event, 'ExternalUserID');
+  const userid = field(event, 'UserID');
+  if (!externalUserid) return;
+  let detail: Awaited<ReturnType<ReturnType<typeof wecomOf>['getExternalContact']>>;
+  try {
+    detail = await wecomOf(app).getExternalContact(externalUserid);
+  } catch (err) {
+    // 84061/40096: the relation is gone already; a later delete event records that.
+    if (wecomErrorInfo(err).kind === 'data') return;
+    throw err;
+  }
+  const now = app.now();
+  const existing = await findContact(db, externalUserid);
+  await upsertContact(
+    db,
+    detail.external_contact,
+    { customerId: existing?.customerId ?? null, matchedBy: existing?.matchedBy ?? null },
+    now,
+  );
+  const follow = detail.follow_user.find((f) => f.userid === userid);
+  if (follow && (await findFollow(db, externalUserid, userid))) {
+    await db.manager.update(Follow, { externalUserid, userid }, { remark: follow.remark?.slice(0, 128) ?? null });
+    const corpTagIds = (follow.tags ?? []).filter((t) => t.type === 1 && t.tag_id).map((t) => t.tag_id as string);
+    await setContactTags(db, externalUserid, userid, corpTagIds, now);
+  }
+  await audit(db, {
+    actor: 'system:callback',
+    action: 'contact.edit',
+    subject: `contact:${externalUserid}`,
+    detail: { userid },
+  });
+}
+
+/** change_external_tag (create/update/delete/shuffle): the library changed in the console; mirror it again. */
+export async function tagLibraryChanged(event: WecomEvent, ctx: HandlerContext): Promise<void> {
+  const { db, app } = ctx;
+  const result = await resyncTagLibrary(db, wecomOf(app), app.now());
+  await audit(db, {
+    actor: 'system:callback',
+    action: 'tag.resync',
+    subject: `tag:${field(event, 'Id') || '(library)'}`.slice(0, 128),
+    detail: { changeType: field(event, 'ChangeType'), tagType: field(event, 'TagType') || null, ...result },
+  });
+}

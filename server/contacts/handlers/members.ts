@@ -1,0 +1,87 @@
+import { invalidateAllocationCache } from '../../allocation/service';
+import { audit } from '../../audit/audit';
+import { Follow, Manager, type ManagerStatus } from '../../db/entities';
+import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { field } from './common';
+
+/**
+ * change_contact for members (create_user / update_user / delete_user): keeps `managers` in step
+ * with the address book. Branch, role and capacity come from the bank's import, not from WeCom,
+ * so a new member starts without a branch and with capacity 0 until an operator imports them.
+ * Any change invalidates the allocation index.
+ */
+
+/** WeCom member status → ours: 1 active; 2 disabled (cannot serve, but has not left). */
+function statusOf(wecomStatus: string): ManagerStatus | undefined {
+  if (wecomStatus === '1') return 'active';
+  if (wecomStatus === '2') return 'leave';
+  return undefined;
+}
+
+export async function memberChanged(event: WecomEvent, ctx: HandlerContext): Promise<void> {
+  const { db, app } = ctx;
+  const changeType = field(event, 'ChangeType');
+  const userid = field(event, 'UserID');
+  if (!userid) return;
+  const now = app.now();
+  const existing = await db.manager.findOne(Manager, { where: { userid } });
+  const name = field(event, 'Name');
+  const status = statusOf(field(event, 'Status'));
+  let action: string | null = null;
+  const detail: Record<string, unknown> = { changeType };
+
+  if (changeType === 'delete_user') {
+    if (existing && existing.status !== 'resigned') {
+      await db.manager.update(Manager, { userid }, { status: 'resigned', accepting: false, updatedAt: now });
+      action = 'manager.resigned';
+    }
+  } else if (!existing) {
+    await db.manager
+      .createQueryBuilder()
+      .insert()
+      .into(Manager)
+      .values({
+        userid,
+        name: (name || userid).slice(0, 64),
+        branchCode: null,
+        role: 'manager',
+        capacity: 0,
+        status: status ?? 'active',
+        accepting: true,
+        skills: '',
+        updatedAt: now,
+      })
+      .orIgnore()
+      .updateEntity(false)
+      .execute();
+    action = 'manager.create';
+  } else {
+    // update_user carries only the changed fields.
+    const patch: Partial<Manager> = {};
+    if (name && name !== existing.name) patch.name = name.slice(0, 64);
+    if (status && status !== existing.status && existing.status !== 'resigned') patch.status = status;
+    const newUserid = field(event, 'NewUserID');
+    if (newUserid && newUserid !== userid) {
+      await renameMember(ctx, userid, newUserid);
+      detail.newUserid = newUserid;
+      action = 'manager.rename';
+    }
+    if (Object.keys(patch).length) {
+      await db.manager.update(Manager, { userid: newUserid || userid }, { ...patch, updatedAt: now });
+      detail.fields = Object.keys(patch);
+      action = action ?? 'manager.update';
+    }
+  }
+  if (!action) return;
+  invalidateAllocationCache(db);
+  await audit(db, { actor: 'system:callback', action, subject: `manager:${userid}`, detail });
+}
+
+/** A userid changed (allowed once in WeCom): carry the manager row and their follows over. */
+async function renameMember(ctx: HandlerContext, from: string, to: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    if (await tx.findOne(Manager, { where: { userid: to } })) return;
+    await tx.update(Manager, { userid: from }, { userid: to });
+    await tx.update(Follow, { userid: from }, { userid: to });
+  });
+}

@@ -1,0 +1,39 @@
+import { In } from 'typeorm';
+import { audit } from '../../audit/audit';
+import { Transfer, type TransferStatus } from '../../db/entities';
+import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { field } from './common';
+
+const STATUS: Record<string, TransferStatus> = {
+  customer_refused: 'refused',
+  customer_limit_exceed: 'limit',
+};
+
+/**
+ * transfer_fail: UserID is the takeover member. The customer's newest open transfer to that member
+ * records the failure. No retry: a refusal is the customer's answer, and each try uses up one of
+ * the two on-job transfers per 90 days.
+ */
+export async function transferFailed(event: WecomEvent, ctx: HandlerContext): Promise<void> {
+  const { db, app } = ctx;
+  const externalUserid = field(event, 'ExternalUserID');
+  const takeover = field(event, 'UserID');
+  const reason = field(event, 'FailReason') || 'unknown';
+  if (!externalUserid || !takeover) return;
+  const t = await db.manager.findOne(Transfer, {
+    where: { externalUserid, takeoverUserid: takeover, status: In(['waiting', 'requested', 'queued']) },
+    order: { requestedAt: 'DESC', id: 'DESC' },
+  });
+  if (!t) {
+    ctx.log.info({ externalUserid, takeover }, 'transfer_fail for no open transfer of ours; ignored');
+    return;
+  }
+  const status = STATUS[reason] ?? 'failed';
+  await db.manager.update(Transfer, { id: t.id }, { status, reason: reason.slice(0, 64), updatedAt: app.now() });
+  await audit(db, {
+    actor: 'system:callback',
+    action: `transfer.${status}`,
+    subject: `contact:${externalUserid}`,
+    detail: { transferId: t.id, handover: t.handoverUserid, takeover, failReason: reason },
+  });
+}

@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { allocationForState } from '../allocation/service';
+import { audit } from '../audit/audit';
+import { isUniqueViolation } from '../db/data-source';
+import { Branch, Customer, Manager, ScriptTemplate, WelcomeMessage, type WelcomeStatus } from '../db/entities';
+import { fillVariables } from '../playbook/variables';
+import type { WecomApi } from '../wecom/api-types';
+import { ERR_WELCOME_ALREADY_SENT, wecomErrorInfo } from './wecom-error';
+
+/**
+ * The welcome message (欢迎语): one send_welcome_msg per WelcomeCode, within 20 s of the event.
+ * A row keyed by sha256(code) is claimed before the call, so a redelivered or retried event never
+ * sends twice; the code itself is never stored or logged.
+ */
+
+export const WELCOME_CODE_TTL_MS = 20_000;
+/** Retryable errors (41096 race, busy, network) are retried inline while this much time is left. */
+const MIN_TIME_LEFT_MS = 1_500;
+const RETRY_DELAYS_MS = [200, 500, 1000, 2000];
+/** Claimed and not yet answered. Not in WelcomeStatus: a crash mid-call leaves exactly this truth. */
+const SENDING = 'sending' as WelcomeStatus;
+
+export type WelcomeOutcome = WelcomeStatus | 'duplicate' | 'no_code';
+
+export interface WelcomeInput {
+  welcomeCode: string | undefined;
+  externalUserid: string;
+  userid: string;
+  state: string | null;
+  /** When the callback was acknowledged: the code's 20 s run from about then. */
+  receivedAt: number;
+  /** WeChat gender if already known (1 male, 2 female), for the form of address. */
+  gender?: number;
+}
+
+export interface WelcomeDeps {
+  db: DataSource;
+  wecom: WecomApi;
+  now: () => number;
+  /** Seconds from acknowledgement to WeCom's answer. */
+  observeLatency?: (seconds: number) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const welcomeCodeHash = (code: string) => createHash('sha256').update(code).digest('hex');
+
+interface Template {
+  id: number;
+  content: string;
+}
+
+/** Approved, unexpired welcome template: the manager's own first, then one for the segment, then the corp's. */
+export async function pickWelcomeTemplate(
+  db: DataSource,
+  userid: string,
+  segment: string | null,
+  now: number,
+): Promise<Template | null> {
+  const rows = await db.manager
+    .createQueryBuilder(ScriptTemplate, 't')
+    .select(['t.id', 't.content', 't.segments', 't.ownerUserid', 't.updatedAt'])
+    .where("t.status = 'approved' AND t.is_welcome = :yes", { yes: true })
+    .andWhere('(t.expires_at IS NULL OR t.expires_at > :now)', { now })
+    .andWhere('(t.owner_userid IS NULL OR t.owner_userid = :userid)', { userid })
+    .getMany();
+  const score = (t: ScriptTemplate) => {
+    const segs = t.segments
+      .split(/[,，]/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (segs.length > 0 && (!segment || !segs.includes(segment))) return -1;
+    return (t.ownerUserid ? 4 : 0) + (segs.length > 0 ? 2 : 0);
+  };
+  let best: ScriptTemplate | null = null;
+  let bestScore = -1;
+  for (const t of rows) {
+    const s = score(t);
+    if (s > bestScore || (s === bestScore && best && (t.updatedAt > best.updatedAt || t.id > best.id))) {
+      best = t;
+      bestScore = s;
+    }
+  }
+  return best && bestScore >= 0 ? { id: best.id, content: best.content } : null;
+}
+
+async function welcomeText(
+  deps: WelcomeDeps,
+  input: WelcomeInput,
+  now: number,
+): Promise<{ template: Template; text: string } | null> {
+  const { db } = deps;
+  const [allocation, manager] = await Promise.all([
+    allocationForState(db, input.state),
+    db.manager.findOne(Manager, { where: { userid: input.userid } }),
+  ]);
+  const [customer, branch] = await Promise.all([
+    allocation?.customerId ? db.manager.findOne(Customer, { where: { id: allocation.customerId } }) : null,
+    manager?.branchCode ? db.manager.findOne(Branch, { where: { code: manager.branchCode } }) : null,
+  ]);
+  const template = await pickWelcomeTemplate(db, input.userid, customer?.segment ?? null, now);
+  if (!template) return null;
+  const text = fillVariables(
+    template.content,
+    customer
+      ? {
+          externalUserId: input.externalUserid,
+          maskedName: customer.maskedName,
+          gender: input.gender ?? 0,
+          segment: customer.segment,
+          bankTags: customer.bankTags ?? [],
+          usedTemplateIds: [],
+        }
+      : null,
+    { userid: input.userid, name: manager?.name ?? input.userid, branchName: branch?.name ?? null },
+  );
+  return { template, text };
+}
+
+async function finish(
+  deps: WelcomeDeps,
+  codeHash: string,
+  input: WelcomeInput,
+  status: WelcomeStatus,
+  extra: { errcode?: number | null; templateId?: number | null; sentAt?: number | null },
+): Promise<WelcomeStatus> {
+  await deps.db.manager.update(WelcomeMessage, { codeHash }, { status, ...extra });
+  await audit(deps.db, {
+    actor: 'system:welcome',
+    action: `welcome.${status}`,
+    subject: `contact:${input.externalUserid}`,
+    detail: { userid: input.userid, templateId: extra.templateId ?? null, errcode: extra.errcode ?? null },
+  });
+  return status;
+}
+
+/**
+ * Sends the welcome message for one add event, at most once per code. Returns what happened;
+ * throws only when the database fails (the worker then retries, and the claim keeps it single).
+ */
+export async function sendWelcome(deps: WelcomeDeps, input: WelcomeInput): Promise<WelcomeOutcome> {
+  const code = input.welcomeCode;
+  if (!code) return 'no_code';
+  const codeHash = welcomeCodeHash(code);
+  const deadline = input.receivedAt + WELCOME_CODE_TTL_MS;
+  try {
+    await deps.db.manager.insert(WelcomeMessage, {
+      codeHash,
+      externalUserid: input.externalUserid,
+      userid: input.userid,
+      templateId: null,
+      status: SENDING,
+      errcode: null,
+      eventAt: input.receivedAt,
+      sentAt: null,
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) return 'duplicate';
+    throw err;
+  }
+  if (deps.now() >= deadline) return finish(deps, codeHash, input, 'expired', {});
+
+  const content = await welcomeText(deps, input, deps.now());
+  if (!content) return finish(deps, codeHash, input, 'skipped', {});
+  const { template, text } = content;
+
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deps.wecom.sendWelcomeMsg({ welcome_code: code, text: { content: text } });
+      const at = deps.now();
+      deps.observeLatency?.((at - input.receivedAt) / 1000);
+      return finish(deps, codeHash, input, 'sent', { templateId: template.id, sentAt: at });
+    } catch (err) {
+      const { kind, errcode } = wecomErrorInfo(err);
+      if (errcode === ERR_WELCOME_ALREADY_SENT) {
+        deps.observeLatency?.((deps.now() - input.receivedAt) / 1000);
+        return finish(deps, codeHash, input, 'already_sent', { templateId: template.id, errcode });
+      }
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (kind === 'retryable' && delay !== undefined && deadline - deps.now() - delay > MIN_TIME_LEFT_MS) {
+        await sleep(delay);
+        continue;
+      }
+      const status: WelcomeStatus = deps.now() >= deadline ? 'expired' : 'failed';
+      return finish(deps, codeHash, input, status, { templateId: template.id, errcode });
+    }
+  }
+}
