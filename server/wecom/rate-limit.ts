@@ -14,6 +14,7 @@ export interface Window {
 export type RateLimits = Record<string, Window[]>;
 
 const MINUTE = 60_000;
+const EPS = 1e-9;
 const HOUR = 3_600_000;
 
 export const DEFAULT_LIMITS: RateLimits = {
@@ -51,7 +52,8 @@ export class TokenBucket {
   /** ms until one token is available (0 = now). */
   waitMs(now: number): number {
     this.refill(now);
-    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) / this.ratePerMs);
+    // The epsilon absorbs float drift of the continuous refill (0.999 + 0.001 < 1).
+    return this.tokens >= 1 - EPS ? 0 : Math.ceil((1 - this.tokens) / this.ratePerMs - EPS);
   }
 
   take(now: number): void {

@@ -1,0 +1,41 @@
+import { ipFromErrmsg, ruleFor, toError } from '../../../server/wecom/errors';
+
+describe('errcode table', () => {
+  it.each([
+    [-1, 'backoff', 'retryable'],
+    [45009, 'backoff', 'retryable'],
+    [45033, 'backoff', 'retryable'],
+    [40014, 'refresh', 'retryable'],
+    [42001, 'refresh', 'retryable'],
+    [40001, 'refresh', 'retryable'],
+    [40013, 'fail', 'config'],
+    [48002, 'fail', 'config'],
+    [48009, 'fail', 'config'],
+    [60020, 'fail', 'config'],
+    [50001, 'fail', 'config'],
+    [84061, 'fail', 'data'],
+    [60011, 'fail', 'data'],
+    [40096, 'fail', 'data'],
+    [41051, 'fail', 'final'],
+    [40128, 'fail', 'final'],
+    [40029, 'fail', 'auth'],
+    [12345, 'fail', 'unknown'],
+  ])('errcode %i on an API → %s / %s', (code, action, kind) => {
+    expect(ruleFor('externalcontact/get', code)).toMatchObject({ action, kind });
+  });
+
+  it('40001 on gettoken is a config error, not a refresh', () => {
+    expect(ruleFor('gettoken', 40001)).toMatchObject({ action: 'fail', kind: 'config' });
+    expect(ruleFor('gettoken', -1)).toMatchObject({ action: 'backoff' });
+  });
+
+  it('reads the caller IP out of a 60020 errmsg', () => {
+    expect(
+      ipFromErrmsg('not allow to access from your ip, hint: [x], from ip: 101.35.2.4, more info at https://…'),
+    ).toBe('101.35.2.4');
+    expect(ipFromErrmsg('from ip: 2001:db8::1, more')).toBe('2001:db8::1');
+    expect(ipFromErrmsg('no ip here')).toBeUndefined();
+    const e = toError('user/get', 60020, 'not allow to access from your ip', ruleFor('user/get', 60020));
+    expect(e.message).toContain("the server's egress IP");
+  });
+});
