@@ -138,12 +138,12 @@ export class JobRunner {
   }
 
   /** The scheduled path: `tick` is the cron slot (ms), identical on every process. */
-  runTick(name: string, tick: number): Promise<JobRunResult> {
+  async runTick(name: string, tick: number): Promise<JobRunResult> {
     return this.execute(this.def(name), tick);
   }
 
   /** Manual run (operator CLI, tests): still takes the lease, ignores the previous tick's guard. */
-  runNow(name: string): Promise<JobRunResult> {
+  async runNow(name: string): Promise<JobRunResult> {
     return this.execute(this.def(name), null);
   }
 
