@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { FastifyError, FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { callbackPlugin } from './callback/routes';
-import { contactsPlugin } from './contacts/plugin';
 import { workerPlugin } from './callback/worker';
 import type { Config } from './config';
+import { contactsPlugin } from './contacts/plugin';
 import { openDatabase } from './db/data-source';
 import { AppError, errorBody } from './errors';
 import { healthPlugin } from './health';
@@ -51,7 +51,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   });
 
   const ownsDb = !opts.db;
-  const db = opts.db ?? (await openDatabase({ url: config.database.url }));
+  const db = opts.db ?? (await openDatabase({ url: config.database.url }, { checkpointer: true }));
   app.decorate('config', config);
   app.decorate('db', db);
   app.decorate('metrics', createMetrics());

@@ -141,7 +141,6 @@ export interface Config {
     bodyLimitBytes: number;
     retentionHours: number;
     futureSkewSeconds: number;
-    batchMaxWaitMs: number;
     batchMaxRows: number;
   };
   worker: { enabled: boolean; concurrency: number; maxAttempts: number; pollMs: number; leaseMs: number };
@@ -234,7 +233,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: 64 * 1024,
       retentionHours: e.CALLBACK_RETENTION_HOURS,
       futureSkewSeconds: 300,
-      batchMaxWaitMs: 2,
       batchMaxRows: 256,
     },
     worker: {

@@ -3,8 +3,9 @@ import type { LoggerOptions } from 'pino';
 
 /**
  * Logs carry ids, never people or credentials: tokens, secrets, echostr/Encrypt payloads, phone
- * numbers and names are censored wherever they appear in a logged object (two levels deep, which
- * covers `{ req: {...} }` and `{ detail: {...} }`), and query strings are cut from logged URLs.
+ * numbers and names are censored at the top level and one level down of a logged object (which
+ * covers `{ detail: {...} }`; deeper wildcards would cost every request a traversal), the req
+ * serializer drops headers, and query strings are cut from logged URLs.
  */
 const SENSITIVE_KEYS = [
   'token',
@@ -47,7 +48,6 @@ const SENSITIVE_KEYS = [
 export const REDACT_PATHS = [
   ...SENSITIVE_KEYS.map((k) => (/^[A-Za-z_]\w*$/.test(k) ? k : `["${k}"]`)),
   ...SENSITIVE_KEYS.map((k) => (/^[A-Za-z_]\w*$/.test(k) ? `*.${k}` : `*["${k}"]`)),
-  ...SENSITIVE_KEYS.map((k) => (/^[A-Za-z_]\w*$/.test(k) ? `*.*.${k}` : `*.*["${k}"]`)),
 ];
 
 /** Strips the query string: callback URLs carry signatures and echostr, API URLs carry tokens. */

@@ -19,14 +19,14 @@ interface Pending extends InboxInsert {
 const COLUMNS = '(dedup_key, received_at, sent_at, payload, status, attempts, next_attempt_at)';
 
 /**
- * Group commit for the callback ack path: requests arriving within `maxWaitMs` share one
- * transaction (one fsync / one round trip), and each request is answered only after its row is
+ * Group commit for the callback ack path: requests parsed in the same event-loop turn (or while
+ * the previous write is in flight) share one transaction (one fsync / one round trip), and each request is answered only after its row is
  * committed. Identical plaintexts in one batch collapse to one row. A flush that fails rejects
  * every waiter, so the route answers 503 and WeCom redelivers: never 200 for an unstored event.
  */
 export class InboxWriter {
   private queue = new Map<string, Pending>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Immediate | null = null;
   private inFlight = 0;
   private readonly kind: 'sqlite' | 'mysql';
   private closed = false;
@@ -34,7 +34,7 @@ export class InboxWriter {
 
   constructor(
     private readonly db: DataSource,
-    private readonly opts: { maxWaitMs: number; maxRows: number; maxInFlight?: number; timeoutMs?: number },
+    private readonly opts: { maxRows: number; maxInFlight?: number; timeoutMs?: number },
   ) {
     this.kind = db.options.type === 'better-sqlite3' ? 'sqlite' : 'mysql';
   }
@@ -45,24 +45,24 @@ export class InboxWriter {
       const existing = this.queue.get(row.dedupKey);
       if (existing) existing.waiters.push({ resolve, reject });
       else this.queue.set(row.dedupKey, { ...row, waiters: [{ resolve, reject }] });
-      if (this.queue.size >= this.opts.maxRows) this.flushSoon(0);
-      else this.flushSoon(this.opts.maxWaitMs);
+      this.flushSoon(this.queue.size >= this.opts.maxRows);
     });
   }
 
-  private flushSoon(delay: number) {
-    if (delay === 0) {
-      if (this.timer) clearTimeout(this.timer);
+  private flushSoon(now: boolean) {
+    if (now) {
+      if (this.timer) clearImmediate(this.timer);
       this.timer = null;
       this.flush();
       return;
     }
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.flush();
-      }, delay);
-    }
+    if (this.timer) return;
+    // Next turn of the event loop: every request parsed in this I/O phase joins the batch, and no
+    // request idles on a timer. While a flush is in flight, new rows queue up behind it (group commit).
+    this.timer = setImmediate(() => {
+      this.timer = null;
+      this.flush();
+    });
   }
 
   private flush() {
@@ -144,7 +144,7 @@ export class InboxWriter {
   /** Flushes what is queued and waits for in-flight writes (graceful shutdown). */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) clearImmediate(this.timer);
     this.timer = null;
     this.flush();
     if (this.inFlight === 0 && this.queue.size === 0) return;

@@ -179,7 +179,6 @@ export const callbackPlugin = fp(
     const { token, aesKey, corpId } = app.config.wecom;
     app.decorate('callbackCrypto', new WecomCrypto(token, aesKey, corpId));
     const writer = new InboxWriter(app.db, {
-      maxWaitMs: app.config.callback.batchMaxWaitMs,
       maxRows: app.config.callback.batchMaxRows,
     });
     app.decorate('inboxWriter', writer);

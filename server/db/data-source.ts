@@ -6,6 +6,7 @@ import { migrations } from '../../migrations';
 import { DbKind, databaseKind } from '../config';
 import { SnakeNamingStrategy } from './columns';
 import { entities } from './entities';
+import { startCheckpointer } from './sqlite-checkpointer';
 
 export interface DbOptions {
   url: string;
@@ -26,7 +27,7 @@ export function createDataSource({ url, poolSize = 10 }: DbOptions): DataSource 
   } as const;
   let options: DataSourceOptions;
   if (kind === 'sqlite') {
-    const file = url.replace(/^sqlite:(\/\/)?/, '');
+    const file = sqliteFile(url)!;
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
     options = {
       ...common,
@@ -61,13 +62,30 @@ export function createDataSource({ url, poolSize = 10 }: DbOptions): DataSource 
   return new DataSource(options);
 }
 
-/** Initializes and applies pending migrations. Returns the names applied. */
-export async function openDatabase(opts: DbOptions, { migrate = true } = {}): Promise<DataSource> {
+/**
+ * Initializes and applies pending migrations. `checkpointer` (the server's own SQLite connection)
+ * moves WAL checkpoints to a background thread; it is stopped by `ds.destroy()`.
+ */
+export async function openDatabase(
+  opts: DbOptions,
+  { migrate = true, checkpointer = false } = {},
+): Promise<DataSource> {
   const ds = createDataSource(opts);
   await ds.initialize();
   if (migrate) await ds.runMigrations({ transaction: 'each' });
+  const file = sqliteFile(opts.url);
+  if (checkpointer && file && file !== ':memory:') {
+    const stop = await startCheckpointer(ds, file);
+    const destroy = ds.destroy.bind(ds);
+    ds.destroy = async () => {
+      await stop();
+      await destroy();
+    };
+  }
   return ds;
 }
+
+const sqliteFile = (url: string) => (databaseKind(url) === 'sqlite' ? url.replace(/^sqlite:(\/\/)?/, '') : null);
 
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; driverError?: { code?: string } };

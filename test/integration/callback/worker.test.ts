@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { build } from '../../../server/app';
+import { inboxStats, listInbox, replayInbox } from '../../../server/callback/inbox-repo';
 import { openDatabase } from '../../../server/db/data-source';
 import { InboxEvent } from '../../../server/db/entities';
-import { inboxStats, listInbox, replayInbox } from '../../../server/callback/inbox-repo';
+import type { WecomEvent } from '../../../server/wecom/events';
 import { PROBE, postEvent } from '../../helpers/callback';
 import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
 
@@ -15,7 +16,11 @@ describe.each(DB_TARGETS)('inbox worker on %s', (target) => {
 
   beforeAll(async () => {
     fresh = await openFreshDb(target);
-    app = await build(testConfig(fresh.url, { WORKER_MAX_ATTEMPTS: '3' }), { db: fresh.ds, worker: false, now: () => clock });
+    app = await build(testConfig(fresh.url, { WORKER_MAX_ATTEMPTS: '3' }), {
+      db: fresh.ds,
+      worker: false,
+      now: () => clock,
+    });
     app.events.on('event/probe_ok', async (e) => {
       seen.push(String(e.Seq));
     });
@@ -95,7 +100,10 @@ describe.each(DB_TARGETS)('inbox worker on %s', (target) => {
     // Simulate a process that claimed the row and died.
     await fresh.ds
       .getRepository(InboxEvent)
-      .update({ payload: p }, { status: 'processing', lockedBy: 'dead-host:1:x', lockedUntil: clock + 60_000, attempts: 1 });
+      .update(
+        { payload: p },
+        { status: 'processing', lockedBy: 'dead-host:1:x', lockedUntil: clock + 60_000, attempts: 1 },
+      );
     await app.worker.drain();
     expect(seen).not.toContain('lease-1');
     clock += 120_000; // lease expired; the sweep runs at most every 5 s of clock time
@@ -123,7 +131,7 @@ describe('two app instances on one MariaDB', () => {
     const ds2 = await openDatabase({ url: fresh.url });
     const config = testConfig(fresh.url, { WORKER_CONCURRENCY: '8' });
     const processed = new Map<string, number>();
-    const handler = async (e: { Seq?: unknown }, inst: string) => {
+    const handler = async (e: WecomEvent, inst: string) => {
       const k = String(e.Seq);
       processed.set(k, (processed.get(k) ?? 0) + 1);
       if (inst === 'b') await new Promise((r) => setImmediate(r));
@@ -135,7 +143,9 @@ describe('two app instances on one MariaDB', () => {
     await Promise.all([a.ready(), b.ready()]);
     try {
       for (let i = 0; i < 1000; i += 100) {
-        const batch = Array.from({ length: 100 }, (_, j) => postEvent(i % 200 === 0 ? a : b, PROBE(config.wecom.corpId, i + j, 'probe_ok')));
+        const batch = Array.from({ length: 100 }, (_, j) =>
+          postEvent(i % 200 === 0 ? a : b, PROBE(config.wecom.corpId, i + j, 'probe_ok')),
+        );
         for (const res of await Promise.all(batch)) expect(res.statusCode).toBe(200);
       }
       a.worker.start();
