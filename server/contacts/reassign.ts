@@ -74,7 +74,7 @@ async function plan(db: DataSource, from: Manager, opts: ReassignOptions, kind: 
   let choose: (customer: Customer | undefined) => { takeover: string | null; rule: string };
   if (opts.to) {
     const to = await db.manager.findOne(Manager, { where: { userid: opts.to } });
-    if (!to || to.status !== 'active' || to.userid === from.userid) {
+    if (to?.status !== 'active' || to.userid === from.userid) {
       throw new AppError('bad_takeover', 400, `takeover ${opts.to} is not an active manager other than ${from.userid}`);
     }
     choose = () => ({ takeover: to.userid, rule: 'explicit' });

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { build } from '../../../server/app';
 import { InboxEvent } from '../../../server/db/entities';
 import { signEntry } from '../../../server/entry/signature';
@@ -16,7 +16,7 @@ export interface Harness {
   clock: { now: number };
   /** Runs the worker until no inbox row is pending or processing (bounded). */
   settle(): Promise<void>;
-  allocate(body: object, headers?: Record<string, string>): ReturnType<FastifyInstance['inject']>;
+  allocate(body: object, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 

@@ -76,7 +76,7 @@ describe.each(DB_TARGETS)('contact lifecycle on %s', (target) => {
 
     // The welcome latency was recorded.
     const metric = await h.app.metrics.registry.getSingleMetric('wecom_welcome_latency_seconds')?.get();
-    expect(metric?.values.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(1);
+    expect(metric?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value).toBe(1);
 
     // The same customer asking again gets a new allocation: the confirmed one is no longer open.
     const again = (await h.allocate({ customerId: 'C002', lat: HZ_WEST.lat, lng: HZ_WEST.lng })).json();
