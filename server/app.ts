@@ -12,6 +12,7 @@ import { jobsPlugin } from './jobs/plugin';
 import { fastifyLogger } from './logger';
 import { createMetrics, Metrics } from './metrics';
 import { sandboxPlugin } from './sandbox/plugin';
+import { sidebarPlugin } from './sidebar';
 import { EventRegistry } from './wecom/events';
 import { wecomPlugin } from './wecom/plugin';
 
@@ -83,5 +84,6 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(sandboxPlugin);
   await app.register(jobsPlugin);
   await app.register(contactsPlugin);
+  await app.register(sidebarPlugin);
   return app;
 }
