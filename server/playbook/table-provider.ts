@@ -25,8 +25,9 @@ export function splitSegments(s: string | null): string[] {
 
 /**
  * Templates straight from `script_templates`: approved, not expired, not welcome messages, corp
- * templates or the manager's own. Without a search only stages within ±1 are read (index
- * idx_templates_stage); a search looks at every stage and lets the score order them.
+ * templates or the manager's own. Without a search, corp templates are read for stages within ±1
+ * only (index idx_templates_stage) and the manager's own at every stage; a search looks at every
+ * stage. The score orders them.
  */
 export class TableTemplateProvider implements TemplateProvider {
   constructor(
@@ -40,8 +41,9 @@ export class TableTemplateProvider implements TemplateProvider {
     const params: unknown[] = [this.now(), ctx.manager.userid];
     let stageSql = '';
     if (!q) {
-      stageSql = ' AND stage BETWEEN ? AND ?';
-      params.push(stage - 1, stage + 1);
+      // The manager's own templates are always offered (the 我的话术 tab); corp ones by stage.
+      stageSql = ' AND (owner_userid = ? OR stage BETWEEN ? AND ?)';
+      params.push(ctx.manager.userid, stage - 1, stage + 1);
     }
     const rows: Row[] = await this.db.query(
       `SELECT id, title, content, stage, segments, product, owner_userid, disclaimer

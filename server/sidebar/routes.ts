@@ -5,7 +5,8 @@ import { audit } from '../audit/audit';
 import { AppError, badRequest, forbidden, unauthorized } from '../errors';
 import { TableTemplateProvider, type TemplateProvider } from '../playbook';
 import type { WecomApi } from '../wecom/api-types';
-import { checkSignableUrl, signUrl } from './jssdk';
+import { jssdkSignature } from '../wecom/jssdk';
+import { checkSignableUrl } from './jssdk';
 import * as S from './schemas';
 import { SidebarService, type Viewer, viewerFrom, wecomFailure } from './service';
 import {
@@ -151,12 +152,12 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
         } catch (err) {
           throw wecomFailure('jsapi ticket', err);
         }
-        const now = app.now();
+        const timestamp = Math.floor(app.now() / 1000);
         return {
           corpId: app.config.wecom.corpId,
           agentId: app.config.wecom.agentId,
-          corp: signUrl(corpTicket, req.query.url, now),
-          agent: signUrl(agentTicket, req.query.url, now),
+          corp: jssdkSignature(corpTicket, req.query.url, undefined, timestamp),
+          agent: jssdkSignature(agentTicket, req.query.url, undefined, timestamp),
         };
       },
     );

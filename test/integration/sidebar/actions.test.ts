@@ -23,14 +23,15 @@ describe.each(DB_TARGETS)('sidebar actions on %s', (target) => {
 
   describe('POST /customers/:id/tags', () => {
     it('calls mark_tag through the manager’s follow, then stores the tags and answers the new groups', async () => {
-      t.wecom.markTagCalls.length = 0;
+      const before = t.far.markTagCalls().length;
       const res = await t.post('/api/sidebar/customers/wmA/tags', { add: ['t2', 't3'], remove: ['t1'] }, cookies.lilei);
       expect(res.statusCode).toBe(200);
-      expect(t.wecom.markTagCalls).toEqual([
+      expect(t.far.markTagCalls().slice(before)).toEqual([
         { userid: 'lilei', external_userid: 'wmA', add_tag: ['t2', 't3'], remove_tag: ['t1'] },
       ]);
       expect(selectedIds(res.json().corpTags)).toEqual(['t2', 't3']);
       expect(await contactTags('wmA', 'lilei')).toEqual(['t2', 't3']);
+      expect(t.far.fake.follows.get('wmA|lilei')?.tag_ids.sort()).toEqual(['t2', 't3']);
       expect(await contactTags('wmA', 'hanmei')).toEqual(['t3']); // another follow is untouched
       const audit = await t.db.query(`SELECT actor, action, subject FROM audit_log WHERE action = 'sidebar.tags'`);
       expect(audit).toContainEqual({ actor: 'lilei', action: 'sidebar.tags', subject: 'wmA' });
@@ -43,23 +44,26 @@ describe.each(DB_TARGETS)('sidebar actions on %s', (target) => {
     });
 
     it('a branch lead tags through the follower’s relation', async () => {
-      t.wecom.markTagCalls.length = 0;
+      const before = t.far.markTagCalls().length;
       const res = await t.post('/api/sidebar/customers/wmD/tags', { add: ['t1'], remove: [] }, cookies.lead1);
       expect(res.statusCode).toBe(200);
-      expect(t.wecom.markTagCalls[0]).toMatchObject({ userid: 'hanmei', external_userid: 'wmD' });
+      expect(t.far.markTagCalls().slice(before)).toEqual([
+        { userid: 'hanmei', external_userid: 'wmD', add_tag: ['t1'], remove_tag: [] },
+      ]);
+      expect(t.far.fake.follows.get('wmD|hanmei')?.tag_ids).toEqual(['t1']);
       expect(await contactTags('wmD', 'hanmei')).toEqual(['t1']);
     });
 
     it('a WeCom error is 502 wecom_error and changes nothing locally', async () => {
       // lilei owns wmE but has no WeCom relation with it: hanmei's follow is used, and WeCom refuses it here.
-      t.wecom.relations.delete('hanmei|wmE');
+      const restore = t.far.dropRelation('wmE', 'hanmei');
       try {
         const res = await t.post('/api/sidebar/customers/wmE/tags', { add: ['t1'], remove: [] }, cookies.lilei);
         expect(res.statusCode).toBe(502);
         expect(res.json().error).toEqual({ code: 'wecom_error', message: expect.stringContaining('84061') });
         expect(await contactTags('wmE', 'hanmei')).toEqual([]);
       } finally {
-        t.wecom.relations.add('hanmei|wmE');
+        restore();
       }
     });
 
@@ -70,11 +74,11 @@ describe.each(DB_TARGETS)('sidebar actions on %s', (target) => {
       ['a wrong shape', { add: [{ id: 't1' }] }, 'bad_request'],
       ['too long an id', { add: ['x'.repeat(65)] }, 'bad_request'],
     ])('refuses %s with 400', async (_label, body, code) => {
-      const calls = t.wecom.markTagCalls.length;
+      const calls = t.far.markTagCalls().length;
       const res = await t.post('/api/sidebar/customers/wmA/tags', body, cookies.lilei);
       expect(res.statusCode).toBe(400);
       expect(res.json().error.code).toBe(code);
-      expect(t.wecom.markTagCalls.length).toBe(calls);
+      expect(t.far.markTagCalls().length).toBe(calls);
     });
 
     it('applies the card authorization (403 for someone else’s customer, operators, 401 without session)', async () => {
@@ -136,9 +140,12 @@ describe.each(DB_TARGETS)('sidebar actions on %s', (target) => {
       expect(templates.find((x: { title: string }) => x.title === '通用问候').content).toBe('您您好！');
     });
 
-    it('the stage parameter moves the ranking', async () => {
+    it('the stage parameter moves the ranking; the caller’s own templates stay offered at every stage', async () => {
       const { templates } = (await t.get('/api/sidebar/templates?stage=4', cookies.lilei)).json();
-      expect(templates[0].title).toBe('第四次回访');
+      const titles = templates.map((x: { title: string }) => x.title);
+      expect(titles[0]).toBe('第四次回访');
+      expect(titles).toContain('李雷的私房话术'); // stage 1, but lilei's own
+      expect(titles).not.toContain('通用问候'); // stage 1 corp template, three stages away
     });
 
     it('checks access to the customer and validates the query', async () => {

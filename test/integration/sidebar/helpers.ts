@@ -17,7 +17,6 @@ import {
   ScriptTemplate,
 } from '../../../server/db/entities';
 import { sidebarPlugin } from '../../../server/sidebar';
-import type { WecomApi } from '../../../server/wecom/api-types';
 import { type DbTarget, type FreshDb, freshDb, testConfig } from '../../helpers/db';
 
 export const T0 = Date.UTC(2026, 10, 23, 2, 0, 0);
@@ -25,44 +24,40 @@ export const SECRET = 'test-session-secret-0123456789abcdef';
 export const PUBLIC = 'https://sidebar.bank.test';
 
 /**
- * Far side of WeCom for these tests. When the sandbox's API client is registered by build() it is
- * used as is (codes come from the sandbox OAuth page); until then this stand-in answers the four
- * calls the sidebar makes, the way WeCom does (single-use codes → 40029, 84061 without a follow).
+ * The far side of WeCom is the sandbox that build() mounts in sandbox mode (server/sandbox): its fake
+ * API answers auth/getuserinfo (single-use codes, 40029), the jsapi tickets and mark_tag (84061
+ * without a relation, 40068 for unknown tags). These helpers load the seeded bank into it and read
+ * what it recorded.
  */
-export class StandInWecom implements Pick<WecomApi, 'getUserInfo' | 'getJsapiTicket' | 'getAgentTicket' | 'markTag'> {
-  readonly codes = new Map<string, string>();
-  readonly markTagCalls: Parameters<WecomApi['markTag']>[0][] = [];
-  readonly relations = new Set<string>();
-  corpTicket = 'corp-ticket-SECRET-1';
-  agentTicket = 'agent-ticket-SECRET-2';
-  private seq = 0;
+export class FarSide {
+  constructor(private readonly app: FastifyInstance) {}
+
+  get fake() {
+    if (!this.app.sandbox) throw new Error('the WeCom sandbox is not mounted (config.wecom.sandbox is off)');
+    return this.app.sandbox.fake;
+  }
 
   issueCode(userid: string): string {
-    const code = `code-${++this.seq}-${userid}`;
-    this.codes.set(code, userid);
-    return code;
+    return this.fake.issueOAuthCode(userid);
   }
 
-  async getUserInfo(code: string) {
-    const userid = this.codes.get(code);
-    this.codes.delete(code);
-    if (!userid) throw Object.assign(new Error('invalid code'), { errcode: 40029, kind: 'auth' });
-    return userid.startsWith('openid:') ? { openid: userid.slice(7) } : { userid };
+  /** Bodies of the mark_tag calls the fake answered, oldest first. */
+  markTagCalls(): unknown[] {
+    return this.fake.calls.filter((c) => c.api === 'externalcontact/mark_tag').map((c) => c.body);
   }
 
-  async getJsapiTicket() {
-    return this.corpTicket;
+  /** Make WeCom forget a relation (the customer deleted the manager there first); returns a restore function. */
+  dropRelation(externalUserid: string, userid: string): () => void {
+    const key = `${externalUserid}|${userid}`;
+    const follow = this.fake.follows.get(key);
+    this.fake.follows.delete(key);
+    return () => {
+      if (follow) this.fake.follows.set(key, follow);
+    };
   }
 
-  async getAgentTicket() {
-    return this.agentTicket;
-  }
-
-  async markTag(req: Parameters<WecomApi['markTag']>[0]) {
-    this.markTagCalls.push(req);
-    if (!this.relations.has(`${req.userid}|${req.external_userid}`)) {
-      throw Object.assign(new Error('no relation'), { errcode: 84061, kind: 'data' });
-    }
+  tickets(): Promise<[string, string]> {
+    return Promise.all([this.app.wecom.getJsapiTicket(), this.app.wecom.getAgentTicket()]);
   }
 }
 
@@ -70,7 +65,7 @@ export interface SidebarTestApp {
   app: FastifyInstance;
   db: DataSource;
   fresh: FreshDb;
-  wecom: StandInWecom;
+  far: FarSide;
   clock: { now: number };
   config: Config;
   login(userid: string): Promise<string>;
@@ -85,12 +80,11 @@ export async function startSidebarApp(target: DbTarget, env: Record<string, stri
   const config = testConfig(fresh.url, { SESSION_SECRET: SECRET, PUBLIC_BASE_URL: PUBLIC, ...env });
   const clock = { now: T0 };
   const app = await build(config, { db, now: () => clock.now });
-  const wecom = new StandInWecom();
-  // Stand-in only while no WeCom client is registered by build() (see StandInWecom).
-  if (!app.hasDecorator('wecom')) app.decorate('wecom', wecom as unknown as WecomApi);
+  // Until build() registers the sidebar itself (one line in app.ts), add it here.
   if (!app.hasPlugin('sidebar')) await app.register(sidebarPlugin, { staticRoot: null });
   await app.ready();
-  await seed(db, wecom);
+  const far = new FarSide(app);
+  await seed(db, far);
 
   const cookieOf = (res: LightMyRequestResponse) => {
     const c = res.cookies.find((x) => x.name === 'sb_session');
@@ -100,14 +94,14 @@ export async function startSidebarApp(target: DbTarget, env: Record<string, stri
     app,
     db,
     fresh,
-    wecom,
+    far,
     clock,
     config,
     async login(userid) {
       const res = await app.inject({
         method: 'POST',
         url: '/api/sidebar/session',
-        payload: { code: wecom.issueCode(userid) },
+        payload: { code: far.issueCode(userid) },
       });
       if (res.statusCode !== 200) throw new Error(`login ${userid} failed: ${res.statusCode} ${res.body}`);
       return cookieOf(res);
@@ -134,7 +128,7 @@ export const sessionCookieOf = (res: LightMyRequestResponse) => res.cookies.find
  *   wmD → C003 (no owner), followed by hanmei
  *   wmE → C004, owner lilei, followed by hanmei only
  */
-export async function seed(db: DataSource, wecom: StandInWecom): Promise<void> {
+export async function seed(db: DataSource, far: FarSide): Promise<void> {
   const at = T0 - 86_400_000;
   await db.getRepository(Branch).insert([
     {
@@ -248,7 +242,6 @@ export async function seed(db: DataSource, wecom: StandInWecom): Promise<void> {
     f('wmE', 'hanmei'),
   ];
   await db.getRepository(Follow).insert(follows);
-  for (const x of follows) if (!x.deletedAt) wecom.relations.add(`${x.userid}|${x.externalUserid}`);
 
   const tag = (id: string, groupId: string, groupName: string, name: string, sortOrder: number, deleted = false) => ({
     id,
@@ -332,5 +325,51 @@ export async function seed(db: DataSource, wecom: StandInWecom): Promise<void> {
     createdAt: at,
     confirmedAt: at,
     expiresAt: null,
+  });
+
+  // The same bank inside the fake WeCom: members, contacts, live follows with their tags, the tag library.
+  const createtime = Math.floor(at / 1000);
+  const managers = await db.getRepository(Manager).find();
+  const contactTags = await db.getRepository(ContactTag).find();
+  far.fake.load({
+    users: managers.map((x) => ({ userid: x.userid, name: x.name, department: [1], main_department: 1, status: 1 })),
+    contacts: ['wmA', 'wmB', 'wmC', 'wmD', 'wmE'].map((id) => ({
+      external_userid: id,
+      name: '微信昵称不可外泄',
+      type: 1,
+      gender: 1,
+    })),
+    follows: follows
+      .filter((x) => !x.deletedAt)
+      .map((x) => ({
+        userid: x.userid,
+        external_userid: x.externalUserid,
+        remark: '',
+        description: '',
+        createtime,
+        add_way: 1,
+        tag_ids: contactTags
+          .filter((ct) => ct.externalUserid === x.externalUserid && ct.userid === x.userid)
+          .map((ct) => ct.tagId),
+      })),
+    tagGroups: [
+      {
+        group_id: 'g1',
+        group_name: '客户意向',
+        create_time: createtime,
+        order: 1,
+        tag: [
+          { id: 't1', name: '高意向', create_time: createtime, order: 1 },
+          { id: 't2', name: '待跟进', create_time: createtime, order: 2 },
+        ],
+      },
+      {
+        group_id: 'g2',
+        group_name: '产品偏好',
+        create_time: createtime,
+        order: 2,
+        tag: [{ id: 't3', name: '理财', create_time: createtime, order: 1 }],
+      },
+    ],
   });
 }

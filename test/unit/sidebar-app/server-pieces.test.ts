@@ -1,12 +1,11 @@
-// Pure server-side pieces of the sidebar (no I/O): session tokens, JS-SDK signatures, masking,
+// Pure server-side pieces of the sidebar (no I/O): session tokens, the JS-SDK signing scope, masking,
 // template variables and ranking. They sit with the sidebar unit tests.
 
 import type { TemplateCustomer } from '../../../server/playbook';
 import { fillVariables, SCORE, salutation, scoreTemplate, splitSegments } from '../../../server/playbook';
-import { checkSignableUrl, jsapiSignature, signUrl } from '../../../server/sidebar/jssdk';
+import { checkSignableUrl } from '../../../server/sidebar/jssdk';
 import { maskName } from '../../../server/sidebar/mask';
 import { signSession, verifySession } from '../../../server/sidebar/session';
-import { loadVectors } from '../../helpers/vectors';
 
 const secret = 'unit-secret-unit-secret-unit-secret';
 
@@ -33,29 +32,7 @@ describe('session tokens', () => {
   });
 });
 
-describe('JS-SDK signatures (PROTOCOL.md §6 vectors)', () => {
-  const vectors = loadVectors().filter((v) => v.kind === 'jsapi-signature') as unknown as Record<string, string>[];
-
-  it('has the three published/fresh vectors', () => {
-    expect(vectors.map((v) => v.name).sort()).toEqual([
-      'fresh-jssdk-agent-config',
-      'fresh-jssdk-corp-config',
-      'official-jssdk-signature',
-    ]);
-  });
-
-  it.each(vectors.map((v) => [v.name, v]))('%s', (_name, v) => {
-    expect(jsapiSignature(v.jsapiTicket, v.nonce, Number(v.timestamp), v.url)).toBe(v.signature);
-  });
-
-  it('signUrl uses seconds and a fresh nonce', () => {
-    const a = signUrl('T', 'https://x.example/sidebar/', 1_795_140_700_999);
-    const b = signUrl('T', 'https://x.example/sidebar/', 1_795_140_700_999);
-    expect(a.timestamp).toBe(1_795_140_700);
-    expect(a.nonceStr).not.toBe(b.nonceStr);
-    expect(a.signature).toBe(jsapiSignature('T', a.nonceStr, a.timestamp, 'https://x.example/sidebar/'));
-  });
-
+describe('JS-SDK signing scope', () => {
   it('only signs pages of this deployment, without a fragment', () => {
     const base = 'https://scrm.bank.example';
     expect(checkSignableUrl('https://scrm.bank.example/sidebar/?a=%E5%BE%AE', base)).toBeNull();

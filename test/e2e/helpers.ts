@@ -1,0 +1,87 @@
+// Starts the whole server the way main.ts does (sandbox mode, demo data, a temp SQLite file) on a
+// free local port, and Debian's Chromium through playwright-core. Never downloads a browser.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from '../../server/app';
+import { sandboxPlugin } from '../../server/sandbox/plugin';
+import { sidebarPlugin } from '../../server/sidebar';
+import { wecomPlugin } from '../../server/wecom/plugin';
+import { testConfig } from '../helpers/db';
+
+export const ARTIFACTS = resolve(__dirname, '../../test-artifacts/e2e');
+const CHROMIUM = '/usr/bin/chromium';
+
+/** A port that was free a moment ago: PUBLIC_BASE_URL must name it before the app is built. */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface E2EServer {
+  app: FastifyInstance;
+  base: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(): Promise<E2EServer> {
+  const dist = resolve(__dirname, '../../dist/sidebar/index.html');
+  if (!existsSync(dist))
+    throw new Error('dist/sidebar is missing: run `npm run build:sidebar` (npm run test:e2e does)');
+  const dir = mkdtempSync(join(tmpdir(), 'wecom-e2e-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const config = testConfig(`sqlite:${join(dir, 'db.sqlite')}`, {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: base,
+    DEMO_DATA: 'true',
+  });
+  const app = await build(config);
+  // build() registers the feature plugins once they are wired into app.ts; until then add them here.
+  if (!app.hasPlugin('wecom')) await app.register(wecomPlugin);
+  if (!app.hasPlugin('sandbox')) await app.register(sandboxPlugin);
+  if (!app.hasPlugin('sidebar')) await app.register(sidebarPlugin);
+  await app.listen({ port, host: '127.0.0.1' });
+  return {
+    app,
+    base,
+    async close() {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/** A phone-sized WeCom webview (360 px) unless told otherwise. */
+export async function newContext(browser: Browser, width = 360, height = 780): Promise<BrowserContext> {
+  return browser.newContext({
+    viewport: { width, height },
+    deviceScaleFactor: 2,
+    locale: 'zh-CN',
+    userAgent:
+      'Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0 Mobile Safari/537.36 wxwork/4.1.22 MicroMessenger/7.0.1',
+  });
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}

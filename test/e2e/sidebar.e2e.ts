@@ -1,0 +1,273 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+
+interface Sent {
+  msgtype: string;
+  text?: { content: string };
+  externalUserId?: string;
+  userid?: string;
+}
+
+describe('sidebar in Chromium against the sandbox', () => {
+  let server: E2EServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** The sandbox's current manager and a customer they follow (from the demo data). */
+  let manager: string;
+  let mine: string;
+  let others: string;
+
+  const sandbox = async (method: 'GET' | 'PUT', path: string, body?: unknown): Promise<{ sent: Sent[] }> => {
+    const res = await fetch(`${server.base}/sandbox/api/jssdk/${path}`, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status}`);
+    return (await res.json()) as { sent: Sent[] };
+  };
+  const chatWith = (externalUserId: string) =>
+    sandbox('PUT', 'context', { entry: 'single_chat_tools', externalUserId });
+  const open = async () => {
+    await page.goto(`${server.base}/sidebar/`);
+    await page.waitForSelector('main:not([data-phase="loading"]):not([data-phase="redirecting"])');
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+    browser = await launchChromium();
+    const sb = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox;
+    manager = sb.state.currentManager;
+    const [row] = await server.app.db.query(
+      `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
+        WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
+      [manager],
+    );
+    const [other] = await server.app.db.query(
+      `SELECT ec.external_userid AS ext FROM external_contacts ec JOIN customers c ON c.id = ec.customer_id
+        JOIN managers m ON m.userid = c.owner_userid
+        WHERE m.branch_code <> (SELECT branch_code FROM managers WHERE userid = ?)
+          AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.external_userid = ec.external_userid AND f.userid = ? AND f.deleted_at IS NULL)
+        ORDER BY ec.external_userid LIMIT 1`,
+      [manager, manager],
+    );
+    if (!row || !other) throw new Error('the demo data has no followed / foreign customer for the current manager');
+    mine = row.ext;
+    others = other.ext;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  beforeEach(async () => {
+    context = await newContext(browser);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+    page = await context.newPage();
+  });
+  afterEach(async () => context.close());
+
+  it('boots through the sandbox OAuth and shows the card with tags and templates', async () => {
+    await chatWith(mine);
+    const seen: string[] = [];
+    page.on('request', (r) => seen.push(new URL(r.url()).pathname));
+    await open();
+    expect(await page.getAttribute('main', 'data-phase')).toBe('card');
+    // Went through OAuth, exchanged the code, then signed the page for the JS-SDK.
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        '/sandbox/oauth/connect/oauth2/authorize',
+        '/api/sidebar/session',
+        '/api/sidebar/jssdk-config',
+        `/api/sidebar/customers/${mine}`,
+      ]),
+    );
+    // code and state are gone from the address bar
+    expect(page.url()).toBe(`${server.base}/sidebar/`);
+    await expect(page.textContent('[data-testid="customer-name"]')).resolves.toMatch(/\*/);
+    expect(await page.locator('[data-testid="tag-group"]').count()).toBeGreaterThan(0);
+    expect(await page.locator('li[data-testid^="template-"]').count()).toBeGreaterThan(0);
+    expect(await page.textContent('[data-testid="stage"]')).toMatch(/第\d次触达/);
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === 'sb_session')).toMatchObject({ httpOnly: true });
+    await shot(page, 'card-360');
+  });
+
+  it('adds a tag optimistically and persists it through mark_tag', async () => {
+    await chatWith(mine);
+    await open();
+    const chip = page.locator('[data-testid^="tag-"][aria-pressed="false"]').first();
+    const testid = (await chip.getAttribute('data-testid')) as string;
+    const tagId = testid.replace(/^tag-/, '');
+    await chip.click();
+    await page.waitForSelector(`[data-testid="${testid}"][aria-pressed="true"]:not([disabled])`);
+    const rows = await server.app.db.query(
+      'SELECT tag_id FROM contact_tags WHERE external_userid = ? AND userid = ? AND tag_id = ?',
+      [mine, manager, tagId],
+    );
+    expect(rows).toHaveLength(1);
+    await shot(page, 'tag-added-360');
+  });
+
+  it('sends a template into the chat; the mock records it and the touch appears', async () => {
+    await chatWith(mine);
+    await open();
+    const before = (await sandbox('GET', 'sent')).sent.length;
+    const touchesBefore = await page.locator('[data-testid="touches"] li').count();
+    const first = page.locator('li[data-testid^="template-"]').first();
+    const title = ((await first.locator('.tpl-title').textContent()) ?? '').trim();
+    const content = ((await first.locator('[data-testid="template-content"]').textContent()) ?? '').trim();
+    await first.locator('[data-testid="send"]').click();
+    await page.waitForSelector('[data-testid="toast"]:has-text("已发送")');
+    const sent: Sent[] = (await sandbox('GET', 'sent')).sent;
+    expect(sent.length).toBe(before + 1);
+    expect(sent[sent.length - 1]).toMatchObject({
+      msgtype: 'text',
+      text: { content },
+      externalUserId: mine,
+      userid: manager,
+    });
+    await page.waitForFunction(
+      `document.querySelectorAll('[data-testid="touches"] li').length === ${touchesBefore + 1}`,
+    );
+    expect(await page.locator('[data-testid="touches"] li').first().textContent()).toContain(title);
+    const [touch] = await server.app.db.query(
+      'SELECT channel, userid FROM touches WHERE external_userid = ? ORDER BY id DESC LIMIT 1',
+      [mine],
+    );
+    expect(touch).toEqual({ channel: 'send', userid: manager });
+    await shot(page, 'sent-360');
+  });
+
+  it('copy puts the text on the clipboard and records a copy touch', async () => {
+    await chatWith(mine);
+    await open();
+    const first = page.locator('li[data-testid^="template-"]').first();
+    const content = ((await first.locator('[data-testid="template-content"]').textContent()) ?? '').trim();
+    await first.locator('[data-testid="copy"]').click();
+    await page.waitForSelector('[data-testid="toast"]:has-text("已复制")');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(content);
+    const [touch] = await server.app.db.query(
+      'SELECT channel FROM touches WHERE external_userid = ? ORDER BY id DESC LIMIT 1',
+      [mine],
+    );
+    expect(touch.channel).toBe('copy');
+  });
+
+  it('searches templates and switches to the manager’s own templates', async () => {
+    const now = Date.now();
+    await server.app.db.query(
+      `INSERT INTO script_templates (title, content, stage, segments, product, variant, owner_userid, status, expires_at,
+         disclaimer, attachments, is_welcome, created_by, created_at, updated_at)
+       VALUES ('E2E我的开场白', '{{客户称呼}}您好，我是{{客户经理}}', 1, '', NULL, NULL, ?, 'approved', NULL, NULL, NULL, 0, ?, ?, ?)`,
+      [manager, manager, now, now],
+    );
+    await chatWith(mine);
+    await open();
+    await page.fill('[data-testid="template-search"]', 'zzz-no-such-template');
+    await page.waitForSelector('[data-testid="templates-empty"]');
+    await page.fill('[data-testid="template-search"]', 'E2E我的');
+    await page.waitForSelector('li[data-testid^="template-"] .tpl-title:has-text("E2E我的开场白")');
+    await page.fill('[data-testid="template-search"]', '');
+    await page.click('[data-testid="tab-mine"]');
+    await page.waitForSelector('[data-testid="tab-mine"][aria-selected="true"]');
+    await page.waitForSelector('li[data-testid^="template-"] .tpl-title:has-text("E2E我的开场白")');
+    const owners = await page.locator('li[data-testid^="template-"] .badge:has-text("我的")').count();
+    const items = await page.locator('li[data-testid^="template-"]').count();
+    expect(items).toBeGreaterThan(0);
+    expect(owners).toBe(items);
+    await shot(page, 'templates-mine-360');
+  });
+
+  it('opened outside a chat: 不在会话中', async () => {
+    await sandbox('PUT', 'context', { entry: 'normal' });
+    await open();
+    expect(await page.getAttribute('main', 'data-phase')).toBe('not_in_chat');
+    expect(await page.textContent('[data-testid="state-not-in-chat"]')).toContain('不在会话中');
+    await shot(page, 'state-not-in-chat-360');
+  });
+
+  it('in a customer group: a simple group state', async () => {
+    await sandbox('PUT', 'context', { entry: 'group_chat_tools', chatId: 'wrE2EGroup' });
+    await open();
+    expect(await page.textContent('[data-testid="state-group-chat"]')).toContain('客户群聊');
+    await shot(page, 'state-group-360');
+  });
+
+  it('an unknown customer offers linking by bank customer id, then shows the card', async () => {
+    const now = Date.now();
+    const [free] = await server.app.db.query(
+      `SELECT c.id FROM customers c WHERE NOT EXISTS (SELECT 1 FROM external_contacts ec WHERE ec.customer_id = c.id)
+        ORDER BY c.id LIMIT 1`,
+    );
+    await server.app.db.query(
+      `INSERT INTO external_contacts (external_userid, customer_id, unionid, name, type, gender, avatar, matched_by, created_at, updated_at)
+       VALUES ('wmE2Eunlinked', NULL, NULL, '', 1, 0, NULL, NULL, ?, ?)`,
+      [now, now],
+    );
+    await server.app.db.query(
+      `INSERT INTO follows (external_userid, userid, state, remark, added_at, deleted_at, deleted_by, half)
+       VALUES ('wmE2Eunlinked', ?, NULL, NULL, ?, NULL, NULL, 0)`,
+      [manager, now],
+    );
+    await chatWith('wmE2Eunlinked');
+    await open();
+    expect(await page.textContent('[data-testid="state-not-found"]')).toContain('客户不在系统中');
+    await shot(page, 'state-not-found-360');
+    await page.fill('[data-testid="link-input"]', 'NO-SUCH-CUSTOMER');
+    await page.click('[data-testid="link-submit"]');
+    await page.waitForSelector('[data-testid="toast"]:has-text("未找到该客户号")');
+    await page.fill('[data-testid="link-input"]', free.id);
+    await page.click('[data-testid="link-submit"]');
+    await page.waitForSelector('main[data-phase="card"]');
+    expect(await page.textContent('[data-testid="customer-card"]')).toContain(free.id);
+  });
+
+  it('someone else’s customer: 无权限', async () => {
+    await chatWith(others);
+    await open();
+    expect(await page.getAttribute('main', 'data-phase')).toBe('forbidden');
+    expect(await page.textContent('[data-testid="state-forbidden"]')).toContain('无权限');
+    await shot(page, 'state-forbidden-360');
+  });
+
+  it('an API error shows 网络或服务错误 with 重试, and 重试 recovers', async () => {
+    await chatWith(mine);
+    let failures = 0;
+    await page.route('**/api/sidebar/customers/**', async (route) => {
+      failures++;
+      await route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }),
+      });
+    });
+    await open();
+    expect(await page.getAttribute('main', 'data-phase')).toBe('error');
+    expect(await page.textContent('[data-testid="state-error"]')).toContain('网络或服务错误');
+    await shot(page, 'state-error-360');
+    expect(failures).toBe(1);
+    await page.unroute('**/api/sidebar/customers/**');
+    await page.click('[data-testid="retry"]');
+    await page.waitForSelector('main[data-phase="card"]');
+  });
+
+  it('a network failure says so in Chinese', async () => {
+    await chatWith(mine);
+    await page.route('**/api/sidebar/customers/**', (route) => route.abort('internetdisconnected'));
+    await open();
+    expect(await page.textContent('[data-testid="state-error"]')).toContain('网络连接失败');
+  });
+
+  it.each([320, 400])('fits a %i px desktop sidebar without horizontal scrolling', async (width) => {
+    await context.close();
+    context = await newContext(browser, width, 720);
+    page = await context.newPage();
+    await chatWith(mine);
+    await open();
+    expect(await page.getAttribute('main', 'data-phase')).toBe('card');
+    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    expect(overflow).toBe(0);
+    await shot(page, `card-${width}`);
+  });
+});
