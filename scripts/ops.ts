@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import type { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../server/config';
 import { openDatabase } from '../server/db/data-source';
+import { AppError } from '../server/errors';
 import { type CommandContext, type CommandResult, EXIT, UsageError } from './commands/context';
 import { silentProgress, terminalProgress } from './commands/progress';
 import { registerCommands } from './commands/registry';
@@ -83,7 +84,9 @@ export async function main(argv: string[]): Promise<number> {
       else if (result.output) print(result.output);
       exitCode = result.exitCode;
     } catch (err) {
-      const usage = err instanceof UsageError || err instanceof ConfigError;
+      // Service errors about the input (unknown version, duplicate …) are usage errors, not crashes.
+      const usage =
+        err instanceof UsageError || err instanceof ConfigError || (err instanceof AppError && err.statusCode < 500);
       const message = err instanceof Error ? err.message : String(err);
       if (g.json) print(JSON.stringify({ error: { code: usage ? 'usage' : 'failed', message } }));
       process.stderr.write(`${usage ? 'error' : 'failed'}: ${message}\n`);

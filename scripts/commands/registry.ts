@@ -1,8 +1,16 @@
 import { Argument, type Command, Option } from 'commander';
 import type { Runner } from '../ops';
+import { allocateExplainCommand, allocateReplayCommand } from './allocate';
 import { importCommand } from './import';
 import { inboxListCommand, inboxReplayCommand, inboxStatsCommand } from './inbox';
 import { reportCommand } from './report';
+import {
+  rulesApplyCommand,
+  rulesDryRunCommand,
+  rulesHistoryCommand,
+  rulesRollbackCommand,
+  rulesValidateCommand,
+} from './rules';
 
 /** Every subcommand and its options; actions hand parsed arguments to the command functions. */
 export function registerCommands(program: Command, run: Runner): void {
@@ -70,4 +78,53 @@ warning (the row is kept); unknown branches, bad coordinates, duplicates are err
     .action((opts: { from?: string; to?: string; by?: string; format?: string; out?: string }, cmd: Command) =>
       run(reportCommand, opts, cmd),
     );
+
+  const rules = program
+    .command('rules')
+    .description('allocation rule sets: validate, dry-run, apply, history, rollback');
+  rules
+    .command('validate')
+    .description('check a rule-set JSON file (schema, and fallback managers / branches / skills against the database)')
+    .argument('<file>', 'rule-set JSON')
+    .action((file: string, _o: object, cmd: Command) => run(rulesValidateCommand, { file }, cmd));
+  rules
+    .command('dry-run')
+    .description('what the candidate rule set would decide for each customer, against the active one (writes nothing)')
+    .argument('<file>', 'candidate rule-set JSON')
+    .option('--customers <csv>', 'only the customers listed in this CSV (a customer_id column)')
+    .option('--all', 'every customer in the database (the default)')
+    .option('--out <csv>', 'write one line per customer: active and candidate decision')
+    .addHelpText('after', '\nExit 1 when the candidate leaves customers without a manager or names unknown customers.')
+    .action((file: string, opts: { customers?: string; all?: boolean; out?: string }, cmd: Command) =>
+      run(rulesDryRunCommand, { file, ...opts }, cmd),
+    );
+  rules
+    .command('apply')
+    .description('store and activate a rule set (with --apply); the same file again is a no-op')
+    .argument('<file>', 'rule-set JSON')
+    .action((file: string, _o: object, cmd: Command) => run(rulesApplyCommand, { file }, cmd));
+  rules
+    .command('history')
+    .description('stored rule-set versions, newest first')
+    .action((_o: object, cmd: Command) => run(rulesHistoryCommand, {}, cmd));
+  rules
+    .command('rollback')
+    .description('re-activate a stored version (default: the one active before the current one)')
+    .argument('[version]', 'version to activate')
+    .action((version: string | undefined, _o: object, cmd: Command) => run(rulesRollbackCommand, { version }, cmd));
+
+  const allocate = program.command('allocate').description('explain and replay allocation decisions');
+  allocate
+    .command('explain')
+    .description(
+      'the decision for a customer, external contact or allocation: rule version, candidates and distances, in words',
+    )
+    .argument('<key>', 'customerId, externalUserid or allocation id')
+    .action((key: string, _o: object, cmd: Command) => run(allocateExplainCommand, { key }, cmd));
+  allocate
+    .command('replay')
+    .description('re-decide allocations made since a time under a rule set and show what would move (writes nothing)')
+    .requiredOption('--since <time>', 'start (2026-11-01, 2026-11-01T08:00, or 7d)')
+    .option('--rules <file>', 'rule-set JSON to replay under (default: the active rule set)')
+    .action((opts: { since: string; rules?: string }, cmd: Command) => run(allocateReplayCommand, opts, cmd));
 }
