@@ -198,7 +198,7 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
   {
     title: '欢迎语',
     content:
-      '{{客户称呼}}您好，我是{{网点}}的客户经理{{客户经理}}，很高兴为您服务！账户、理财、贷款有任何问题都可以随时问我。',
+      '{{客户称呼}}好，我是{{网点}}的客户经理{{客户经理}}，很高兴为您服务！账户、理财、贷款有任何问题都可以随时问我。',
     stage: 1,
     segments: '',
     product: null,
@@ -210,7 +210,7 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
   {
     title: '代发首次问候',
     content:
-      '{{客户称呼}}您好，我是{{网点}}的{{客户经理}}。您单位在我行代发工资，工资卡可享跨行转账免费、专属存款利率等权益，需要我帮您开通吗？',
+      '{{客户称呼}}好，我是{{网点}}的{{客户经理}}。您单位在我行代发工资，工资卡可享跨行转账免费、专属存款利率等权益，需要我帮您开通吗？',
     stage: 1,
     segments: '代发',
     product: null,
@@ -240,7 +240,7 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
   },
   {
     title: '代发客户回访',
-    content: '{{客户称呼}}您好，最近工资卡用得还顺手吗？有任何问题都可以找我，{{网点}}{{客户经理}}随时为您服务。',
+    content: '{{客户称呼}}好，最近工资卡用得还顺手吗？有任何问题都可以找我，{{网点}}{{客户经理}}随时为您服务。',
     stage: 4,
     segments: '代发',
     product: null,
@@ -251,7 +251,7 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
   // 高潜
   {
     title: '高潜首次问候',
-    content: '{{客户称呼}}您好，我是{{网点}}的客户经理{{客户经理}}，以后由我为您提供一对一的财富规划服务。',
+    content: '{{客户称呼}}好，我是{{网点}}的客户经理{{客户经理}}，以后由我为您提供一对一的财富规划服务。',
     stage: 1,
     segments: '高潜',
     product: null,
@@ -293,7 +293,7 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
   // 流降
   {
     title: '流降关怀问候',
-    content: '{{客户称呼}}您好，我是{{网点}}的{{客户经理}}，好久没见您来网点了，最近一切都好吗？有什么需要随时找我。',
+    content: '{{客户称呼}}好，我是{{网点}}的{{客户经理}}，好久没见您来网点了，最近一切都好吗？有什么需要随时找我。',
     stage: 1,
     segments: '流降',
     product: null,
@@ -324,7 +324,7 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
   },
   {
     title: '流降意见回访',
-    content: '{{客户称呼}}您好，想听听您对我们服务的意见和建议，我们会认真改进。{{客户经理}}随时在线。',
+    content: '{{客户称呼}}好，想听听您对我们服务的意见和建议，我们会认真改进。{{客户经理}}随时在线。',
     stage: 4,
     segments: '流降',
     product: null,
