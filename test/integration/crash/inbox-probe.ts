@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { InboxEvent, type InboxStatus } from '../../../server/db/entities';
 import { sha256Hex } from '../../../server/wecom/crypto';
 import { PROBE } from '../../helpers/callback';
-import { SANDBOX_CREDENTIALS } from '../../helpers/server-process';
+import { SANDBOX_CREDENTIALS, type ServerProcess } from '../../helpers/server-process';
 
 /** An event type no feature registers: the worker stores it as `unhandled`, exactly once per row. */
 export const PROBE_EVENT = 'crash_probe';
@@ -40,4 +40,21 @@ export async function openCount(ds: DataSource): Promise<number> {
 export function unhandledProbes(metricsText: string): number {
   const m = new RegExp(`^wecom_events_unhandled_total\\{type="${PROBE_EVENT}"\\} (\\d+)`, 'm').exec(metricsText);
   return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Freezes the server (SIGSTOP) at a moment when its worker holds claimed rows (status
+ * `processing`) and returns how many; the process stays stopped, so what the test does next (a
+ * SIGKILL, a SIGTERM then SIGCONT) happens in exactly that state. Between looks it lets the server
+ * run a few ms. Returns 0 (still frozen) if no such moment came in `tries` looks.
+ */
+export async function freezeWhileHolding(server: ServerProcess, ds: DataSource, tries = 400): Promise<number> {
+  for (let attempt = 0; attempt < tries; attempt++) {
+    server.child.kill('SIGSTOP');
+    const held = await ds.getRepository(InboxEvent).countBy({ status: 'processing' });
+    if (held > 0 || attempt === tries - 1) return held;
+    server.child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 2 + (attempt % 7)));
+  }
+  return 0;
 }

@@ -1,5 +1,4 @@
 import type { DataSource } from 'typeorm';
-import { InboxEvent } from '../../../server/db/entities';
 import { DB_TARGETS, openFreshDb } from '../../helpers/db';
 import {
   CallbackSender,
@@ -10,7 +9,7 @@ import {
   stopAllServers,
   waitFor,
 } from '../../helpers/server-process';
-import { type InboxRowView, inboxRows, openCount, probeEvents } from './inbox-probe';
+import { freezeWhileHolding, type InboxRowView, inboxRows, openCount, probeEvents } from './inbox-probe';
 
 jest.setTimeout(120_000);
 
@@ -21,26 +20,13 @@ const HUNT_AFTER = 500;
 /** Short worker lease so rows claimed by the killed process are taken over quickly. */
 const SERVER_ENV = { WORKER_LEASE_MS: '1500', WORKER_CONCURRENCY: '4' };
 
-/**
- * Freezes the server (SIGSTOP), looks at the inbox, and SIGKILLs it if it holds claimed rows right
- * now; otherwise lets it run a little and looks again. The frozen state is exactly the state at
- * the kill, so the test knows which rows the dead process had claimed.
- */
+/** Kills the server at a moment when its worker holds claimed rows (see freezeWhileHolding). */
 async function killWhileHolding(
   server: ServerProcess,
   ds: DataSource,
 ): Promise<{ exit: ExitInfo; heldAtKill: number }> {
-  for (let attempt = 0; attempt < 400; attempt++) {
-    server.child.kill('SIGSTOP');
-    const held = await ds.getRepository(InboxEvent).countBy({ status: 'processing' });
-    if (held > 0 || attempt === 399) {
-      const exit = await server.stop('SIGKILL');
-      return { exit, heldAtKill: held };
-    }
-    server.child.kill('SIGCONT');
-    await new Promise((r) => setTimeout(r, 2 + (attempt % 7)));
-  }
-  throw new Error('unreachable');
+  const heldAtKill = await freezeWhileHolding(server, ds);
+  return { exit: await server.stop('SIGKILL'), heldAtKill };
 }
 
 describe.each(DB_TARGETS)('SIGKILL mid-stream on %s', (target) => {
