@@ -3,9 +3,12 @@ import 'reflect-metadata';
 import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import type { DataSource } from 'typeorm';
-import { ConfigError, loadConfig } from '../server/config';
+import { type Config, ConfigError, loadConfig } from '../server/config';
 import { openDatabase } from '../server/db/data-source';
 import { AppError } from '../server/errors';
+import type { WecomApi } from '../server/wecom/api-types';
+import { WecomClient } from '../server/wecom/client';
+import { DbSecretStore } from '../server/wecom/token-cache';
 import { type CommandContext, type CommandResult, EXIT, UsageError } from './commands/context';
 import { silentProgress, terminalProgress } from './commands/progress';
 import { registerCommands } from './commands/registry';
@@ -35,7 +38,41 @@ export type Runner = (
   fn: (args: never, ctx: CommandContext) => Promise<CommandResult>,
   args: object,
   cmd: Command,
+  opts?: { db?: boolean },
 ) => Promise<void>;
+
+/**
+ * The WeCom API for commands that call it. Real WeCom: a client sharing the server's token cache
+ * in the database. Sandbox: the app is built in this process (never listening, no worker, no demo
+ * seeding) and its fake WeCom answers through inject.
+ */
+function wecomFactory(db: DataSource, config: Config, closers: (() => Promise<void>)[]): () => Promise<WecomApi> {
+  let api: Promise<WecomApi> | null = null;
+  return () => {
+    api ??= (async () => {
+      if (!config.wecom.sandbox) {
+        const w = config.wecom;
+        return new WecomClient({
+          corpId: w.corpId,
+          agentId: w.agentId,
+          agentSecret: w.agentSecret,
+          contactSecret: w.contactSecret,
+          apiBase: w.apiBase,
+          store: new DbSecretStore(db),
+        });
+      }
+      const { build } = await import('../server/app');
+      const app = await build(
+        { ...config, demoData: false, logLevel: 'silent', worker: { ...config.worker, enabled: false } },
+        { db, worker: false },
+      );
+      await app.ready();
+      closers.push(() => app.close());
+      return app.wecom;
+    })();
+    return api;
+  };
+}
 
 async function openForCli(): Promise<{ db: DataSource; config: ReturnType<typeof loadConfig> }> {
   const config = loadConfig(process.env);
@@ -64,14 +101,17 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
-  const run: Runner = async (fn, args, cmd) => {
+  const run: Runner = async (fn, args, cmd, opts = {}) => {
     const g = cmd.optsWithGlobals() as GlobalOptions;
-    let opened: Awaited<ReturnType<typeof openForCli>> | null = null;
+    let opened: { db: DataSource | null; config: Config } | null = null;
+    const closers: (() => Promise<void>)[] = [];
     try {
-      opened = await openForCli();
+      opened = opts.db === false ? { db: null, config: loadConfig(process.env) } : await openForCli();
+      const db = opened.db as DataSource;
       const ctx: CommandContext = {
-        db: opened.db,
+        db,
         config: opened.config,
+        wecom: db ? wecomFactory(db, opened.config, closers) : undefined,
         stdout: print,
         now: Date.now,
         operator: (g.operator ?? defaultOperator()).trim() || 'unknown',
@@ -92,7 +132,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${usage ? 'error' : 'failed'}: ${message}\n`);
       exitCode = usage ? EXIT.usage : EXIT.findings;
     } finally {
-      await opened?.db.destroy();
+      for (const close of closers) await close();
+      await opened?.db?.destroy();
     }
   };
 

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../server/config';
+import type { WecomApi } from '../../server/wecom/api-types';
 import { type ProgressFactory, silentProgress } from './progress';
 
 /**
@@ -19,6 +20,8 @@ export interface CommandContext {
   /** Writes happen only with --apply; everything else is a dry run. */
   apply: boolean;
   progress: ProgressFactory;
+  /** The WeCom API, created on first use (only reassign needs it). */
+  wecom?: () => Promise<WecomApi>;
 }
 
 export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;

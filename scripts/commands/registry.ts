@@ -3,6 +3,7 @@ import type { Runner } from '../ops';
 import { allocateExplainCommand, allocateReplayCommand } from './allocate';
 import { importCommand } from './import';
 import { inboxListCommand, inboxReplayCommand, inboxStatsCommand } from './inbox';
+import { reassignCommand } from './reassign';
 import { reportCommand } from './report';
 import {
   rulesApplyCommand,
@@ -11,6 +12,7 @@ import {
   rulesRollbackCommand,
   rulesValidateCommand,
 } from './rules';
+import { sandboxCommand } from './sandbox';
 
 /** Every subcommand and its options; actions hand parsed arguments to the command functions. */
 export function registerCommands(program: Command, run: Runner): void {
@@ -127,4 +129,64 @@ warning (the row is kept); unknown branches, bad coordinates, duplicates are err
     .requiredOption('--since <time>', 'start (2026-11-01, 2026-11-01T08:00, or 7d)')
     .option('--rules <file>', 'rule-set JSON to replay under (default: the active rule set)')
     .action((opts: { since: string; rules?: string }, cmd: Command) => run(allocateReplayCommand, opts, cmd));
+
+  program
+    .command('reassign')
+    .description("move a leaving manager's customers to other managers (on-job or resigned transfer, batches of ≤ 100)")
+    .option('--from <userid>', 'the leaving manager')
+    .option('--to <userid>', 'one takeover manager for every customer')
+    .option('--auto', 'let the allocation engine choose a takeover per customer (same branch first)')
+    .option('--poll', "instead: ask WeCom for the customers' answers to waiting transfers and record them")
+    .addHelpText(
+      'after',
+      "\nDry run without --apply. Respects WeCom's limit of 2 on-job transfers per customer in 90 days.\nExit 1 when customers are refused, over the limit, without a takeover, or failed.",
+    )
+    .action((opts: { from?: string; to?: string; auto?: boolean; poll?: boolean }, cmd: Command) =>
+      run(reassignCommand, opts, cmd),
+    );
+
+  const sandbox = program
+    .command('sandbox')
+    .description('drive the WeCom sandbox of a running demo server (signed callbacks, as WeCom sends them)');
+  const sim = (name: string, description: string) =>
+    sandbox
+      .command(name)
+      .description(description)
+      .option('--server <url>', 'the demo server (default: PUBLIC_BASE_URL)');
+  const act = (action: string) => (opts: Record<string, unknown>, cmd: Command) =>
+    run(sandboxCommand, { action, ...opts }, cmd, { db: false });
+  sim('add-contact', 'a customer adds a manager (add_external_contact, with a welcome code)')
+    .requiredOption('--userid <userid>', 'the manager')
+    .option('--external-userid <id>', 'an existing external contact (default: a new one)')
+    .option('--name <nickname>', 'WeChat nickname of a new contact')
+    .option('--state <state>', 'contact-way state, e.g. from an allocation')
+    .option('--no-welcome-code', 'send the event without a welcome code')
+    .option('--half', 'add_half_external_contact (not yet two-way friends)')
+    .action(act('add-contact'));
+  sim('delete-contact', 'the customer deletes the manager (del_follow_user: churn)')
+    .requiredOption('--userid <userid>', 'the manager')
+    .requiredOption('--external-userid <id>', 'the customer')
+    .action(act('delete-contact'));
+  sim('manager-deletes-customer', 'the manager deletes the customer (del_external_contact)')
+    .requiredOption('--userid <userid>', 'the manager')
+    .requiredOption('--external-userid <id>', 'the customer')
+    .option('--by-transfer', 'an on-job transfer completed (Source=DELETE_BY_TRANSFER)')
+    .action(act('manager-deletes-customer'));
+  sim('transfer-refused', 'the customer refused an on-job transfer (transfer_fail)')
+    .requiredOption('--takeover <userid>', 'the takeover manager')
+    .requiredOption('--external-userid <id>', 'the customer')
+    .addOption(new Option('--reason <reason>', 'fail reason').choices(['customer_refused', 'customer_limit_exceed']))
+    .action(act('transfer-refused'));
+  sim('tag-changed', 'a corp tag changed in the admin console (change_external_tag)')
+    .addOption(
+      new Option('--change <type>', 'what happened').choices(['create', 'update', 'delete']).makeOptionMandatory(),
+    )
+    .option('--tag-id <id>', 'the tag (update/delete)')
+    .option('--name <name>', 'tag name (create/update)')
+    .option('--group-id <id>', 'tag group (create)')
+    .action(act('tag-changed'));
+  sim('text-message', 'a member writes a text message to the app')
+    .requiredOption('--userid <userid>', 'the member')
+    .requiredOption('--content <text>', 'the message')
+    .action(act('text-message'));
 }
