@@ -53,6 +53,7 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
   <h2>模拟企业微信回调</h2>
   <div class="act">
     <b>客户添加客户经理</b><br>
+    <label>扫「联系我」二维码 <select id="addWay"><option value="">（不经二维码）</option></select></label><br>
     <label>客户经理 <select class="mgr" id="addMgr"></select></label>
     <label>客户 <select id="addContact"><option value="">（新客户）</option></select></label>
     <label>新客户昵称 <input type="text" id="addName" placeholder="可选"></label>
@@ -147,6 +148,10 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
       var tags = [];
       d.tagGroups.forEach(function (g) { g.tag.forEach(function (t) { tags.push([t.id, g.group_name + ' / ' + t.name]); }); });
       fillSelect($('tgTag'), tags, true);
+      var ways = d.contactWays.map(function (w) { return [w.config_id, (w.state || '（无 state）') + ' → ' + w.user.join(',')]; });
+      var oldWay = $('addWay').value;
+      $('addWay').innerHTML = '<option value="">（不经二维码）</option>' + ways.map(function (i) { return '<option value="' + esc(i[0]) + '">' + esc(i[1]) + '</option>'; }).join('');
+      $('addWay').value = oldWay;
       var out = d.welcomes.map(function (w) { return [w.at, '欢迎语', w.userid + ' → ' + w.external_userid, w.content]; })
         .concat(d.messages.map(function (m) { return [m.at, '应用消息', m.touser, m.content]; }))
         .sort(function (a, b) { return b[0] - a[0]; });
@@ -193,6 +198,13 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
         refreshData(); refreshLog();
       }).catch(function (e) { $('simOut').className = 'err'; $('simOut').textContent = '失败：' + e.message; });
     });
+  });
+  // A scan of a contact-way QR code: the customer adds that way's member with its state.
+  $('addWay').addEventListener('change', function () {
+    var w = (data.contactWays || []).filter(function (x) { return x.config_id === $('addWay').value; })[0];
+    if (!w) return;
+    if (w.user[0]) $('addMgr').value = w.user[0];
+    $('addState').value = w.state || '';
   });
   $('curManager').addEventListener('change', function () {
     api('PUT', '/sandbox/current-manager', { userid: $('curManager').value }).then(refreshData);
