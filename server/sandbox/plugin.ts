@@ -37,7 +37,8 @@ export const sandboxPlugin = fp(
         await api.register(fake.routes());
         await jssdkMockRoutes(api, sandbox.state);
       },
-      { prefix: '/sandbox/api' },
+      // The client already logs every call (api, errcode, ms); the fake's own request lines would double them.
+      { prefix: '/sandbox/api', logLevel: 'warn' },
     );
     await app.register(async (o) => oauthRoutes(o, sandbox), { prefix: '/sandbox/oauth' });
     await app.register(async (p) => pageRoutes(p, sandbox), { prefix: '/sandbox' });

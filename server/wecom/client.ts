@@ -6,7 +6,7 @@ import { cacheKey, SecretStore, TokenCache, TokenCacheOptions } from './token-ca
 
 /** The slice of app.log the client uses (pino/fastify loggers fit). */
 export interface ClientLog {
-  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
@@ -56,7 +56,7 @@ interface Request {
 }
 type Answer = Record<string, unknown> & { errcode?: number; errmsg?: string };
 
-const silent: ClientLog = { debug() {}, warn() {}, error() {} };
+const silent: ClientLog = { info() {}, warn() {}, error() {} };
 
 /**
  * The WeCom server API over axios (PROTOCOL.md §5): tokens from the shared cache, the errcode
@@ -166,7 +166,7 @@ export class WecomClient implements WecomApi {
     const ms = this.now() - started;
     this.o.metrics?.apiCalls.inc({ api, errcode: label });
     this.o.metrics?.apiDuration.observe({ api }, ms / 1000);
-    this.log.debug({ api, errcode: label, ms }, 'wecom api call');
+    this.log.info({ api, errcode: label, ms }, 'wecom api call');
     return { errcode, errmsg, data, label };
   }
 

@@ -67,7 +67,7 @@ export async function harness(
     random: () => 0.5,
     adapter: wrap ? wrap(inner) : inner,
     log: {
-      debug: (obj, msg) => logs.push({ level: 'debug', obj, msg }),
+      info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
       warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
       error: (obj, msg) => logs.push({ level: 'error', obj, msg }),
     },

@@ -209,6 +209,12 @@ describe('WeCom errcode policy (client against the sandbox fake)', () => {
     expect(text).not.toContain(ticket);
     expect(text).not.toMatch(/sbxtok_/);
     expect(text).not.toContain(CORP + AGENT_SECRET);
+    // …but every call is logged with its api, errcode and duration.
+    expect(h.logs.filter((l) => l.level === 'info')).toContainEqual({
+      level: 'info',
+      obj: { api: 'user/get', errcode: '40014', ms: expect.any(Number) },
+      msg: 'wecom api call',
+    });
   });
 
   it('counts every call in the metrics by api and errcode', async () => {
