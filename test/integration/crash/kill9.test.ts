@@ -18,7 +18,7 @@ const IN_FLIGHT = 20;
 /** After this many answers, look for a moment when the server holds claimed rows, and kill it then. */
 const HUNT_AFTER = 500;
 /** Short worker lease so rows claimed by the killed process are taken over quickly. */
-const SERVER_ENV = { WORKER_LEASE_MS: '1500', WORKER_CONCURRENCY: '4' };
+const SERVER_ENV = { WORKER_LEASE_MS: '1500', WORKER_CONCURRENCY: '8' };
 
 /** Kills the server at a moment when its worker holds claimed rows (see freezeWhileHolding). */
 async function killWhileHolding(
