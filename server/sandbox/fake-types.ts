@@ -95,6 +95,8 @@ export interface FakeCall {
   /** ms */
   at: number;
   method: string;
+  /** `/cgi-bin/<api>` */
+  path: string;
   api: string;
   /** Query without access_token / corpsecret. */
   query: Record<string, string>;

@@ -346,6 +346,7 @@ export class FakeWecom {
       seq: ++this.seq,
       at: this.now(),
       method,
+      path: `/cgi-bin/${api}`,
       api,
       query: safeQuery,
       body: safeBody,

@@ -120,6 +120,15 @@ describe.each(DB_TARGETS)('sandbox fake WeCom API on %s', (target) => {
     expect(await t(from, to)).toEqual([{ external_userid: ext, errcode: 40128 }]);
   });
 
+  it('OAuth codes expire after 5 minutes (40029)', async () => {
+    const code = sandbox.fake.issueOAuthCode('hz_chenjing');
+    clock.now += 5 * 60_000 + 1;
+    await expect(app.wecom.getUserInfo(code)).rejects.toMatchObject({ errcode: 40029, kind: 'auth' });
+    const fresh2 = sandbox.fake.issueOAuthCode('hz_chenjing');
+    clock.now += 4 * 60_000;
+    expect(await app.wecom.getUserInfo(fresh2)).toEqual({ userid: 'hz_chenjing' });
+  });
+
   it('message/send records the message and reports invalid users', async () => {
     const r = await app.wecom.sendMessage({
       touser: 'hz_chenjing|ghost',
@@ -147,9 +156,9 @@ describe.each(DB_TARGETS)('sandbox fake WeCom API on %s', (target) => {
     fake.failNext('user/get', 45009, 1);
     await app.wecom.getUser('hz_chenjing');
     const last = fake.calls.slice(-2);
-    expect(last.map((c) => [c.api, c.errcode])).toEqual([
-      ['user/get', 45009],
-      ['user/get', 0],
+    expect(last.map((c) => [c.path, c.errcode])).toEqual([
+      ['/cgi-bin/user/get', 45009],
+      ['/cgi-bin/user/get', 0],
     ]);
     const text = JSON.stringify(fake.calls);
     expect(text).not.toContain(app.config.wecom.agentSecret);
