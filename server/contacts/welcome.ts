@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { cachedContext } from '../allocation/cache';
 import { allocationForState } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { isUniqueViolation } from '../db/data-source';
@@ -30,8 +31,11 @@ export interface WelcomeInput {
   state: string | null;
   /** When the callback was acknowledged: the code's 20 s run from about then. */
   receivedAt: number;
-  /** WeChat gender if already known (1 male, 2 female), for the form of address. */
-  gender?: number;
+  /**
+   * WeChat gender (1 male, 2 female) for the form of address, or a promise of it that the caller
+   * bounds in time; awaited only after the database lookups, so both overlap.
+   */
+  gender?: number | Promise<number | undefined>;
 }
 
 export interface WelcomeDeps {
@@ -41,6 +45,40 @@ export interface WelcomeDeps {
   /** Seconds from acknowledgement to WeCom's answer. */
   observeLatency?: (seconds: number) => void;
   sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Welcomes in flight in this process. The slow part of add handlers waits (bounded) while any is,
+ * so under a burst the CPU goes to the messages that expire first.
+ */
+let inFlight = 0;
+let idleWaiters: (() => void)[] = [];
+
+export function welcomeStarted(): () => void {
+  inFlight++;
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    inFlight--;
+    if (inFlight === 0) for (const f of idleWaiters.splice(0)) f();
+  };
+}
+
+/** Resolves when no welcome is in flight in this process, or after `maxMs`. */
+export function welcomesIdle(maxMs: number): Promise<void> {
+  if (inFlight === 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      idleWaiters = idleWaiters.filter((f) => f !== wake);
+      resolve();
+    }, maxMs);
+    const wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    idleWaiters.push(wake);
+  });
 }
 
 export const welcomeCodeHash = (code: string) => createHash('sha256').update(code).digest('hex');
@@ -90,23 +128,30 @@ async function welcomeText(
   now: number,
 ): Promise<{ template: Template; text: string } | null> {
   const { db } = deps;
+  // Names come from the in-process allocation index when it is built: two queries fewer on the hot path.
+  const ctx = cachedContext(db);
+  const cachedManager = ctx?.index.getManager(input.userid);
   const [allocation, manager] = await Promise.all([
     allocationForState(db, input.state),
-    db.manager.findOne(Manager, { where: { userid: input.userid } }),
+    cachedManager
+      ? { name: cachedManager.name, branchCode: cachedManager.branchCode || null }
+      : db.manager.findOne(Manager, { where: { userid: input.userid } }),
   ]);
+  const cachedBranch = manager?.branchCode ? ctx?.index.getBranch(manager.branchCode) : undefined;
   const [customer, branch] = await Promise.all([
     allocation?.customerId ? db.manager.findOne(Customer, { where: { id: allocation.customerId } }) : null,
-    manager?.branchCode ? db.manager.findOne(Branch, { where: { code: manager.branchCode } }) : null,
+    cachedBranch ?? (manager?.branchCode ? db.manager.findOne(Branch, { where: { code: manager.branchCode } }) : null),
   ]);
   const template = await pickWelcomeTemplate(db, input.userid, customer?.segment ?? null, now);
   if (!template) return null;
+  const gender = customer ? await input.gender : undefined;
   const text = fillVariables(
     template.content,
     customer
       ? {
           externalUserId: input.externalUserid,
           maskedName: customer.maskedName,
-          gender: input.gender ?? 0,
+          gender: gender ?? 0,
           segment: customer.segment,
           bankTags: customer.bankTags ?? [],
           usedTemplateIds: [],

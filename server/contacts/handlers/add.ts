@@ -1,6 +1,6 @@
 import * as allocationRepo from '../../allocation/repo';
 import { getActiveRuleSet } from '../../allocation/rulesets';
-import { adjustLoad, allocateCustomer, allocationForState, confirmAllocation } from '../../allocation/service';
+import { adjustLoad, allocateCustomer, confirmAllocation } from '../../allocation/service';
 import { audit } from '../../audit/audit';
 import { type Allocation, Customer, Manager } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
@@ -10,11 +10,13 @@ import { upsertContact, upsertFollow } from '../repo';
 import { applyContactTags, CAMPAIGN_GROUP, SEGMENT_GROUP, type WantedTag } from '../tags';
 import { requestTransfers } from '../transfers';
 import { wecomErrorInfo } from '../wecom-error';
-import { sendWelcome } from '../welcome';
+import { sendWelcome, welcomeStarted, welcomesIdle } from '../welcome';
 import { field, wecomOf } from './common';
 
-/** How long the welcome waits for externalcontact/get (for 先生/女士) before sending without it. */
-const GENDER_WAIT_MS = 300;
+/** How long after the event starts the welcome waits for externalcontact/get (先生/女士) before sending without it. */
+const GENDER_WAIT_MS = 150;
+/** The slow part yields to in-flight welcomes at most this long. */
+const YIELD_TO_WELCOMES_MS = 2_000;
 
 type Fetched = { ok: true; detail: ExternalContactDetail } | { ok: false; error: unknown };
 
@@ -42,13 +44,17 @@ export function addHandler(half: boolean) {
       return;
     }
     const state = field(event, 'State') || null;
+    const welcomeCode = field(event, 'WelcomeCode') || undefined;
+    const welcomeDone = welcomeCode ? welcomeStarted() : () => undefined;
     const fetched: Promise<Fetched> = wecom.getExternalContact(externalUserid).then(
       (detail) => ({ ok: true as const, detail }),
       (error) => ({ ok: false as const, error }),
     );
 
     // 1. Welcome, fast.
-    const early = await waitAtMost(fetched, GENDER_WAIT_MS);
+    const gender = waitAtMost(fetched, GENDER_WAIT_MS).then((f) =>
+      f?.ok ? f.detail.external_contact.gender : undefined,
+    );
     const welcome = await sendWelcome(
       {
         db,
@@ -57,16 +63,17 @@ export function addHandler(half: boolean) {
         observeLatency: (s) => ctx.metrics.welcomeLatency.observe(s),
       },
       {
-        welcomeCode: field(event, 'WelcomeCode') || undefined,
+        welcomeCode,
         externalUserid,
         userid,
         state,
         receivedAt: ctx.receivedAt,
-        gender: early?.ok ? early.detail.external_contact.gender : undefined,
+        gender,
       },
-    );
+    ).finally(welcomeDone);
 
-    // 2. The rest.
+    // 2. The rest, after any welcome still in flight in this process.
+    await welcomesIdle(YIELD_TO_WELCOMES_MS);
     const now = app.now();
     const got = await fetched;
     if (!got.ok && wecomErrorInfo(got.error).kind === 'retryable') throw got.error;
@@ -98,6 +105,7 @@ export function addHandler(half: boolean) {
       userid,
       state,
       customerId: match.customerId,
+      stateAllocation: match.allocation,
       newFollow,
       addedAt,
     });
@@ -130,6 +138,8 @@ interface SettleInput {
   userid: string;
   state: string | null;
   customerId: string | null;
+  /** The allocation the state names, already read by matching. */
+  stateAllocation: Allocation | null;
   newFollow: boolean;
   addedAt: number;
 }
@@ -143,7 +153,7 @@ interface SettleInput {
 async function settleAllocation(ctx: HandlerContext, s: SettleInput): Promise<Allocation | null> {
   const { db, app } = ctx;
   const now = app.now();
-  let allocation = await allocationForState(db, s.state);
+  let allocation = s.stateAllocation;
   if (!allocation) allocation = await allocationRepo.latestAllocationFor(db, { externalUserid: s.externalUserid });
   if (!allocation && s.customerId) {
     const made = await allocateCustomer(
