@@ -241,6 +241,7 @@ export class WecomClient implements WecomApi {
     // More than 500 followers come in pages; callers want the whole list.
     let cursor: string | undefined;
     let first: ExternalContactDetail | undefined;
+    let pages = 0;
     do {
       const r = (await this.call('externalcontact/get', {
         method: 'GET',
@@ -249,7 +250,9 @@ export class WecomClient implements WecomApi {
       })) as unknown as ExternalContactDetail;
       if (!first) first = { external_contact: r.external_contact, follow_user: [...(r.follow_user ?? [])] };
       else first.follow_user.push(...(r.follow_user ?? []));
-      cursor = r.next_cursor || undefined;
+      const next = r.next_cursor || undefined;
+      // A cursor that does not move would loop forever; 40 pages are 20,000 followers.
+      cursor = next && next !== cursor && ++pages < 40 ? next : undefined;
     } while (cursor);
     return first;
   }
@@ -350,16 +353,25 @@ export class WecomClient implements WecomApi {
   getJsapiTicket(): Promise<string> {
     return this.tokens.get(cacheKey('jsapi_ticket', this.o.corpId, this.o.agentSecret), async () => {
       const r = await this.call('get_jsapi_ticket', { method: 'GET', auth: 'agent' });
-      return { value: String(r.ticket), expiresIn: Number(r.expires_in ?? 7200) };
+      return { value: required(r, 'ticket', 'get_jsapi_ticket'), expiresIn: Number(r.expires_in ?? 7200) };
     });
   }
 
   getAgentTicket(): Promise<string> {
     return this.tokens.get(cacheKey('agent_ticket', this.o.corpId, this.o.agentSecret), async () => {
       const r = await this.call('ticket/get', { method: 'GET', auth: 'agent', query: { type: 'agent_config' } });
-      return { value: String(r.ticket), expiresIn: Number(r.expires_in ?? 7200) };
+      return { value: required(r, 'ticket', 'ticket/get'), expiresIn: Number(r.expires_in ?? 7200) };
     });
   }
+}
+
+/** A success answer without the value we came for is a protocol violation, not something to cache. */
+function required(r: Answer, field: string, api: string): string {
+  const v = r[field];
+  if (typeof v !== 'string' || !v) {
+    throw new WecomApiError({ api, errcode: 0, errmsg: `answer has no ${field}`, kind: 'unknown' });
+  }
+  return v;
 }
 
 function strip(r: Answer): Record<string, unknown> {
