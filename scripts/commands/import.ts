@@ -36,6 +36,7 @@ export async function importCommand(args: ImportArgs, ctx: CommandContext): Prom
       phoneSalt: ctx.config.phoneHashSalt,
       onProgress: (p) => {
         const label = p.phase === 'validate' ? 'validate' : ctx.apply ? 'import' : 'compare';
+        if (p.phase === 'write' && !bars.write) bars.validate?.stop();
         bars[p.phase] ??= ctx.progress(label, p.totalBytes, 'rows');
         bars[p.phase]!.update(p.bytesRead, { rows: p.rows });
       },

@@ -181,7 +181,7 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
     const row = spec.parse(
       get,
       (column, reason, warn) => addIssue({ line: rec.line, key, column, severity: warn ? 'warning' : 'error', reason }),
-      { phoneSalt: opts.phoneSalt },
+      { phoneSalt: opts.phoneSalt, hashPhones: false },
     );
     if (key) {
       const k = keyOf(key);

@@ -165,6 +165,16 @@ describe.each(DB_TARGETS)('ops import on %s', (target) => {
     expect(ids).not.toContain('C1002');
   });
 
+  it('detects GBK even when the first megabytes are plain ASCII', async () => {
+    const iconv = require('iconv-lite') as typeof import('iconv-lite');
+    const file = join(tmp, 'late-gbk.csv');
+    const ascii = Array.from({ length: 60_000 }, (_, i) => `A${i},,,,,,,,`).join('\n');
+    const header = 'customer_id,name,phone,segment,owner_userid,lat,lng,region_code,tags\n';
+    writeFileSync(file, Buffer.concat([Buffer.from(`${header}${ascii}\n`), iconv.encode('Z1,诸葛亮,,,,,,,\n', 'gbk')]));
+    const res = await run('customers', file);
+    expect(res.json).toMatchObject({ encoding: 'gbk', rows: 60_001, errorRows: 0 });
+  });
+
   it('treats an unusable file as an input error', async () => {
     const noHeader = join(tmp, 'no-owner.csv');
     writeFileSync(noHeader, 'customer_id,name\nC1,张三\n');
