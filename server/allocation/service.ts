@@ -68,9 +68,10 @@ const prospectId = (hash: string) => `p_${hash.slice(0, 32)}`;
 export async function resolveCustomer(
   db: DataSource | EntityManager,
   input: CustomerInput,
-  salt: string,
+  salt?: string,
 ): Promise<ResolvedCustomer> {
-  const hash = input.phoneHash ?? (input.phone ? hashPhone(input.phone, salt) : null);
+  if (input.phone && !salt) throw new Error('a phone number needs config.phoneHashSalt to be matched');
+  const hash = input.phoneHash ?? (input.phone && salt ? hashPhone(input.phone, salt) : null);
   let row: CustomerRow | null = null;
   let customerId: string | null = input.customerId ?? null;
   let prospect = false;
@@ -98,7 +99,7 @@ export async function resolveCustomer(
 export async function planAllocation(
   db: DataSource,
   input: CustomerInput,
-  salt: string,
+  salt?: string,
   now: number = Date.now(),
 ): Promise<AllocationPlan> {
   const [customer, ctx] = await Promise.all([resolveCustomer(db, input, salt), allocationContext(db, now)]);
@@ -186,11 +187,11 @@ export async function recordAllocation(
   return row;
 }
 
-/** Decide and record in one step (callbacks, scripts). */
+/** Decide and record in one step (callbacks, scripts). `salt` is needed only when the input has a clear phone. */
 export async function allocateCustomer(
   db: DataSource,
   input: CustomerInput,
-  opts: RecordOptions & { salt: string },
+  opts: RecordOptions & { salt?: string },
 ): Promise<{ allocation: Allocation; decision: Decision }> {
   const plan = await planAllocation(db, input, opts.salt, opts.now);
   const allocation = await recordAllocation(db, plan, opts);

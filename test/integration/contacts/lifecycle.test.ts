@@ -10,6 +10,7 @@ import {
   Transfer,
   WelcomeMessage,
 } from '../../../server/db/entities';
+import { eventXml } from '../../../server/sandbox/event-xml';
 import {
   deliverCallback,
   simulateAddContact,
@@ -116,6 +117,89 @@ describe.each(DB_TARGETS)('contact lifecycle on %s', (target) => {
     expect(h.fake.welcomes.some((w) => w.external_userid === add.externalUserId)).toBe(true);
   });
 
+  test('mismatch with the default keep policy: the customer stays, the allocation is marked superseded', async () => {
+    const db = h.app.db;
+    await db.manager.insert(ExternalContact, {
+      externalUserid: 'wm_c001_seen',
+      customerId: 'C001',
+      unionid: 'union-c001-keep',
+      name: '',
+      type: 1,
+      gender: 0,
+      avatar: null,
+      matchedBy: 'manual',
+      createdAt: h.clock.now,
+      updatedAt: h.clock.now,
+    });
+    const ext = 'wm_c001_keep';
+    h.fake.contacts.set(ext, { external_userid: ext, name: '张先生', type: 1, gender: 1, unionid: 'union-c001-keep' });
+    await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: ext, state: 'cmp_poster' });
+    await h.settle();
+    const allocation = await db.manager.findOneByOrFail(Allocation, { externalUserid: ext });
+    // The engine would have chosen the owner; the customer chose li; policy keep records it.
+    expect(allocation).toMatchObject({
+      source: 'callback',
+      userid: 'zhao_hz02',
+      reason: 'owner',
+      status: 'superseded',
+    });
+    expect(await db.manager.countBy(Transfer, { externalUserid: ext })).toBe(0);
+    const audit = await db.manager.findOneByOrFail(AuditEntry, {
+      action: 'allocation.mismatch',
+      subject: `allocation:${allocation.id}`,
+    });
+    expect(audit.detail).toMatchObject({ added: 'li_hz01', chosen: 'zhao_hz02', policy: 'keep', action: 'keep' });
+    expect((await db.manager.findOneByOrFail(Follow, { externalUserid: ext, userid: 'li_hz01' })).deletedAt).toBeNull();
+  });
+
+  test('welcome edge cases: already sent elsewhere (41051), expired code, half add, edit refreshes tags', async () => {
+    const db = h.app.db;
+    // Another app won the race for this code.
+    h.fake.failNext('externalcontact/send_welcome_msg', 41051);
+    const raced = await simulateAddContact(h.app, { userid: 'chen_sh01' });
+    await h.settle();
+    expect((await db.manager.findOneByOrFail(WelcomeMessage, { externalUserid: raced.externalUserId! })).status).toBe(
+      'already_sent',
+    );
+
+    // The worker only got to the event after the code's 20 s: no call at all.
+    await h.app.worker.stop(); // no fast lane: the event waits in the inbox
+    const calls = h.fake.count('externalcontact/send_welcome_msg');
+    const late = await simulateAddContact(h.app, { userid: 'chen_sh01' });
+    h.clock.now += 21_000;
+    await h.settle();
+    expect((await db.manager.findOneByOrFail(WelcomeMessage, { externalUserid: late.externalUserId! })).status).toBe(
+      'expired',
+    );
+    expect(h.fake.count('externalcontact/send_welcome_msg')).toBe(calls);
+
+    const half = await simulateAddContact(h.app, { userid: 'chen_sh01', half: true, welcomeCode: false });
+    await h.settle();
+    expect(
+      (await db.manager.findOneByOrFail(Follow, { externalUserid: half.externalUserId!, userid: 'chen_sh01' })).half,
+    ).toBe(true);
+
+    // The manager removed a tag in the client: edit_external_contact makes the local tags follow.
+    const ours = new Set((await db.manager.find(ContactTag)).map((t) => `${t.externalUserid}|${t.userid}`));
+    const tagged = [...h.fake.follows.values()].find(
+      (f) => f.tag_ids.length === 2 && ours.has(`${f.external_userid}|${f.userid}`),
+    )!;
+    tagged.tag_ids = tagged.tag_ids.slice(0, 1);
+    await deliverCallback(
+      h.app,
+      eventXml(h.fake.corpId, Math.floor(h.clock.now / 1000), 'change_external_contact', 'edit_external_contact', [
+        ['UserID', tagged.userid],
+        ['ExternalUserID', tagged.external_userid],
+      ]),
+    );
+    await h.settle();
+    const local = await db.manager.findBy(ContactTag, {
+      externalUserid: tagged.external_userid,
+      userid: tagged.userid,
+    });
+    expect(local.map((t) => t.tagId)).toEqual(tagged.tag_ids);
+  });
+
   test('mismatch with transfer_to_owner: refused transfers are recorded and not retried past the limit', async () => {
     const db = h.app.db;
     await saveRuleSet(db, { version: 'owner-transfer', mismatchPolicy: 'transfer_to_owner' }, 'ops');
@@ -160,7 +244,11 @@ describe.each(DB_TARGETS)('contact lifecycle on %s', (target) => {
 
     const contact = await db.manager.findOneByOrFail(ExternalContact, { externalUserid: ext });
     expect(contact).toMatchObject({ customerId: 'C001', matchedBy: 'unionid' });
-    const mismatch = await db.manager.countBy(AuditEntry, { action: 'allocation.mismatch' });
+    const allocation = await db.manager.findOneByOrFail(Allocation, { externalUserid: ext });
+    const mismatch = await db.manager.countBy(AuditEntry, {
+      action: 'allocation.mismatch',
+      subject: `allocation:${allocation.id}`,
+    });
     expect(mismatch).toBe(3);
   });
 });

@@ -1,7 +1,8 @@
-import { pollTransferResults, reassignCustomers } from '../../../server/contacts/reassign';
+import { pollTransferResults, reassignCustomers, retryQueuedTransfers } from '../../../server/contacts/reassign';
 import { AuditEntry, CorpTag, Follow, Manager, Transfer } from '../../../server/db/entities';
 import { eventXml } from '../../../server/sandbox/event-xml';
 import { deliverCallback, simulateManagerDeletesCustomer, simulateTagChanged } from '../../../server/sandbox/simulator';
+import { createWecomClient } from '../../../server/wecom/plugin';
 import { DB_TARGETS } from '../../helpers/db';
 import { type Harness, harness } from './harness';
 
@@ -139,6 +140,42 @@ describe.each(DB_TARGETS)('manager leaves, member and tag events on %s', (target
     expect(f.deletedBy).toBe('transfer');
     const t = await db.manager.findOneByOrFail(Transfer, { externalUserid: ext(3), kind: 'onjob' });
     expect(t.status).toBe('success');
+  });
+
+  test('transfers WeCom refuses as busy are queued and sent again later', async () => {
+    const db = h.app.db;
+    // The real client on the sandbox, without its backoff pauses (same code path, no waiting).
+    const wecom = createWecomClient(h.app, { sleep: async () => undefined });
+    const mine = ['wm_chen_1', 'wm_chen_2', 'wm_chen_3'];
+    for (const id of mine) {
+      h.fake.addFollow({ external_userid: id, name: '客户', type: 1, gender: 0 }, 'chen_sh01');
+      await db.manager.insert(Follow, {
+        externalUserid: id,
+        userid: 'chen_sh01',
+        state: null,
+        remark: null,
+        addedAt: h.clock.now,
+        deletedAt: null,
+        deletedBy: null,
+        half: false,
+      });
+    }
+    // The client tries 1 + 3 times; all four answer -1 (system busy).
+    h.fake.failNext('externalcontact/transfer_customer', -1, 4);
+    const report = await reassignCustomers(db, wecom, {
+      from: 'chen_sh01',
+      to: 'zhao_hz02',
+      actor: 'ops',
+      apply: true,
+    });
+    expect(report.counts).toEqual({ queued: 3 });
+    expect(await db.manager.countBy(Transfer, { handoverUserid: 'chen_sh01', status: 'queued' })).toBe(3);
+
+    h.fake.resetLog();
+    const retried = await retryQueuedTransfers(db, wecom, 'ops', h.clock.now);
+    expect(retried.map((r) => r.status)).toEqual(['waiting', 'waiting', 'waiting']);
+    expect(h.fake.count('externalcontact/transfer_customer')).toBe(1);
+    expect(await db.manager.countBy(Transfer, { handoverUserid: 'chen_sh01', status: 'waiting' })).toBe(3);
   });
 
   test('change_external_tag resyncs the tag library', async () => {
