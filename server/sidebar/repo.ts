@@ -32,6 +32,10 @@ export interface ContactRow {
   follow_added_at: number | string | null;
   follow_branch: string | null;
   follow_branch_name: string | null;
+  /** Touches of this contact so far (the stage is this + 1, capped). */
+  touch_count: number | string;
+  /** Comma-separated ids of the templates already used with this contact. */
+  used_templates: string | null;
 }
 
 export interface TagRow {
@@ -50,7 +54,6 @@ export interface TouchRow {
   channel: string;
   stage: number;
   title: string | null;
-  total: number | string;
 }
 
 export interface AllocationRow {
@@ -74,14 +77,21 @@ export class SidebarRepo {
     return rows[0] ?? null;
   }
 
-  /** Contact + bank customer + owner + every active follow with the follower's branch, in one query. */
+  /**
+   * Contact + bank customer + owner + every active follow with the follower's branch, and the touch
+   * count and used templates (idx_touches_contact), in one query: after it the stage is known, so
+   * the rest of the card can be read in parallel.
+   */
   async contact(externalUserid: string): Promise<ContactRow[]> {
     return this.db.query(
       `SELECT ec.external_userid, ec.name AS contact_name, ec.gender, ec.customer_id,
               c.masked_name, c.segment, c.owner_userid, c.bank_tags,
               om.name AS owner_name, om.branch_code AS owner_branch, ob.name AS owner_branch_name,
               f.userid AS follow_userid, f.added_at AS follow_added_at,
-              fm.branch_code AS follow_branch, fb.name AS follow_branch_name
+              fm.branch_code AS follow_branch, fb.name AS follow_branch_name,
+              (SELECT COUNT(*) FROM touches t WHERE t.external_userid = ec.external_userid) AS touch_count,
+              (SELECT GROUP_CONCAT(DISTINCT t.template_id) FROM touches t
+                WHERE t.external_userid = ec.external_userid) AS used_templates
          FROM external_contacts ec
          LEFT JOIN customers c ON c.id = ec.customer_id
          LEFT JOIN managers om ON om.userid = c.owner_userid
@@ -115,10 +125,10 @@ export class SidebarRepo {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** Latest touches with the template title, and the total count (window function: one query). */
+  /** Latest touches with the template title. */
   async touches(externalUserid: string, limit: number): Promise<TouchRow[]> {
     return this.db.query(
-      `SELECT t.id, t.template_id, t.userid, t.sent_at, t.channel, t.stage, st.title, COUNT(*) OVER () AS total
+      `SELECT t.id, t.template_id, t.userid, t.sent_at, t.channel, t.stage, st.title
          FROM touches t LEFT JOIN script_templates st ON st.id = t.template_id
         WHERE t.external_userid = ?
         ORDER BY t.sent_at DESC, t.id DESC

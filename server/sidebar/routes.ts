@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit';
-import { AppError, badRequest, forbidden, unauthorized } from '../errors';
+import { badRequest, forbidden, unauthorized } from '../errors';
 import { TableTemplateProvider, type TemplateProvider } from '../playbook';
 import type { WecomApi } from '../wecom/api-types';
 import { jssdkSignature } from '../wecom/jssdk';
@@ -47,12 +47,6 @@ class UsedCodes {
   }
 }
 
-function wecomOf(app: FastifyInstance): WecomApi {
-  const client = (app as unknown as { wecom?: WecomApi }).wecom;
-  if (!client) throw new AppError('wecom_unavailable', 503, 'the WeCom API client is not configured');
-  return client;
-}
-
 const meBody = (v: Viewer) => ({ userid: v.userid, name: v.name, role: v.role, branchCode: v.branchCode ?? '' });
 
 /** /api/sidebar/* (registered with that prefix, encapsulated: the cookie parser stays in here). */
@@ -65,7 +59,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
   const service = new SidebarService(
     app.db,
     templates,
-    () => wecomOf(app),
+    () => app.wecom,
     () => app.now(),
   );
   const usedCodes = new UsedCodes();
@@ -113,7 +107,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
       if (usedCodes.use(code, app.now())) throw unauthorized('oauth_code_invalid', 'this OAuth code was already used');
       let info: Awaited<ReturnType<WecomApi['getUserInfo']>>;
       try {
-        info = await wecomOf(app).getUserInfo(code);
+        info = await app.wecom.getUserInfo(code);
       } catch (err) {
         const e = err as { kind?: string; errcode?: number };
         if (e?.kind === 'auth' || e?.errcode === 40029) {
@@ -144,7 +138,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
       async (req) => {
         const problem = checkSignableUrl(req.query.url, app.config.publicBaseUrl);
         if (problem) throw badRequest(problem);
-        const client = wecomOf(app);
+        const client = app.wecom;
         let corpTicket: string;
         let agentTicket: string;
         try {

@@ -1,9 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
 import { AppError, forbidden, notFound } from '../errors';
+import { maskName } from '../imports/mask';
 import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
 import type { WecomApi } from '../wecom/api-types';
-import { maskName } from './mask';
 import { type ContactRow, type ManagerRow, SidebarRepo, type TagRow, type TouchRow } from './repo';
 
 export const MAX_STAGE = 4;
@@ -137,14 +137,17 @@ export class SidebarService {
     return { rows, head, tagUserid };
   }
 
-  templateCustomer(c: AccessibleContact, usedTemplateIds: number[]): TemplateCustomer {
+  templateCustomer(c: AccessibleContact): TemplateCustomer {
     return {
       externalUserId: c.head.external_userid,
-      maskedName: c.head.masked_name || maskName(c.head.contact_name),
+      maskedName: c.head.masked_name || maskName(c.head.contact_name ?? ''),
       gender: Number(c.head.gender ?? 0),
       segment: c.head.segment,
       bankTags: parseList(c.head.bank_tags),
-      usedTemplateIds,
+      usedTemplateIds: String(c.head.used_templates ?? '')
+        .split(',')
+        .map(Number)
+        .filter((id) => id > 0),
     };
   }
 
@@ -152,18 +155,15 @@ export class SidebarService {
     const c = await this.access(viewer, externalUserid);
     const { head } = c;
     if (!head.customer_id) throw notFound('customer_not_found', 'this WeCom contact is not linked to a bank customer');
-    const [tagRows, touchRows, allocation] = await Promise.all([
+    const touchCount = Number(head.touch_count ?? 0);
+    const stage = stageFor(touchCount);
+    const customerCtx = this.templateCustomer(c);
+    const [tagRows, touchRows, allocation, templates] = await Promise.all([
       this.repo.tags(externalUserid, c.tagUserid),
       this.repo.touches(externalUserid, CARD_TOUCHES),
       this.repo.allocation(externalUserid, head.customer_id),
+      this.templates.suggest({ customer: customerCtx, manager: managerCtx(viewer), stage }),
     ]);
-    const touchCount = touchRows.length ? Number(touchRows[0].total) : 0;
-    const stage = stageFor(touchCount);
-    const customerCtx = this.templateCustomer(
-      c,
-      touchRows.map((t) => Number(t.template_id)).filter((id) => id > 0),
-    );
-    const templates = await this.templates.suggest({ customer: customerCtx, manager: managerCtx(viewer), stage });
 
     const myFollow = c.rows.find((r) => r.follow_userid === viewer.userid) ?? c.rows.find((r) => r.follow_userid);
     const followBranch = myFollow?.follow_branch_name ?? null;
@@ -262,12 +262,8 @@ export class SidebarService {
     let effectiveStage = stage;
     if (externalUserid) {
       const c = await this.access(viewer, externalUserid);
-      const touchRows = await this.repo.touches(externalUserid, CARD_TOUCHES);
-      customer = this.templateCustomer(
-        c,
-        touchRows.map((t) => Number(t.template_id)).filter((id) => id > 0),
-      );
-      effectiveStage ??= stageFor(touchRows.length ? Number(touchRows[0].total) : 0);
+      customer = this.templateCustomer(c);
+      effectiveStage ??= stageFor(Number(c.head.touch_count ?? 0));
     }
     const list = await this.templates.suggest({ customer, manager: managerCtx(viewer), stage: effectiveStage ?? 1, q });
     return { templates: list };

@@ -1,10 +1,9 @@
-// Pure server-side pieces of the sidebar (no I/O): session tokens, the JS-SDK signing scope, masking,
+// Pure server-side pieces of the sidebar (no I/O): session tokens, the JS-SDK signing scope,
 // template variables and ranking. They sit with the sidebar unit tests.
 
 import type { TemplateCustomer } from '../../../server/playbook';
 import { fillVariables, SCORE, salutation, scoreTemplate, splitSegments } from '../../../server/playbook';
 import { checkSignableUrl } from '../../../server/sidebar/jssdk';
-import { maskName } from '../../../server/sidebar/mask';
 import { signSession, verifySession } from '../../../server/sidebar/session';
 
 const secret = 'unit-secret-unit-secret-unit-secret';
@@ -40,19 +39,6 @@ describe('JS-SDK signing scope', () => {
     expect(checkSignableUrl('https://scrm.bank.example.evil.com/sidebar/', base)).toMatch(/not a page/);
     expect(checkSignableUrl('http://scrm.bank.example/sidebar/', base)).toMatch(/not a page/);
     expect(checkSignableUrl('sidebar', base)).toMatch(/absolute/);
-  });
-});
-
-describe('maskName', () => {
-  it.each([
-    ['', ''],
-    ['张', '*'],
-    ['张三', '张*'],
-    ['张三丰', '张*丰'],
-    ['欧阳娜娜', '欧**娜'],
-    ['𠀋𠀌𠀍', '𠀋*𠀍'],
-  ])('%s → %s', (name, masked) => {
-    expect(maskName(name)).toBe(masked);
   });
 });
 
