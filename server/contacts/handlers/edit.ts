@@ -1,5 +1,6 @@
 import { audit } from '../../audit/audit';
 import { Follow } from '../../db/entities';
+import type { ExternalContactDetail } from '../../wecom/api-types';
 import type { HandlerContext, WecomEvent } from '../../wecom/events';
 import { findContact, findFollow, setContactTags, upsertContact } from '../repo';
 import { resyncTagLibrary } from '../tags';
@@ -15,7 +16,7 @@ export async function contactEdited(event: WecomEvent, ctx: HandlerContext): Pro
   const externalUserid = field(event, 'ExternalUserID');
   const userid = field(event, 'UserID');
   if (!externalUserid) return;
-  let detail: Awaited<ReturnType<ReturnType<typeof wecomOf>['getExternalContact']>>;
+  let detail: ExternalContactDetail;
   try {
     detail = await wecomOf(app).getExternalContact(externalUserid);
   } catch (err) {
