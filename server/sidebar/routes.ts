@@ -55,6 +55,16 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
   if (!app.hasDecorator('parseCookie')) await app.register(fastifyCookie);
   app.decorateRequest('sidebarViewer', null);
 
+  // The cookie is SameSite=None on https (the sidebar runs inside WeCom's webview), so a writing
+  // request from another site would carry it: browsers send Origin on those, and it must be ours.
+  app.addHook('onRequest', async (req) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return;
+    const origin = req.headers.origin;
+    if (origin && origin !== new URL(app.config.publicBaseUrl).origin) {
+      throw forbidden('bad_origin', 'cross-site request refused');
+    }
+  });
+
   const templates = opts.templates ?? new TableTemplateProvider(app.db, () => app.now());
   const service = new SidebarService(
     app.db,

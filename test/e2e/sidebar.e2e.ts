@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+import { ARTIFACTS, type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
 
 interface Sent {
   msgtype: string;
@@ -71,8 +73,17 @@ describe('sidebar in Chromium against the sandbox', () => {
     await chatWith(mine);
     const seen: string[] = [];
     page.on('request', (r) => seen.push(new URL(r.url()).pathname));
+    const started = Date.now();
     await open();
+    const total = Date.now() - started;
     expect(await page.getAttribute('main', 'data-phase')).toBe('card');
+    // Recorded for the report, not asserted (no timing assertions): time from the page that came back
+    // from OAuth to the rendered card, and from the first navigation including the OAuth round trip.
+    const afterOAuth = Math.round(Number(await page.evaluate('performance.now()')));
+    writeFileSync(
+      join(ARTIFACTS, 'timings.json'),
+      JSON.stringify({ cardAfterOAuthMs: afterOAuth, cardFromFirstNavigationMs: total }, null, 2),
+    );
     // Went through OAuth, exchanged the code, then signed the page for the JS-SDK.
     expect(seen).toEqual(
       expect.arrayContaining([

@@ -62,6 +62,28 @@ describe.each(DB_TARGETS)('sidebar session and JS-SDK config on %s', (target) =>
     expect(res.json().error.code).toBe('not_a_manager');
   });
 
+  it('refuses writes from another site (Origin), accepts our own origin and requests without Origin', async () => {
+    const cookie = await t.login('lilei');
+    const post = (origin?: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/sidebar/touches',
+        payload: { externalUserId: 'wmA', templateId: 1, channel: 'copy' },
+        headers: { cookie, ...(origin ? { origin } : {}) },
+      });
+    const evil = await post('https://evil.example');
+    expect([evil.statusCode, evil.json().error.code]).toEqual([403, 'bad_origin']);
+    expect((await post(PUBLIC)).statusCode).toBe(200);
+    expect((await post()).statusCode).toBe(200);
+    const session = await t.app.inject({
+      method: 'POST',
+      url: '/api/sidebar/session',
+      payload: { code: t.far.issueCode('lilei') },
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(session.statusCode).toBe(403);
+  });
+
   it('a body without code is 400 bad_request in the error envelope', async () => {
     const res = await t.post('/api/sidebar/session', {});
     expect(res.statusCode).toBe(400);
