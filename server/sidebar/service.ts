@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
-import { AppError, forbidden, notFound } from '../errors';
+import { AppError, badRequest, forbidden, notFound } from '../errors';
 import { maskName } from '../imports/mask';
 import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
 import type { WecomApi } from '../wecom/api-types';
@@ -120,14 +120,12 @@ export class SidebarService {
     const head = rows[0];
     if (!head) throw notFound('customer_not_found', 'this WeCom contact is not in our data');
     const follows = rows.filter((r) => r.follow_userid !== null);
-    const allowed =
-      viewer.role === 'manager'
-        ? head.owner_userid === viewer.userid || follows.some((f) => f.follow_userid === viewer.userid)
-        : head.owner_userid === viewer.userid ||
-          follows.some((f) => f.follow_userid === viewer.userid) ||
-          (viewer.branchCode !== null &&
-            (head.owner_branch === viewer.branchCode || follows.some((f) => f.follow_branch === viewer.branchCode)));
-    if (!allowed) throw forbidden('forbidden_customer', 'this customer is not yours or your branch’s');
+    const own = head.owner_userid === viewer.userid || follows.some((f) => f.follow_userid === viewer.userid);
+    const branch =
+      viewer.role === 'branch_lead' &&
+      viewer.branchCode !== null &&
+      (head.owner_branch === viewer.branchCode || follows.some((f) => f.follow_branch === viewer.branchCode));
+    if (!own && !branch) throw forbidden('forbidden_customer', 'this customer is not yours or your branch’s');
     const followers = follows.map((f) => f.follow_userid as string);
     const tagUserid = followers.includes(viewer.userid)
       ? viewer.userid
@@ -209,7 +207,7 @@ export class SidebarService {
   async updateTags(viewer: Viewer, externalUserid: string, add: string[], remove: string[]) {
     const addSet = [...new Set(add)];
     const removeSet = [...new Set(remove)].filter((id) => !addSet.includes(id));
-    if (addSet.length + removeSet.length === 0) throw new AppError('bad_request', 400, 'nothing to add or remove');
+    if (addSet.length + removeSet.length === 0) throw badRequest('nothing to add or remove');
     const c = await this.access(viewer, externalUserid);
     if (!c.tagUserid) throw forbidden('forbidden_customer', 'no active follow to tag this customer through');
     const live = await this.repo.liveTagIds([...addSet, ...removeSet]);
