@@ -52,12 +52,13 @@ export async function openFreshDb(target: DbTarget): Promise<FreshDb & { ds: Dat
   return { ...fresh, ds };
 }
 
-/** Sandbox-mode config for tests: silent logs, worker off unless asked, demo data off. */
+/** Sandbox-mode config for tests: silent logs, worker and cron jobs off unless asked, demo data off. */
 export function testConfig(url: string, env: Record<string, string> = {}): Config {
   return loadConfig({
     DATABASE_URL: url,
     LOG_LEVEL: 'silent',
     WORKER_ENABLED: 'false',
+    JOBS_ENABLED: 'false',
     DEMO_DATA: 'false',
     PORT: '0',
     ...env,
