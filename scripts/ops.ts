@@ -97,6 +97,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print one JSON document instead of tables')
     .option('--operator <name>', 'who runs this, recorded in audit rows (default: the OS user)')
     .option('--apply', 'really write (every write command is a dry run without it)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 findings or partial failure, 2 usage or input error.\n' +
+        'The database comes from DATABASE_URL (as for the server). See scripts/commands/README.md.',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });

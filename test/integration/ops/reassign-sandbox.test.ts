@@ -99,6 +99,17 @@ describe.each(DB_TARGETS)('ops reassign and sandbox on %s', (target) => {
     expect(res.json).toMatchObject({ applied: true, changed: N - 1, byStatus: { success: N - 1 } });
   });
 
+  it('--auto lets the engine choose takeovers, never the leaving manager', async () => {
+    // After the poll wang carries the N - 1 customers; plan handing them on.
+    const res = await reassignCommand({ from: 'wang_hz01', auto: true }, ctx());
+    const r = res.json as { total: number; items: { takeover: string | null; rule: string }[]; applied: boolean };
+    expect(r).toMatchObject({ applied: false });
+    expect(r.total).toBeGreaterThanOrEqual(N - 1);
+    expect(r.items.every((i) => i.takeover !== 'wang_hz01')).toBe(true);
+    expect(r.items.some((i) => i.takeover !== null)).toBe(true);
+    expect(r.items.every((i) => i.rule !== 'explicit')).toBe(true);
+  });
+
   it('sandbox add-contact and delete-contact deliver signed callbacks the server processes', async () => {
     const added = await sandboxCommand(
       { action: 'add-contact', target: h.app, userid: 'wang_hz01', name: '访客甲' },
