@@ -23,3 +23,12 @@ export function isPlausiblePhone(phone: string): boolean {
 export function hashPhone(phone: string, salt: string): string {
   return createHash('sha256').update(salt).update('\u0000').update(normalizePhone(phone)).digest('hex');
 }
+
+/**
+ * Masks anything that looks like a mainland mobile number (optionally +86 / 86 prefixed, with
+ * spaces or dashes) in free text, for messages that echo input values: a shifted CSV row can put
+ * a phone number in any column.
+ */
+export function redactPhones(text: string): string {
+  return text.replace(/(?<![\w+])(?:\+?86[\s-]?)?1\d{2}[\s-]?\d{4}[\s-]?\d{4}(?!\w)/g, '[phone]');
+}

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { DataSource, EntityManager } from 'typeorm';
 import { audit } from '../audit/audit';
+import { redactPhones } from '../customers/phone';
 import { type CsvEncoding, CsvInputError, inspectFile, readCsv } from './csv-source';
 import { type DbRow, type DbValue, type ImportKind, type ImportSpec, type RowIssue, SPECS } from './specs';
 import { batchSize, dialectOf, selectByKeysSql, upsertSql } from './upsert';
@@ -126,7 +127,9 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
   };
   const invalid = new Set<number>();
   const warned = new Set<number>();
-  const addIssue = (i: RowIssue) => {
+  const addIssue = (raw: RowIssue) => {
+    // Messages echo input values; a shifted row can carry a phone number into any column.
+    const i: RowIssue = { ...raw, reason: redactPhones(raw.reason), key: raw.key && redactPhones(raw.key) };
     if (i.severity === 'error') invalid.add(i.line);
     else warned.add(i.line);
     if (report.issues.length < maxIssues) report.issues.push(i);

@@ -1,7 +1,7 @@
 import { formatTime, parseTime } from '../../../scripts/commands/args';
 import { UsageError } from '../../../scripts/commands/context';
 import { displayWidth, pad, renderTable } from '../../../scripts/commands/table';
-import { hashPhone, isPlausiblePhone, normalizePhone } from '../../../server/customers/phone';
+import { hashPhone, isPlausiblePhone, normalizePhone, redactPhones } from '../../../server/customers/phone';
 import { maskName } from '../../../server/imports/mask';
 import { customersSpec, type DbRow } from '../../../server/imports/specs';
 import { batchSize, selectByKeysSql, upsertSql } from '../../../server/imports/upsert';
@@ -38,6 +38,13 @@ describe('phones and names', () => {
     expect(hashPhone('13800138000', 'salt-a')).toMatch(/^[0-9a-f]{64}$/);
     expect(isPlausiblePhone('12345')).toBe(false);
     expect(isPlausiblePhone('138 0013 8000')).toBe(true);
+  });
+
+  it('redacts phone-like numbers from messages that echo input', () => {
+    expect(redactPhones('lat 13800138000 is outside -90..90')).toBe('lat [phone] is outside -90..90');
+    expect(redactPhones('owner "+86 138-0013-8000" unknown')).toBe('owner "[phone]" unknown');
+    expect(redactPhones('customer C10000000001 at 31.2304')).toBe('customer C10000000001 at 31.2304');
+    expect(redactPhones('id 123456789012')).toBe('id 123456789012');
   });
 
   it('masks names as 张*明 keeping first and last characters', () => {
