@@ -149,9 +149,12 @@ export interface TokenCacheOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Refresh this long before expiry (default 5 min). */
   refreshAheadMs?: number;
-  /** How long a fetcher may hold the lease before others take over (default 15 s). */
+  /**
+   * How long a fetcher may hold the lease before others take over (default 30 s: a gettoken with the
+   * client's timeouts and retries normally ends well within it; a crashed holder costs waiters this long).
+   */
   leaseMs?: number;
-  /** Upper bound on waiting for another process's refresh (default 20 s). */
+  /** Upper bound on waiting for another process's refresh (default 35 s). */
   maxWaitMs?: number;
   /** Identity of this process in lease rows. */
   holder?: string;
@@ -181,8 +184,8 @@ export class TokenCache {
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.refreshAheadMs = opts.refreshAheadMs ?? 5 * 60_000;
-    this.leaseMs = opts.leaseMs ?? 15_000;
-    this.maxWaitMs = opts.maxWaitMs ?? 20_000;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.maxWaitMs = opts.maxWaitMs ?? 35_000;
     this.holder = opts.holder ?? `p${process.pid}-${randomBytes(4).toString('hex')}`;
   }
 
