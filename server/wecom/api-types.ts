@@ -58,18 +58,33 @@ export interface TransferResultItem {
 }
 
 export interface WecomApi {
-  getUserInfo(code: string): Promise<{ userid?: string; user_ticket?: string; openid?: string; external_userid?: string }>;
-  getUser(userid: string): Promise<{ userid: string; name?: string; department?: number[]; status?: number; main_department?: number }>;
+  getUserInfo(
+    code: string,
+  ): Promise<{ userid?: string; user_ticket?: string; openid?: string; external_userid?: string }>;
+  getUser(
+    userid: string,
+  ): Promise<{ userid: string; name?: string; department?: number[]; status?: number; main_department?: number }>;
   listDepartments(id?: number): Promise<{ id: number; name?: string; parentid: number; order?: number }[]>;
   getExternalContact(externalUserid: string): Promise<ExternalContactDetail>;
   batchGetByUser(
     userids: string[],
     cursor?: string,
     limit?: number,
-  ): Promise<{ external_contact_list: { external_contact: ExternalContactDetail['external_contact']; follow_info: { userid: string; createtime: number; state?: string; tag_id?: string[]; remark?: string } }[]; next_cursor?: string }>;
+  ): Promise<{
+    external_contact_list: {
+      external_contact: ExternalContactDetail['external_contact'];
+      follow_info: { userid: string; createtime: number; state?: string; tag_id?: string[]; remark?: string };
+    }[];
+    next_cursor?: string;
+  }>;
   getFollowUserList(): Promise<string[]>;
   getCorpTagList(opts?: { tag_id?: string[]; group_id?: string[] }): Promise<CorpTagGroup[]>;
-  addCorpTag(req: { group_id?: string; group_name?: string; order?: number; tag: { name: string; order?: number }[] }): Promise<CorpTagGroup>;
+  addCorpTag(req: {
+    group_id?: string;
+    group_name?: string;
+    order?: number;
+    tag: { name: string; order?: number }[];
+  }): Promise<CorpTagGroup>;
   markTag(req: { userid: string; external_userid: string; add_tag?: string[]; remove_tag?: string[] }): Promise<void>;
   remark(req: { userid: string; external_userid: string; remark?: string; description?: string }): Promise<void>;
   sendWelcomeMsg(req: { welcome_code: string; text?: { content: string }; attachments?: unknown[] }): Promise<void>;
@@ -90,14 +105,28 @@ export interface WecomApi {
     external_userid: string[];
     transfer_success_msg?: string;
   }): Promise<{ external_userid: string; errcode: number }[]>;
-  transferResult(req: { handover_userid: string; takeover_userid: string; cursor?: string }): Promise<{ customer: TransferResultItem[]; next_cursor?: string }>;
+  transferResult(req: {
+    handover_userid: string;
+    takeover_userid: string;
+    cursor?: string;
+  }): Promise<{ customer: TransferResultItem[]; next_cursor?: string }>;
   resignedTransferCustomer(req: {
     handover_userid: string;
     takeover_userid: string;
     external_userid: string[];
   }): Promise<{ external_userid: string; errcode: number }[]>;
-  resignedTransferResult(req: { handover_userid: string; takeover_userid: string; cursor?: string }): Promise<{ customer: TransferResultItem[]; next_cursor?: string }>;
-  sendMessage(req: { touser: string; msgtype: 'text'; agentid: number; text: { content: string }; safe?: 0 | 1 }): Promise<{ invaliduser?: string; msgid?: string }>;
+  resignedTransferResult(req: {
+    handover_userid: string;
+    takeover_userid: string;
+    cursor?: string;
+  }): Promise<{ customer: TransferResultItem[]; next_cursor?: string }>;
+  sendMessage(req: {
+    touser: string;
+    msgtype: 'text';
+    agentid: number;
+    text: { content: string };
+    safe?: 0 | 1;
+  }): Promise<{ invaliduser?: string; msgid?: string }>;
   /** Corp jsapi ticket (cached in the DB like tokens); never sent to a browser. */
   getJsapiTicket(): Promise<string>;
   /** App (agent_config) ticket. */
