@@ -44,6 +44,16 @@ describe('WeCom errcode policy (client against the sandbox fake)', () => {
     expect(h.sleeps).toEqual([]);
   });
 
+  it('50 calls in flight when the token expires: one refresh between them, all succeed', async () => {
+    h = await harness();
+    await h.client.getUser('u1');
+    h.fake.expireTokens();
+    const users = await Promise.all(Array.from({ length: 50 }, () => h.client.getUser('u1')));
+    expect(users.every((u) => u.userid === 'u1')).toBe(true);
+    expect(h.fake.count('gettoken')).toBe(2);
+    expect(h.fake.calls.filter((c) => c.api === 'user/get' && c.errcode === 0)).toHaveLength(51);
+  });
+
   it('token revoked early (40014): one refresh; a second rejection is not refreshed again', async () => {
     h = await harness();
     await h.client.getUser('u1');
