@@ -88,6 +88,24 @@ interface Template {
   content: string;
 }
 
+/** Approved welcome templates change rarely; re-reading them per add is wasted work on the hot path. */
+const TEMPLATE_CACHE_MS = 10_000;
+const templateCache = new WeakMap<DataSource, { at: number; rows: Promise<ScriptTemplate[]> }>();
+
+function approvedWelcomeTemplates(db: DataSource): Promise<ScriptTemplate[]> {
+  const hit = templateCache.get(db);
+  const at = Date.now();
+  if (hit && at - hit.at < TEMPLATE_CACHE_MS) return hit.rows;
+  const rows = db.manager
+    .createQueryBuilder(ScriptTemplate, 't')
+    .select(['t.id', 't.content', 't.segments', 't.ownerUserid', 't.updatedAt', 't.expiresAt'])
+    .where("t.status = 'approved' AND t.is_welcome = :yes", { yes: true })
+    .getMany();
+  templateCache.set(db, { at, rows });
+  rows.catch(() => templateCache.delete(db));
+  return rows;
+}
+
 /** Approved, unexpired welcome template: the manager's own first, then one for the segment, then the corp's. */
 export async function pickWelcomeTemplate(
   db: DataSource,
@@ -95,13 +113,9 @@ export async function pickWelcomeTemplate(
   segment: string | null,
   now: number,
 ): Promise<Template | null> {
-  const rows = await db.manager
-    .createQueryBuilder(ScriptTemplate, 't')
-    .select(['t.id', 't.content', 't.segments', 't.ownerUserid', 't.updatedAt'])
-    .where("t.status = 'approved' AND t.is_welcome = :yes", { yes: true })
-    .andWhere('(t.expires_at IS NULL OR t.expires_at > :now)', { now })
-    .andWhere('(t.owner_userid IS NULL OR t.owner_userid = :userid)', { userid })
-    .getMany();
+  const rows = (await approvedWelcomeTemplates(db)).filter(
+    (t) => (t.expiresAt === null || t.expiresAt > now) && (t.ownerUserid === null || t.ownerUserid === userid),
+  );
   const score = (t: ScriptTemplate) => {
     const segs = t.segments
       .split(/[,，]/)
