@@ -38,6 +38,19 @@ function dateText(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** Legend swatches laid out by label width (CJK characters are about twice as wide as Latin ones). */
+function legendSvg(items: { label: string; color: string }[], x0: number, y: number): string {
+  let x = x0;
+  return items
+    .map(({ label, color }) => {
+      const width = [...label].reduce((w, ch) => w + (ch.charCodeAt(0) > 0x2e80 ? 12 : 7), 0);
+      const svg = `<rect x="${x}" y="${y}" width="10" height="10" fill="${color}"/><text x="${x + 14}" y="${y + 9}" class="lbl">${esc(label)}</text>`;
+      x += 14 + width + 18;
+      return svg;
+    })
+    .join('');
+}
+
 /** Horizontal bars of a ratio per row, with a dashed target line and red bars on the wrong side. */
 function ratioChart(
   title: string,
@@ -78,12 +91,11 @@ function ratioChart(
     `<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${height - 22}" stroke="#333" stroke-dasharray="5 4" stroke-width="1.5"/>`,
     `<text x="${tx}" y="${top - 10}" text-anchor="middle" class="tgt">${esc(target.label)}</text>`,
   );
-  const legend = series
-    .map(
-      (s, i) =>
-        `<rect x="${labelW + i * 110}" y="${height - 16}" width="10" height="10" fill="${s.color}"/><text x="${labelW + 14 + i * 110}" y="${height - 7}" class="lbl">${esc(s.label)}</text>`,
-    )
-    .join('');
+  const legend = legendSvg(
+    series.map((s) => ({ label: s.label, color: s.color })),
+    labelW,
+    height - 16,
+  );
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${labelW + chartW + 70} ${height}" width="100%" role="img" aria-label="${esc(title)}">${parts.join('')}${legend}</svg></figure>`;
 }
 
@@ -130,12 +142,11 @@ function mixChart(
     });
     parts.push(`<text x="${labelW + chartW + 6}" y="${y + barH - 5}" class="val">${num(sum)}</text>`);
   });
-  const legend = keys
-    .map(
-      (k, i) =>
-        `<rect x="${labelW + i * 100}" y="${height - 16}" width="10" height="10" fill="${colors[i % colors.length]}"/><text x="${labelW + 14 + i * 100}" y="${height - 7}" class="lbl">${esc(names[k] ?? k)}</text>`,
-    )
-    .join('');
+  const legend = legendSvg(
+    keys.map((k, i) => ({ label: names[k] ?? k, color: colors[i % colors.length] })),
+    labelW,
+    height - 16,
+  );
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${labelW + chartW + 70} ${height}" width="100%" role="img" aria-label="${esc(title)}">${parts.join('')}${legend}</svg></figure>`;
 }
 
