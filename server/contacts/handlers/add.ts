@@ -129,7 +129,22 @@ export function addHandler(half: boolean) {
     const wanted: WantedTag[] = [];
     if (customer?.segment) wanted.push({ group: SEGMENT_GROUP, name: customer.segment });
     if (allocation?.campaign) wanted.push({ group: CAMPAIGN_GROUP, name: allocation.campaign });
-    if (wanted.length) await applyContactTags(db, wecom, { userid, externalUserid }, wanted, now);
+    if (wanted.length === 0) return;
+    try {
+      await applyContactTags(db, wecom, { userid, externalUserid }, wanted, now);
+    } catch (err) {
+      // A data error (relation gone, tag deleted meanwhile) must not dead-letter an add whose
+      // welcome, link and follow are done; busy/network errors rethrow and the rerun is idempotent.
+      const info = wecomErrorInfo(err);
+      if (info.kind !== 'data') throw err;
+      ctx.log.warn({ externalUserid, userid, errcode: info.errcode }, 'tagging the new contact failed');
+      await audit(db, {
+        actor: 'system:callback',
+        action: 'contact.tag_failed',
+        subject: `contact:${externalUserid}`,
+        detail: { userid, errcode: info.errcode },
+      });
+    }
   };
 }
 

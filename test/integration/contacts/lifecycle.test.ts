@@ -7,6 +7,7 @@ import {
   CorpTag,
   ExternalContact,
   Follow,
+  InboxEvent,
   Transfer,
   WelcomeMessage,
 } from '../../../server/db/entities';
@@ -198,6 +199,19 @@ describe.each(DB_TARGETS)('contact lifecycle on %s', (target) => {
       userid: tagged.userid,
     });
     expect(local.map((t) => t.tagId)).toEqual(tagged.tag_ids);
+  });
+
+  test('a tagging data error does not dead-letter the add', async () => {
+    const entry = (await h.allocate({ customerId: 'C002', lat: HZ_WEST.lat, lng: HZ_WEST.lng })).json();
+    h.fake.failNext('externalcontact/mark_tag', 84061);
+    const add = await simulateAddContact(h.app, { userid: entry.userid, state: entry.state, welcomeCode: false });
+    await h.settle();
+    const ext = add.externalUserId!;
+    expect((await h.app.db.manager.findOneByOrFail(Allocation, { id: entry.allocationId })).status).toBe('confirmed');
+    expect(
+      await h.app.db.manager.countBy(AuditEntry, { action: 'contact.tag_failed', subject: `contact:${ext}` }),
+    ).toBe(1);
+    expect(await h.app.db.manager.countBy(InboxEvent, { status: 'dead' })).toBe(0);
   });
 
   test('mismatch with transfer_to_owner: refused transfers are recorded and not retried past the limit', async () => {
