@@ -36,14 +36,16 @@ export interface ContactRow {
   touch_count: number | string;
   /** Comma-separated ids of the templates already used with this contact. */
   used_templates: string | null;
+  /** Comma-separated corp tag ids on this row's follow (contact_tags). */
+  follow_tags: string | null;
 }
 
+/** A live corp tag of the library (the `tags` mirror of get_corp_tag_list). */
 export interface TagRow {
   id: string;
   group_id: string;
   group_name: string;
   name: string;
-  selected: string | null;
 }
 
 export interface TouchRow {
@@ -78,9 +80,9 @@ export class SidebarRepo {
   }
 
   /**
-   * Contact + bank customer + owner + every active follow with the follower's branch, and the touch
-   * count and used templates (idx_touches_contact), in one query: after it the stage is known, so
-   * the rest of the card can be read in parallel.
+   * Contact + bank customer + owner + every active follow with the follower's branch and tags, and
+   * the touch count and used templates (idx_touches_contact), in one query: after it the stage is
+   * known, so the rest of the card can be read in parallel.
    */
   async contact(externalUserid: string): Promise<ContactRow[]> {
     return this.db.query(
@@ -91,7 +93,9 @@ export class SidebarRepo {
               fm.branch_code AS follow_branch, fb.name AS follow_branch_name,
               (SELECT COUNT(*) FROM touches t WHERE t.external_userid = ec.external_userid) AS touch_count,
               (SELECT GROUP_CONCAT(DISTINCT t.template_id) FROM touches t
-                WHERE t.external_userid = ec.external_userid) AS used_templates
+                WHERE t.external_userid = ec.external_userid) AS used_templates,
+              (SELECT GROUP_CONCAT(ct.tag_id) FROM contact_tags ct
+                WHERE ct.external_userid = ec.external_userid AND ct.userid = f.userid) AS follow_tags
          FROM external_contacts ec
          LEFT JOIN customers c ON c.id = ec.customer_id
          LEFT JOIN managers om ON om.userid = c.owner_userid
@@ -104,16 +108,19 @@ export class SidebarRepo {
     );
   }
 
-  /** All live corp tags, with `selected` set where the follow (externalUserid, userid) carries the tag. */
-  async tags(externalUserid: string, userid: string | null, db: Db = this.db): Promise<TagRow[]> {
-    return db.query(
-      `SELECT t.id, t.group_id, t.group_name, t.name, ct.tag_id AS selected
-         FROM tags t
-         LEFT JOIN contact_tags ct ON ct.tag_id = t.id AND ct.external_userid = ? AND ct.userid = ?
-        WHERE t.deleted = 0
-        ORDER BY t.group_id, t.sort_order, t.id`,
-      [externalUserid, userid ?? ''],
+  /** The live corp tag library, in display order (small: read through TagCatalog). */
+  async tagLibrary(): Promise<TagRow[]> {
+    return this.db.query(
+      'SELECT id, group_id, group_name, name FROM tags WHERE deleted = 0 ORDER BY group_id, sort_order, id',
     );
+  }
+
+  async followTagIds(externalUserid: string, userid: string, db: Db = this.db): Promise<string[]> {
+    const rows: { tag_id: string }[] = await db.query(
+      'SELECT tag_id FROM contact_tags WHERE external_userid = ? AND userid = ?',
+      [externalUserid, userid],
+    );
+    return rows.map((r) => r.tag_id);
   }
 
   async liveTagIds(ids: string[]): Promise<Set<string>> {

@@ -20,7 +20,8 @@ import {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    sidebarViewer: Viewer | null;
+    /** The signed-in manager, being read from the managers table (see authenticate). */
+    sidebarViewer: Promise<Viewer> | null;
   }
 }
 
@@ -94,13 +95,20 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
       };
       throw unauthorized(check.code, messages[check.code]);
     }
-    // Role and branch come from the table, not the cookie, so changes apply at once.
-    const row = await service.repo.manager(check.session.userid);
-    if (!row || row.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
-    req.sidebarViewer = viewerFrom(row);
-    if (check.session.exp - now < SESSION_TTL_MS - SESSION_REFRESH_AFTER_MS) setSession(reply, req.sidebarViewer);
+    // Role and branch come from the table, not the cookie, so changes apply at once. The lookup is
+    // started here and awaited by the route, so the card can read the contact at the same time.
+    const { session } = check;
+    const pending = service.repo.manager(session.userid).then((row) => {
+      if (!row || row.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
+      const v = viewerFrom(row);
+      if (session.exp - now < SESSION_TTL_MS - SESSION_REFRESH_AFTER_MS) setSession(reply, v);
+      return v;
+    });
+    // Every route awaits it; this only keeps a rejection from being reported as unhandled meanwhile.
+    pending.catch(() => {});
+    req.sidebarViewer = pending;
   }
-  const viewer = (req: FastifyRequest) => req.sidebarViewer as Viewer;
+  const viewer = (req: FastifyRequest) => req.sidebarViewer as Promise<Viewer>;
 
   app.get('/bootstrap', { schema: { response: { 200: S.Bootstrap } } }, async () => ({
     corpId: app.config.wecom.corpId,
@@ -140,7 +148,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     const api = authed.withTypeProvider<TypeBoxTypeProvider>();
     api.addHook('preHandler', authenticate);
 
-    api.get('/me', { schema: { response: { 200: S.Me } } }, async (req) => meBody(viewer(req)));
+    api.get('/me', { schema: { response: { 200: S.Me } } }, async (req) => meBody(await viewer(req)));
 
     api.get(
       '/jssdk-config',
@@ -175,25 +183,25 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     api.post(
       '/customers/:externalUserId/tags',
       { schema: { params: S.ExternalUserIdParams, body: S.TagsBody, response: { 200: S.TagsReply } } },
-      async (req) => service.updateTags(viewer(req), req.params.externalUserId, req.body.add, req.body.remove),
+      async (req) => service.updateTags(await viewer(req), req.params.externalUserId, req.body.add, req.body.remove),
     );
 
     api.post(
       '/customers/:externalUserId/link',
       { schema: { params: S.ExternalUserIdParams, body: S.LinkBody, response: { 200: S.LinkReply } } },
       async (req) => ({
-        linked: await service.link(viewer(req), req.params.externalUserId, req.body.bankCustomerId),
+        linked: await service.link(await viewer(req), req.params.externalUserId, req.body.bankCustomerId),
       }),
     );
 
     api.get(
       '/templates',
       { schema: { querystring: S.TemplatesQuery, response: { 200: S.TemplatesReply } } },
-      async (req) => service.searchTemplates(viewer(req), req.query.q, req.query.stage, req.query.externalUserId),
+      async (req) => service.searchTemplates(await viewer(req), req.query.q, req.query.stage, req.query.externalUserId),
     );
 
     api.post('/touches', { schema: { body: S.TouchBody, response: { 200: S.TouchReply } } }, async (req) =>
-      service.recordTouch(viewer(req), req.body.externalUserId, req.body.templateId, req.body.channel),
+      service.recordTouch(await viewer(req), req.body.externalUserId, req.body.templateId, req.body.channel),
     );
   });
 }

@@ -49,6 +49,8 @@ interface AccessibleContact {
   head: ContactRow;
   /** The follow whose tags are shown/edited: the viewer's own, else the owner's, else the first. */
   tagUserid: string | null;
+  /** Tag ids on that follow. */
+  tagIds: string[];
 }
 
 const stageFor = (touchCount: number) => Math.min(MAX_STAGE, touchCount + 1);
@@ -65,17 +67,48 @@ function parseList(json: string | null): string[] {
   }
 }
 
-export function groupTags(rows: TagRow[]): CorpTagGroupOut[] {
+export function groupTags(library: TagRow[], selected: ReadonlySet<string>): CorpTagGroupOut[] {
   const groups = new Map<string, CorpTagGroupOut>();
-  for (const r of rows) {
+  for (const r of library) {
     let g = groups.get(r.group_id);
     if (!g) {
       g = { groupId: r.group_id, groupName: r.group_name, tags: [] };
       groups.set(r.group_id, g);
     }
-    g.tags.push({ id: r.id, name: r.name, selected: r.selected !== null && r.selected !== undefined });
+    g.tags.push({ id: r.id, name: r.name, selected: selected.has(r.id) });
   }
   return [...groups.values()];
+}
+
+const splitIds = (csv: string | null) => (csv ? csv.split(',').filter(Boolean) : []);
+
+/**
+ * The corp tag library changes only through tag sync / change_external_tag, so each process keeps it
+ * for a short while instead of reading it with every card. A tag deleted meanwhile is still refused
+ * on write (liveTagIds reads the table).
+ */
+export class TagCatalog {
+  private cached: { rows: TagRow[]; until: number } | null = null;
+  private loading: Promise<TagRow[]> | null = null;
+
+  constructor(
+    private readonly load: () => Promise<TagRow[]>,
+    private readonly now: () => number,
+    private readonly ttlMs = 60_000,
+  ) {}
+
+  async get(): Promise<TagRow[]> {
+    if (this.cached && this.cached.until > this.now()) return this.cached.rows;
+    this.loading ??= this.load()
+      .then((rows) => {
+        this.cached = { rows, until: this.now() + this.ttlMs };
+        return rows;
+      })
+      .finally(() => {
+        this.loading = null;
+      });
+    return this.loading;
+  }
 }
 
 function touchOut(r: TouchRow): TouchOut {
@@ -99,6 +132,7 @@ export function wecomFailure(api: string, err: unknown): AppError {
 
 export class SidebarService {
   readonly repo: SidebarRepo;
+  private readonly tags: TagCatalog;
 
   constructor(
     private readonly db: DataSource,
@@ -107,6 +141,7 @@ export class SidebarService {
     private readonly now: () => number,
   ) {
     this.repo = new SidebarRepo(db);
+    this.tags = new TagCatalog(() => this.repo.tagLibrary(), now);
   }
 
   /**
@@ -116,7 +151,11 @@ export class SidebarService {
    */
   async access(viewer: Viewer, externalUserid: string): Promise<AccessibleContact> {
     if (viewer.role === 'operator') throw forbidden('forbidden_role', 'operators do not see customer cards');
-    const rows = await this.repo.contact(externalUserid);
+    return this.decide(viewer, await this.repo.contact(externalUserid));
+  }
+
+  private decide(viewer: Viewer, rows: ContactRow[]): AccessibleContact {
+    if (viewer.role === 'operator') throw forbidden('forbidden_role', 'operators do not see customer cards');
     const head = rows[0];
     if (!head) throw notFound('customer_not_found', 'this WeCom contact is not in our data');
     const follows = rows.filter((r) => r.follow_userid !== null);
@@ -132,7 +171,8 @@ export class SidebarService {
       : head.owner_userid && followers.includes(head.owner_userid)
         ? head.owner_userid
         : (followers[0] ?? null);
-    return { rows, head, tagUserid };
+    const tagIds = splitIds(rows.find((r) => r.follow_userid === tagUserid)?.follow_tags ?? null);
+    return { rows, head, tagUserid, tagIds };
   }
 
   templateCustomer(c: AccessibleContact): TemplateCustomer {
@@ -142,22 +182,23 @@ export class SidebarService {
       gender: Number(c.head.gender ?? 0),
       segment: c.head.segment,
       bankTags: parseList(c.head.bank_tags),
-      usedTemplateIds: String(c.head.used_templates ?? '')
-        .split(',')
+      usedTemplateIds: splitIds(c.head.used_templates)
         .map(Number)
         .filter((id) => id > 0),
     };
   }
 
-  async card(viewer: Viewer, externalUserid: string) {
-    const c = await this.access(viewer, externalUserid);
+  /** The viewer may still be loading: the contact is read at the same time (one round trip less). */
+  async card(viewerLoading: Promise<Viewer>, externalUserid: string) {
+    const [viewer, rows] = await Promise.all([viewerLoading, this.repo.contact(externalUserid)]);
+    const c = this.decide(viewer, rows);
     const { head } = c;
     if (!head.customer_id) throw notFound('customer_not_found', 'this WeCom contact is not linked to a bank customer');
     const touchCount = Number(head.touch_count ?? 0);
     const stage = stageFor(touchCount);
     const customerCtx = this.templateCustomer(c);
-    const [tagRows, touchRows, allocation, templates] = await Promise.all([
-      this.repo.tags(externalUserid, c.tagUserid),
+    const [library, touchRows, allocation, templates] = await Promise.all([
+      this.tags.get(),
       this.repo.touches(externalUserid, CARD_TOUCHES),
       this.repo.allocation(externalUserid, head.customer_id),
       this.templates.suggest({ customer: customerCtx, manager: managerCtx(viewer), stage }),
@@ -192,7 +233,7 @@ export class SidebarService {
             }
           : null,
         branchName: head.owner_branch_name ?? followBranch,
-        corpTags: groupTags(tagRows),
+        corpTags: groupTags(library, new Set(c.tagIds)),
         bankTags: customerCtx.bankTags,
         stage,
         touchCount,
@@ -225,7 +266,7 @@ export class SidebarService {
       throw wecomFailure('mark_tag', err);
     }
     const tagUserid = c.tagUserid;
-    const rows = await this.db.transaction(async (tx) => {
+    const selected = await this.db.transaction(async (tx) => {
       await this.repo.applyTags(tx, externalUserid, tagUserid, addSet, removeSet, this.now());
       await audit(tx, {
         actor: viewer.userid,
@@ -233,9 +274,9 @@ export class SidebarService {
         subject: externalUserid,
         detail: { userid: tagUserid, add: addSet, remove: removeSet },
       });
-      return this.repo.tags(externalUserid, tagUserid, tx);
+      return this.repo.followTagIds(externalUserid, tagUserid, tx);
     });
-    return { corpTags: groupTags(rows) };
+    return { corpTags: groupTags(await this.tags.get(), new Set(selected)) };
   }
 
   async link(viewer: Viewer, externalUserid: string, bankCustomerId: string) {

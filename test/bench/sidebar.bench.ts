@@ -44,7 +44,7 @@ const ext = (i: number) => `wmBench${String(i).padStart(7, '0')}`;
 /** Contact i is linked to customer i * (CUSTOMERS / FOLLOWS), so linked customers spread over the table. */
 const custOf = (i: number) => `C${String(Math.floor((i * CUSTOMERS) / FOLLOWS)).padStart(9, '0')}`;
 
-async function seed(db: DataSource): Promise<void> {
+export async function seed(db: DataSource): Promise<void> {
   const now = Date.now();
   const segments = ['代发', '高潜', '流降'];
   await db.transaction(async (tx) => {

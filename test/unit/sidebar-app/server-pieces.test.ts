@@ -4,6 +4,7 @@
 import type { TemplateCustomer } from '../../../server/playbook';
 import { fillVariables, SCORE, salutation, scoreTemplate, splitSegments } from '../../../server/playbook';
 import { checkSignableUrl } from '../../../server/sidebar/jssdk';
+import { groupTags, TagCatalog } from '../../../server/sidebar/service';
 import { signSession, verifySession } from '../../../server/sidebar/session';
 
 const secret = 'unit-secret-unit-secret-unit-secret';
@@ -115,5 +116,46 @@ describe('template ranking', () => {
   it('splits segments on ASCII and full-width commas', () => {
     expect(splitSegments('代发, 高潜，流降,')).toEqual(['代发', '高潜', '流降']);
     expect(splitSegments('')).toEqual([]);
+  });
+});
+
+describe('TagCatalog', () => {
+  it('reads the tag library once per TTL, with one load for concurrent callers', async () => {
+    let clock = 0;
+    let loads = 0;
+    const catalog = new TagCatalog(
+      async () => {
+        loads++;
+        return [{ id: `t${loads}`, group_id: 'g', group_name: '组', name: '标签' }];
+      },
+      () => clock,
+      1_000,
+    );
+    const [a, b] = await Promise.all([catalog.get(), catalog.get()]);
+    expect(a).toBe(b);
+    expect(loads).toBe(1);
+    clock = 999;
+    expect((await catalog.get())[0].id).toBe('t1');
+    clock = 1_000;
+    expect((await catalog.get())[0].id).toBe('t2');
+  });
+
+  it('groups the library and marks the follow’s tags', () => {
+    const lib = [
+      { id: 't1', group_id: 'g1', group_name: '意向', name: '高' },
+      { id: 't2', group_id: 'g1', group_name: '意向', name: '低' },
+      { id: 't3', group_id: 'g2', group_name: '产品', name: '理财' },
+    ];
+    expect(groupTags(lib, new Set(['t2']))).toEqual([
+      {
+        groupId: 'g1',
+        groupName: '意向',
+        tags: [
+          { id: 't1', name: '高', selected: false },
+          { id: 't2', name: '低', selected: true },
+        ],
+      },
+      { groupId: 'g2', groupName: '产品', tags: [{ id: 't3', name: '理财', selected: false }] },
+    ]);
   });
 });
