@@ -122,6 +122,32 @@ export class InboxWriter {
   }
 
   private async writeMysql(batch: Pending[]): Promise<boolean[]> {
+    // Deadlocks between concurrent batches are transient (InnoDB rolled one back): try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.writeMysqlOnce(batch);
+      } catch (err) {
+        const code =
+          (err as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+          (err as { code?: string }).code;
+        if (attempt >= 3 || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw err;
+      }
+    }
+  }
+
+  private async writeMysqlOnce(unsorted: Pending[]): Promise<boolean[]> {
+    // Same key order in every batch, so two batches never wait on each other's rows in a cycle.
+    const order = unsorted.map((_, i) => i).sort((a, b) => (unsorted[a].dedupKey < unsorted[b].dedupKey ? -1 : 1));
+    const batch = order.map((i) => unsorted[i]);
+    const sorted = await this.insertMysql(batch);
+    const out = new Array<boolean>(unsorted.length);
+    order.forEach((orig, pos) => {
+      out[orig] = sorted[pos];
+    });
+    return out;
+  }
+
+  private async insertMysql(batch: Pending[]): Promise<boolean[]> {
     const placeholders = batch.map(() => "(?, ?, ?, ?, 'pending', 0, ?)").join(', ');
     const params = batch.flatMap((r) => [r.dedupKey, r.receivedAt, r.sentAt, r.payload, r.receivedAt]);
     // ON DUPLICATE KEY (not INSERT IGNORE): a duplicate counts 0 affected rows and no other error is swallowed.

@@ -210,7 +210,9 @@ export class InboxWorker {
     const now = this.app.now();
     const until = now + this.opts.leaseMs;
     if (this.isMysql) {
-      const ids = await this.db.transaction(async (m) => {
+      // READ COMMITTED: the claim locks only the rows it returns, never gaps, so concurrent inserts
+      // on the ack path are not blocked behind a claim.
+      const ids = await this.db.transaction('READ COMMITTED', async (m) => {
         const found = await m
           .getRepository(InboxEvent)
           .createQueryBuilder('i')
