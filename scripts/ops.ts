@@ -43,7 +43,7 @@ export type Runner = (
 
 /**
  * The WeCom API for commands that call it. Real WeCom: a client sharing the server's token cache
- * in the database. Sandbox: the app is built in this process (never listening, no worker, no demo
+ * in the database. Sandbox: the app is built in this process (never listening, no worker, no cron jobs, no demo
  * seeding) and its fake WeCom answers through inject.
  */
 function wecomFactory(db: DataSource, config: Config, closers: (() => Promise<void>)[]): () => Promise<WecomApi> {
@@ -63,7 +63,13 @@ function wecomFactory(db: DataSource, config: Config, closers: (() => Promise<vo
       }
       const { build } = await import('../server/app');
       const app = await build(
-        { ...config, demoData: false, logLevel: 'silent', worker: { ...config.worker, enabled: false } },
+        {
+          ...config,
+          demoData: false,
+          logLevel: 'silent',
+          worker: { ...config.worker, enabled: false },
+          jobs: { ...config.jobs, enabled: false },
+        },
         { db, worker: false },
       );
       await app.ready();
