@@ -15,8 +15,12 @@ import { field, wecomOf } from './common';
 
 /** How long after the event starts the welcome waits for externalcontact/get (先生/女士) before sending without it. */
 const GENDER_WAIT_MS = 150;
-/** The slow part yields to in-flight welcomes at most this long. */
-const YIELD_TO_WELCOMES_MS = 2_000;
+/**
+ * The slow part yields to in-flight welcomes at most this long. Long enough to ride out a burst
+ * (measured: with 2 s the slow parts of a 200/s burst starved the welcomes of CPU), far inside the
+ * worker's 60 s lease; tags and matching simply land a few seconds later.
+ */
+const YIELD_TO_WELCOMES_MS = 10_000;
 
 type Fetched = { ok: true; detail: ExternalContactDetail } | { ok: false; error: unknown };
 
