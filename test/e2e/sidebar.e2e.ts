@@ -93,6 +93,8 @@ describe('sidebar in Chromium against the sandbox', () => {
         `/api/sidebar/customers/${mine}`,
       ]),
     );
+    // The sandbox never loads the real JS-SDK chunk.
+    expect(seen.some((p) => p.includes('/assets/wecom'))).toBe(false);
     // code and state are gone from the address bar
     expect(page.url()).toBe(`${server.base}/sidebar/`);
     await expect(page.textContent('[data-testid="customer-name"]')).resolves.toMatch(/\*/);
@@ -118,6 +120,18 @@ describe('sidebar in Chromium against the sandbox', () => {
     );
     expect(rows).toHaveLength(1);
     await shot(page, 'tag-added-360');
+  });
+
+  it('a session lost mid-use (401) goes through OAuth again and comes back to the card', async () => {
+    await chatWith(mine);
+    await open();
+    await context.clearCookies();
+    const relogin = page.waitForRequest((r) => r.url().endsWith('/api/sidebar/session'));
+    await page.locator('[data-testid^="tag-"]').first().click();
+    await relogin;
+    await page.waitForSelector('main[data-phase="card"]');
+    expect(page.url()).toBe(`${server.base}/sidebar/`);
+    expect((await context.cookies()).some((c) => c.name === 'sb_session')).toBe(true);
   });
 
   it('sends a template into the chat; the mock records it and the touch appears', async () => {
