@@ -107,6 +107,8 @@ const envSchema = z.object({
   WORKER_MAX_ATTEMPTS: int(1, 100).default('8'),
   WORKER_LEASE_MS: int(1000, 3_600_000).default('60000'),
   JOBS_ENABLED: bool.default('true'),
+  ENTRY_ALLOCATION_TTL_HOURS: int(1, 24 * 90).default('168'),
+  ENTRY_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default('120'),
   WECOM_SANDBOX_CORP_ID: z
     .string()
     .trim()
@@ -145,6 +147,7 @@ export interface Config {
   };
   worker: { enabled: boolean; concurrency: number; maxAttempts: number; pollMs: number; leaseMs: number };
   jobs: { enabled: boolean };
+  entry: { allocationTtlHours: number; rateLimitPerMinute: number };
   demoData: boolean;
 }
 
@@ -243,6 +246,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       leaseMs: e.WORKER_LEASE_MS,
     },
     jobs: { enabled: e.JOBS_ENABLED },
+    entry: { allocationTtlHours: e.ENTRY_ALLOCATION_TTL_HOURS, rateLimitPerMinute: e.ENTRY_RATE_LIMIT_PER_MINUTE },
     demoData: e.DEMO_DATA ?? sandbox,
   };
 }

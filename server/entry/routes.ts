@@ -14,9 +14,9 @@ import { checkEntrySignature } from './signature';
  */
 
 export interface EntryRouteOptions {
-  /** Allocations stay open (same answer to repeated calls) this long; default 7 days. */
+  /** Allocations stay open (same answer to repeated calls) this long; default ENTRY_ALLOCATION_TTL_HOURS. */
   allocationTtlMs?: number;
-  /** Requests per client per window; default 120 per minute. */
+  /** Requests per client per window; default ENTRY_RATE_LIMIT_PER_MINUTE per minute. */
   rateLimitMax?: number;
   rateLimitWindowMs?: number;
 }
@@ -61,7 +61,7 @@ export async function entryRoutes(app: FastifyInstance, opts: EntryRouteOptions)
   // Keyed after the signature check (preHandler): only authenticated callers choose their key.
   await app.register(rateLimit, {
     hook: 'preHandler',
-    max: opts.rateLimitMax ?? 120,
+    max: opts.rateLimitMax ?? app.config.entry.rateLimitPerMinute,
     timeWindow: opts.rateLimitWindowMs ?? 60_000,
     keyGenerator: clientOf,
     errorResponseBuilder: (_req, ctx) => new AppError('rate_limited', 429, `too many requests; retry in ${ctx.after}`),
@@ -101,7 +101,7 @@ export async function entryRoutes(app: FastifyInstance, opts: EntryRouteOptions)
           wecom: wecomOf(app),
           salt: app.config.phoneHashSalt,
           now: app.now,
-          ttlMs: opts.allocationTtlMs,
+          ttlMs: opts.allocationTtlMs ?? app.config.entry.allocationTtlHours * 3_600_000,
           client: clientOf(req),
         },
         body,

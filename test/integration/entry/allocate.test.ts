@@ -33,6 +33,8 @@ describe.each(DB_TARGETS)('POST /api/entry/allocate on %s', (target) => {
     expect(body.distanceMeters).toBeLessThan(150);
     expect(body.state.length).toBeLessThanOrEqual(30);
     expect(body.qrCode).toMatch(/^http/);
+    expect(body.expiresAt - h.clock.now).toBe(h.app.config.entry.allocationTtlHours * 3_600_000);
+    expect(h.app.config.entry.allocationTtlHours).toBe(168);
 
     const way = await h.app.db.manager.findOneByOrFail(ContactWay, { allocationId: body.allocationId });
     expect(way).toMatchObject({ userid: 'wang_hz01', state: body.state, qrCode: body.qrCode });
