@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { expireOpenAllocations } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { resyncTagLibrary } from '../contacts/tags';
-import { pollTransferResults } from '../contacts/transfers';
+import { pollTransferResults, retryQueuedTransfers } from '../contacts/transfers';
 import type { WecomApi } from '../wecom/api-types';
 import { computeDailyMetrics } from './daily-metrics';
 import type { JobDefinition } from './runner';
@@ -22,6 +22,16 @@ export const JOBS: JobDefinition[] = [
     periodMs: 10 * MIN,
     description: 'poll transfer_result for requested/waiting transfers and record outcomes (audited)',
     run: async (ctx) => pollTransferResults(ctx.db, wecomOf(ctx.app), { actor: ctx.actor, now: ctx.now() }),
+  },
+  {
+    name: 'transfer-retry',
+    schedule: '3,33 * * * *',
+    periodMs: 30 * MIN,
+    description: 'resend transfers WeCom answered busy (stored as queued); the 90-day limit is checked again',
+    run: async (ctx) => {
+      const outcomes = await retryQueuedTransfers(ctx.db, wecomOf(ctx.app), ctx.actor, ctx.now());
+      return { retried: outcomes.length };
+    },
   },
   {
     name: 'corp-tag-sync',

@@ -76,7 +76,8 @@ export class Transfer {
   @EpochMs({ nullable: true }) takeoverTime: number | null;
 }
 
-export type WelcomeStatus = 'sent' | 'already_sent' | 'failed' | 'expired' | 'skipped';
+/** `sending`: claimed by a handler, WeCom not yet answered (a crash leaves it for the retry to settle). */
+export type WelcomeStatus = 'sending' | 'sent' | 'already_sent' | 'failed' | 'expired' | 'skipped';
 
 /** One row per welcome code; the unique hash makes the send idempotent across redeliveries. */
 @Entity('welcome_messages')

@@ -187,13 +187,40 @@ describe.each(DB_TARGETS)('product jobs on %s', (target) => {
     await fresh.drop();
   });
 
-  it('registers the four product jobs', () => {
+  it('registers the five product jobs', () => {
     expect(app.jobs.names().sort()).toEqual([
       'allocation-expiry',
       'corp-tag-sync',
       'daily-metrics',
       'transfer-results',
+      'transfer-retry',
     ]);
+  });
+
+  it('transfer-retry: resends a transfer WeCom answered busy, once', async () => {
+    const fake = app.sandbox!.fake;
+    await fresh.ds.getRepository(Transfer).insert({
+      externalUserid: 'wmJobRetry1',
+      handoverUserid: 'hz_wangqiang',
+      takeoverUserid: 'hz_liuyang',
+      kind: 'onjob',
+      status: 'queued',
+      errcode: -1,
+      reason: 'busy',
+      requestedAt: clock - MIN,
+      updatedAt: clock - MIN,
+      takeoverTime: null,
+    });
+    const calls = fake.count('externalcontact/transfer_customer');
+    const res = await runJobNow(app, 'transfer-retry');
+    expect(res).toMatchObject({ outcome: 'ok', result: { retried: 1 } });
+    expect(fake.count('externalcontact/transfer_customer')).toBe(calls + 1);
+    const row = await fresh.ds.getRepository(Transfer).findOneByOrFail({ externalUserid: 'wmJobRetry1' });
+    expect(row.status).not.toBe('queued');
+    const again = await runJobNow(app, 'transfer-retry');
+    expect(again.result).toMatchObject({ retried: 0 });
+    expect(fake.count('externalcontact/transfer_customer')).toBe(calls + 1);
+    await fresh.ds.getRepository(Transfer).delete({ externalUserid: 'wmJobRetry1' });
   });
 
   it('allocation-expiry: open allocations past expires_at become expired, others untouched, audited', async () => {
@@ -379,7 +406,7 @@ describe('jobs plugin lifecycle', () => {
     const app = await build(testConfig(fresh.url, { JOBS_ENABLED: 'true' }));
     try {
       await app.ready();
-      expect(cron.getTasks().size).toBe(before + 4);
+      expect(cron.getTasks().size).toBe(before + 5);
     } finally {
       await app.close();
       await fresh.drop();
