@@ -1,5 +1,6 @@
 import { createHttpClient } from '../../../sidebar-app/src/services/http';
 import { WecomError } from '../../../sidebar-app/src/wecom/adapter';
+import { createRealAdapter } from '../../../sidebar-app/src/wecom/real';
 import { createSandboxAdapter } from '../../../sidebar-app/src/wecom/sandbox';
 import { scriptedFetch } from './fakes';
 
@@ -59,5 +60,55 @@ describe('sandbox JS-SDK adapter', () => {
     await s.adapter.register(opts);
     await expect(s.adapter.getCurExternalContact()).rejects.toBeInstanceOf(WecomError);
     await expect(s.adapter.getCurExternalChat()).resolves.toEqual({ chatId: 'wrG1' });
+  });
+});
+
+describe('real JS-SDK adapter (over an injected SDK module)', () => {
+  function fakeSdk(overrides: Record<string, unknown> = {}) {
+    const calls: string[] = [];
+    const sdk = {
+      register: (o: { corpId: string; jsApiList: string[] }) =>
+        calls.push(`register ${o.corpId} ${o.jsApiList.join(',')}`),
+      getContext: async () => ({ errMsg: 'getContext:ok', entry: 'single_chat_tools' }),
+      getCurExternalContact: async () => ({ errMsg: 'getCurExternalContact:ok', userId: 'wmX' }),
+      getCurExternalChat: async () => ({ errMsg: 'getCurExternalChat:ok', chatId: 'wrX' }),
+      sendChatMessage: async (m: unknown) => {
+        calls.push(`send ${JSON.stringify(m)}`);
+        return { errMsg: 'sendChatMessage:ok' };
+      },
+      ...overrides,
+    };
+    return { sdk, calls };
+  }
+
+  it('loads the SDK only when first used, registers and maps answers', async () => {
+    const { sdk, calls } = fakeSdk();
+    let loads = 0;
+    const adapter = createRealAdapter(async () => {
+      loads++;
+      return sdk as never;
+    });
+    expect(loads).toBe(0);
+    await adapter.register({ ...opts, corpId: 'ww1', jsApiList: ['getContext', 'sendChatMessage'] });
+    await expect(adapter.getContext()).resolves.toEqual({ entry: 'single_chat_tools' });
+    await expect(adapter.getCurExternalContact()).resolves.toEqual({ userId: 'wmX' });
+    await adapter.sendChatMessage({ msgtype: 'text', text: { content: '您好' } });
+    expect(loads).toBe(1);
+    expect(calls).toEqual([
+      'register ww1 getContext,sendChatMessage',
+      'send {"msgtype":"text","text":{"content":"您好"}}',
+    ]);
+  });
+
+  it('turns SDK failures ({errMsg}) into WecomError', async () => {
+    const { sdk } = fakeSdk({
+      sendChatMessage: async () => {
+        throw { errMsg: 'sendChatMessage:fail no permission' };
+      },
+    });
+    const adapter = createRealAdapter(async () => sdk as never);
+    const err = await adapter.sendChatMessage({ msgtype: 'text', text: { content: 'x' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WecomError);
+    expect(err).toMatchObject({ api: 'sendChatMessage', errMsg: 'sendChatMessage:fail no permission' });
   });
 });
