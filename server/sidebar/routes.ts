@@ -83,6 +83,13 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     reply.setCookie(SESSION_COOKIE, token, cookieOptions(app.config.publicBaseUrl));
   }
 
+  /** Only active managers use the sidebar (any role; operators then see no cards). */
+  async function activeViewer(userid: string): Promise<Viewer> {
+    const row = await service.repo.manager(userid);
+    if (!row || row.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
+    return viewerFrom(row);
+  }
+
   /** 401 with distinct codes (no cookie / expired / forged); a deactivated manager gets 403. */
   async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const now = app.now();
@@ -98,9 +105,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     // Role and branch come from the table, not the cookie, so changes apply at once. The lookup is
     // started here and awaited by the route, so the card can read the contact at the same time.
     const { session } = check;
-    const pending = service.repo.manager(session.userid).then((row) => {
-      if (!row || row.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
-      const v = viewerFrom(row);
+    const pending = activeViewer(session.userid).then((v) => {
       if (session.exp - now < SESSION_TTL_MS - SESSION_REFRESH_AFTER_MS) setSession(reply, v);
       return v;
     });
@@ -117,31 +122,25 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     sandbox: app.config.wecom.sandbox,
   }));
 
-  app.post(
-    '/session',
-    { schema: { body: S.SessionBody, response: { 200: S.Me, '4xx': S.ErrorEnvelope, '5xx': S.ErrorEnvelope } } },
-    async (req, reply) => {
-      const { code } = req.body;
-      if (usedCodes.use(code, app.now())) throw unauthorized('oauth_code_invalid', 'this OAuth code was already used');
-      let info: Awaited<ReturnType<WecomApi['getUserInfo']>>;
-      try {
-        info = await app.wecom.getUserInfo(code);
-      } catch (err) {
-        const e = err as { kind?: string; errcode?: number };
-        if (e?.kind === 'auth' || e?.errcode === 40029) {
-          throw unauthorized('oauth_code_invalid', 'the OAuth code is invalid, expired or already used');
-        }
-        throw wecomFailure('auth/getuserinfo', err);
+  app.post('/session', { schema: { body: S.SessionBody, response: { 200: S.Me } } }, async (req, reply) => {
+    const { code } = req.body;
+    if (usedCodes.use(code, app.now())) throw unauthorized('oauth_code_invalid', 'this OAuth code was already used');
+    let info: Awaited<ReturnType<WecomApi['getUserInfo']>>;
+    try {
+      info = await app.wecom.getUserInfo(code);
+    } catch (err) {
+      const e = err as { kind?: string; errcode?: number };
+      if (e?.kind === 'auth' || e?.errcode === 40029) {
+        throw unauthorized('oauth_code_invalid', 'the OAuth code is invalid, expired or already used');
       }
-      if (!info.userid) throw forbidden('not_a_manager', 'the visitor is not a member of this corp');
-      const row = await service.repo.manager(info.userid);
-      if (!row || row.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
-      const v = viewerFrom(row);
-      setSession(reply, v);
-      await audit(app.db, { actor: v.userid, action: 'sidebar.login', subject: v.userid });
-      return meBody(v);
-    },
-  );
+      throw wecomFailure('auth/getuserinfo', err);
+    }
+    if (!info.userid) throw forbidden('not_a_manager', 'the visitor is not a member of this corp');
+    const v = await activeViewer(info.userid);
+    setSession(reply, v);
+    await audit(app.db, { actor: v.userid, action: 'sidebar.login', subject: v.userid });
+    return meBody(v);
+  });
 
   // Everything below needs a session.
   await app.register(async (authed) => {

@@ -16,10 +16,6 @@ function NullableObject<T extends TProperties>(properties: T) {
   return Type.Unsafe<Static<typeof o> | null>({ ...o, type: ['object', 'null'] });
 }
 
-export const ErrorEnvelope = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
-});
-
 export const ExternalUserId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const ExternalUserIdParams = Type.Object({ externalUserId: ExternalUserId });
 
