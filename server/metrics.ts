@@ -29,6 +29,12 @@ export function createMetrics({ defaults = true } = {}) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
+    inboxBatchRows: new Histogram({
+      name: 'wecom_inbox_batch_rows',
+      help: 'Callbacks committed per inbox transaction (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
     inboxDepth: new Gauge({
       name: 'wecom_inbox_depth',
       help: 'Inbox rows by status',

@@ -34,7 +34,13 @@ export class InboxWriter {
 
   constructor(
     private readonly db: DataSource,
-    private readonly opts: { maxRows: number; maxInFlight?: number; timeoutMs?: number },
+    private readonly opts: {
+      maxRows: number;
+      maxInFlight?: number;
+      timeoutMs?: number;
+      /** Called with the row count of every committed batch (metrics). */
+      onBatch?: (rows: number) => void;
+    },
   ) {
     this.kind = db.options.type === 'better-sqlite3' ? 'sqlite' : 'mysql';
   }
@@ -73,6 +79,7 @@ export class InboxWriter {
     this.inFlight++;
     this.write(batch)
       .then((inserted) => {
+        this.opts.onBatch?.(batch.length);
         batch.forEach((p, i) => {
           // Requests that collapsed onto one row: only the first one inserted it.
           p.waiters.forEach((w, j) => {

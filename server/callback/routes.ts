@@ -180,6 +180,7 @@ export const callbackPlugin = fp(
     app.decorate('callbackCrypto', new WecomCrypto(token, aesKey, corpId));
     const writer = new InboxWriter(app.db, {
       maxRows: app.config.callback.batchMaxRows,
+      onBatch: (rows) => app.metrics.inboxBatchRows.observe(rows),
     });
     app.decorate('inboxWriter', writer);
     app.addHook('preClose', async () => writer.close());

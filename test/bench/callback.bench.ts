@@ -46,28 +46,49 @@ function buildRequests(n: number) {
   return out;
 }
 
+const WARM = 40_000;
+
+async function counters(port: number) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  const read = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    duplicates: read(/wecom_callbacks_duplicate_total (\d+)/),
+    batches: read(/wecom_inbox_batch_rows_count (\d+)/),
+    rows: read(/wecom_inbox_batch_rows_sum (\d+)/),
+  };
+}
+
 async function measure(env: Record<string, string>, requests: { path: string; body: string }[]) {
   const t = await startTarget('test/bench/callback-target.ts', env);
   try {
     // Warm-up on a disjoint slice so the JIT is hot and the measured run still sees new events.
-    const warm = requests.slice(requests.length - 20_000);
-    await loadTest({ port: t.port, requests: warm, connections: CONNECTIONS, durationS: 2 });
+    await loadTest({
+      port: t.port,
+      requests: requests.slice(requests.length - WARM),
+      connections: CONNECTIONS,
+      durationS: 2,
+    });
+    const before = await counters(t.port);
     const measured = await loadTest({
       port: t.port,
-      requests: requests.slice(0, requests.length - 20_000),
+      requests: requests.slice(0, requests.length - WARM),
       connections: CONNECTIONS,
       durationS: DURATION,
     });
-    const metrics = await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text().catch(() => '');
-    const dup = Number(/wecom_callbacks_duplicate_total (\d+)/.exec(metrics)?.[1] ?? 0);
-    return { ...measured, duplicates: dup };
+    const after = await counters(t.port);
+    const batches = after.batches - before.batches;
+    return {
+      ...measured,
+      duplicates: after.duplicates - before.duplicates,
+      rowsPerBatch: batches > 0 ? (after.rows - before.rows) / batches : 0,
+    };
   } finally {
     await t.stop();
   }
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const requests = buildRequests(Number(process.env.BENCH_EVENTS ?? 220_000));
+  const requests = buildRequests(Number(process.env.BENCH_EVENTS ?? 300_000));
   const dir = mkdtempSync(join(tmpdir(), 'bench-cb-'));
   const results: BenchResult[] = [];
   let bare: LoadResult | undefined;
