@@ -99,13 +99,15 @@ export class InboxWriter {
 
   /** Returns, per row, whether it was newly inserted (false = duplicate). */
   private async write(batch: Pending[]): Promise<boolean[]> {
+    // SQLite writes synchronously in this thread: nothing to time out.
+    if (this.kind === 'sqlite') return this.writeSqlite(batch);
     const timeoutMs = this.opts.timeoutMs ?? 3000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`inbox insert timed out after ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      return await Promise.race([this.kind === 'sqlite' ? this.writeSqlite(batch) : this.writeMysql(batch), timeout]);
+      return await Promise.race([this.writeMysql(batch), timeout]);
     } finally {
       clearTimeout(timer);
     }

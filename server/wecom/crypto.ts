@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { getSignature } from '@wecom/crypto';
 import { decodeAesKey } from '../config';
@@ -18,10 +19,11 @@ export class CallbackRejection extends Error {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface Opened {
   message: string;
+  /** The message's UTF-8 bytes (hash these rather than re-encoding the string). */
+  messageBytes: Buffer;
   receiveId: string;
   random: Buffer;
 }
@@ -79,18 +81,16 @@ export class WecomCrypto {
     if (body.length < 20) throw new CallbackRejection('bad_request', 'decrypted payload too short');
     const msgLen = body.readUInt32BE(16);
     if (20 + msgLen > body.length) throw new CallbackRejection('bad_request', 'length field exceeds the payload');
-    let message: string;
-    let receiveId: string;
-    try {
-      message = utf8.decode(body.subarray(20, 20 + msgLen));
-      receiveId = utf8.decode(body.subarray(20 + msgLen));
-    } catch {
+    const messageBytes = body.subarray(20, 20 + msgLen);
+    const idBytes = body.subarray(20 + msgLen);
+    if (!isUtf8(messageBytes) || !isUtf8(idBytes)) {
       throw new CallbackRejection('bad_request', 'decrypted message is not valid UTF-8');
     }
+    const receiveId = idBytes.toString('utf8');
     if (receiveId !== this.receiveId) {
       throw new CallbackRejection('foreign_corp', 'message is addressed to another corp');
     }
-    return { message, receiveId, random: body.subarray(0, 16) };
+    return { message: messageBytes.toString('utf8'), messageBytes, receiveId, random: body.subarray(0, 16) };
   }
 
   /** Verify then open: the order of the checklist. */
@@ -138,4 +138,4 @@ export class WecomCrypto {
   }
 }
 
-export const sha256Hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+export const sha256Hex = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');

@@ -1,5 +1,7 @@
+import { createCipheriv } from 'node:crypto';
 import { getJsApiSignature, decrypt as libDecrypt } from '@wecom/crypto';
 import { parseQuery } from '../../../server/callback/routes';
+import { decodeAesKey } from '../../../server/config';
 import { CallbackRejection, WecomCrypto } from '../../../server/wecom/crypto';
 import { readEncrypt } from '../../../server/wecom/envelope';
 import { parseEventXml } from '../../../server/wecom/xml';
@@ -128,6 +130,21 @@ describe('strict decrypt beyond the vectors', () => {
   it('refuses a wrong key (garbage padding) instead of returning garbage', () => {
     const wrong = new WecomCrypto(v.token, 'A'.repeat(43), v.receiveId);
     expect(codeOf(() => wrong.open(v.encrypt))).toBe('bad_request');
+  });
+
+  it('refuses a message that is not valid UTF-8', () => {
+    const key = decodeAesKey(v.encodingAesKey);
+    const msg = Buffer.from([0x3c, 0x78, 0xff, 0xfe, 0x3e]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(msg.length);
+    const raw = Buffer.concat([Buffer.alloc(16, 1), len, msg, Buffer.from(v.receiveId)]);
+    const pad = 32 - (raw.length % 32);
+    const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16));
+    cipher.setAutoPadding(false);
+    const enc = Buffer.concat([cipher.update(Buffer.concat([raw, Buffer.alloc(pad, pad)])), cipher.final()]).toString(
+      'base64',
+    );
+    expect(codeOf(() => c.open(enc))).toBe('bad_request');
   });
 
   it('signature comparison is case-insensitive hex and length-checked', () => {
