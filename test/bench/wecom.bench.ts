@@ -64,9 +64,9 @@ export async function run(): Promise<BenchResult[]> {
       value: Math.round(client),
       unit: 'calls/s',
       baseline: `${Math.round(direct)} calls/s direct`,
+      // Informational: the client's own cost (token cache, rate limiter, errcode policy, metrics,
+      // axios) over the in-process fake; with real WeCom the network dominates. No issue sets a target.
       ratio: Math.round((client / direct) * 100) / 100,
-      target: '≥ 0.5 of direct',
-      pass: client / direct >= 0.5,
     });
 
     // Cold start on 3 instances over real HTTP to one standalone fake.
