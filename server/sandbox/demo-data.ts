@@ -1,3 +1,4 @@
+import { seededRandom } from '../lib/seeded-random';
 import type { FakeSeed, FakeTagGroup } from './fake-types';
 
 /**
@@ -133,25 +134,13 @@ const SEGMENT_TAG: Record<DemoCustomer['segment'], string> = {
   流降: 'etsbxtag_churn',
 };
 
-/** Deterministic PRNG (mulberry32) so the demo corp is the same on every start. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SURNAMES =
   '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤';
 const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国俊峰琳雪梅婷';
 const BANK_TAGS = ['代发工资', '理财到期', '房贷客户', '社保卡', '手机银行活跃', '大额存单', '信用卡持卡'];
 
 function makeCustomers(): DemoCustomer[] {
-  const rnd = prng(20260101);
+  const rnd = seededRandom(20260101);
   const segments: DemoCustomer['segment'][] = ['代发', '高潜', '流降'];
   const active = DEMO_MANAGERS.filter((m) => m.role !== 'operator');
   const out: DemoCustomer[] = [];

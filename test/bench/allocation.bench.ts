@@ -19,15 +19,8 @@ import {
   type RuleSet,
 } from '../../server/allocation';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: string;
-  ratio?: number;
-  target?: string;
-  pass?: boolean;
-}
+import { seededRandom } from '../../server/lib/seeded-random';
+import type { BenchResult } from './lib';
 
 const BRANCHES = 10_000;
 const MANAGERS_PER_BRANCH = 10;
@@ -48,17 +41,6 @@ const CITIES = [
   { region: '370200', lat: 36.0671, lng: 120.3826, weight: 3 },
 ];
 const TOTAL_WEIGHT = CITIES.reduce((s, c) => s + c.weight, 0);
-
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal by Box–Muller; cities are denser in the middle. */
 function gaussian(rand: () => number): number {
