@@ -86,7 +86,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
   /** Only active managers use the sidebar (any role; operators then see no cards). */
   async function activeViewer(userid: string): Promise<Viewer> {
     const row = await service.repo.manager(userid);
-    if (!row || row.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
+    if (row?.status !== 'active') throw forbidden('not_a_manager', 'not an active customer manager');
     return viewerFrom(row);
   }
 
