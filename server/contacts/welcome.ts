@@ -19,7 +19,7 @@ export const WELCOME_CODE_TTL_MS = 20_000;
 /** Retryable errors (41096 race, busy, network) are retried inline while this much time is left. */
 const MIN_TIME_LEFT_MS = 1_500;
 const RETRY_DELAYS_MS = [200, 500, 1000, 2000];
-/** Claimed and not yet answered. Not in WelcomeStatus: a crash mid-call leaves exactly this truth. */
+/** Claimed and not yet answered: a crash mid-call leaves exactly this truth. */
 const SENDING: WelcomeStatus = 'sending';
 
 export type WelcomeOutcome = WelcomeStatus | 'duplicate' | 'no_code';
