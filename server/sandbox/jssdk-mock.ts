@@ -32,12 +32,23 @@ export async function jssdkMockRoutes(app: FastifyInstance, state: SandboxState)
     const b = (req.body ?? {}) as {
       msgtype?: unknown;
       text?: { content?: unknown };
+      news?: { link?: unknown; title?: unknown; desc?: unknown; imgUrl?: unknown };
+      image?: { mediaid?: unknown };
       externalUserId?: unknown;
       userid?: unknown;
     };
     if (typeof b.msgtype !== 'string' || !b.msgtype) throw new AppError('bad_request', 400, 'msgtype is required');
     if (b.msgtype === 'text' && (typeof b.text?.content !== 'string' || !b.text.content)) {
       throw new AppError('bad_request', 400, 'text.content is required for msgtype text');
+    }
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const news = b.msgtype === 'news' ? b.news : undefined;
+    if (b.msgtype === 'news' && (!str(news?.link) || !str(news?.title))) {
+      throw new AppError('bad_request', 400, 'news.link and news.title are required for msgtype news');
+    }
+    const mediaid = b.msgtype === 'image' ? str(b.image?.mediaid) : undefined;
+    if (b.msgtype === 'image' && !mediaid) {
+      throw new AppError('bad_request', 400, 'image.mediaid is required for msgtype image');
     }
     if (state.context.entry === 'normal') {
       // What the real client answers outside a chat toolbar.
@@ -47,6 +58,15 @@ export async function jssdkMockRoutes(app: FastifyInstance, state: SandboxState)
       at: app.now(),
       msgtype: b.msgtype,
       text: b.msgtype === 'text' ? { content: String(b.text?.content) } : undefined,
+      news: news
+        ? {
+            link: String(news.link),
+            title: String(news.title),
+            ...(str(news.desc) ? { desc: str(news.desc) } : {}),
+            ...(str(news.imgUrl) ? { imgUrl: str(news.imgUrl) } : {}),
+          }
+        : undefined,
+      image: mediaid ? { mediaid } : undefined,
       externalUserId: typeof b.externalUserId === 'string' ? b.externalUserId : state.context.externalUserId,
       chatId: state.context.chatId,
       userid: typeof b.userid === 'string' ? b.userid : state.currentManager,

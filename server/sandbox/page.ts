@@ -172,7 +172,7 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
     }).catch(function () {});
     api('GET', '/sandbox/api/jssdk/sent').then(function (r) {
       $('sent').innerHTML = r.sent.slice().reverse().map(function (s) {
-        return '<tr><td>' + time(s.at) + '</td><td>' + esc(s.userid) + '</td><td>' + esc(s.externalUserId || s.chatId || '') + '</td><td>' + esc(s.text ? s.text.content : s.msgtype) + '</td></tr>';
+        return '<tr><td>' + time(s.at) + '</td><td>' + esc(s.userid) + '</td><td>' + esc(s.externalUserId || s.chatId || '') + '</td><td>' + esc(s.text ? s.text.content : s.news ? '[链接] ' + s.news.title + ' ' + s.news.link : s.image ? '[图片] ' + s.image.mediaid : s.msgtype) + '</td></tr>';
       }).join('');
     }).catch(function () {});
   }

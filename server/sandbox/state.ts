@@ -10,6 +10,10 @@ export interface SentChatMessage {
   at: number;
   msgtype: string;
   text?: { content: string };
+  /** msgtype 'news' (a link card), as the sidebar passed it. */
+  news?: { link: string; title: string; desc?: string; imgUrl?: string };
+  /** msgtype 'image'. */
+  image?: { mediaid: string };
   externalUserId?: string;
   chatId?: string;
   userid?: string;
