@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { normaliseAttachments } from './attachments';
 import { scoreTemplate } from './ranking';
 import type { RankedTemplate, StoredTemplate, SuggestContext, TemplateProvider } from './types';
 import { fillVariables } from './variables';
@@ -12,6 +13,8 @@ interface Row {
   product: string | null;
   owner_userid: string | null;
   disclaimer: string | null;
+  /** JSON text (raw queries bypass the entity's transformer). */
+  attachments: string | null;
 }
 
 const MAX_LIMIT = 50;
@@ -46,14 +49,15 @@ export class TableTemplateProvider implements TemplateProvider {
       params.push(ctx.manager.userid, stage - 1, stage + 1);
     }
     const rows: Row[] = await this.db.query(
-      `SELECT id, title, content, stage, segments, product, owner_userid, disclaimer
+      `SELECT id, title, content, stage, segments, product, owner_userid, disclaimer, attachments
          FROM script_templates
         WHERE status = 'approved' AND is_welcome = 0
           AND (expires_at IS NULL OR expires_at > ?)
           AND (owner_userid IS NULL OR owner_userid = ?)${stageSql}`,
       params,
     );
-    const ranked: RankedTemplate[] = [];
+    // Attachments are parsed for the templates that make the cut only.
+    const ranked: { t: RankedTemplate; attachments: string | null }[] = [];
     for (const r of rows) {
       const segments = splitSegments(r.segments);
       const mine = r.owner_userid === ctx.manager.userid;
@@ -73,19 +77,25 @@ export class TableTemplateProvider implements TemplateProvider {
       );
       if (score === null) continue;
       ranked.push({
-        id: Number(r.id),
-        title: r.title,
-        content: fillVariables(r.content, ctx.customer, ctx.manager),
-        disclaimer: r.disclaimer || null,
-        stage: Number(r.stage),
-        segments,
-        product: r.product,
-        owner: mine ? 'mine' : 'corp',
-        score,
+        attachments: r.attachments,
+        t: {
+          id: Number(r.id),
+          title: r.title,
+          content: fillVariables(r.content, ctx.customer, ctx.manager),
+          disclaimer: r.disclaimer || null,
+          stage: Number(r.stage),
+          segments,
+          product: r.product,
+          owner: mine ? 'mine' : 'corp',
+          score,
+          attachments: [],
+        },
       });
     }
-    ranked.sort((a, b) => b.score - a.score || a.id - b.id);
-    return ranked.slice(0, Math.min(MAX_LIMIT, ctx.limit ?? 20));
+    ranked.sort((a, b) => b.t.score - a.t.score || a.t.id - b.t.id);
+    return ranked
+      .slice(0, Math.min(MAX_LIMIT, ctx.limit ?? 20))
+      .map(({ t, attachments }) => ({ ...t, attachments: normaliseAttachments(attachments) }));
   }
 
   async get(id: number, managerUserid: string): Promise<StoredTemplate | null> {

@@ -31,6 +31,34 @@ export interface SuggestContext {
   limit?: number;
 }
 
+/**
+ * What a template sends after its text (`script_templates.attachments`, a JSON array), one
+ * `sendChatMessage` call each, in order:
+ *
+ *   { type: 'link', title, url, desc?, imgUrl? }  → msgtype 'news', news: { link: url, title, desc, imgUrl }
+ *   { type: 'image', mediaId?, imgUrl? }          → msgtype 'image', image: { mediaid: mediaId }
+ *
+ * URLs are http(s) only. An image needs a WeCom media id to be sent (sendChatMessage takes no image
+ * URL); `imgUrl` is only the thumbnail the sidebar shows, so an image without `mediaId` is shown
+ * but must be sent by hand. Entries read from the DB go through normaliseAttachments (attachments.ts):
+ * malformed ones are dropped, never passed to the browser.
+ */
+export interface LinkAttachment {
+  type: 'link';
+  title: string;
+  url: string;
+  desc?: string;
+  imgUrl?: string;
+}
+
+export interface ImageAttachment {
+  type: 'image';
+  mediaId?: string;
+  imgUrl?: string;
+}
+
+export type TemplateAttachment = LinkAttachment | ImageAttachment;
+
 export interface RankedTemplate {
   id: number;
   title: string;
@@ -42,6 +70,8 @@ export interface RankedTemplate {
   product: string | null;
   owner: 'corp' | 'mine';
   score: number;
+  /** Sent after the text, in order; [] when the template has none. */
+  attachments: TemplateAttachment[];
 }
 
 export interface StoredTemplate {

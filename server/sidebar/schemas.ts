@@ -1,4 +1,5 @@
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
+import type { TemplateAttachment } from '../playbook';
 
 /** Request/response schemas of /api/sidebar/*; the Vue app's services/types.ts mirrors them. */
 
@@ -63,6 +64,21 @@ export const Touch = Type.Object({
   stage: Type.Integer(),
 });
 
+/**
+ * One flat object rather than a union of link and image (anyOf again, see above); the fields that
+ * belong to each type are documented on TemplateAttachment in server/playbook/types.ts.
+ */
+export const Attachment = Type.Unsafe<TemplateAttachment>(
+  Type.Object({
+    type: StringEnum(['link', 'image'] as const),
+    title: Type.Optional(Type.String()),
+    url: Type.Optional(Type.String()),
+    desc: Type.Optional(Type.String()),
+    imgUrl: Type.Optional(Type.String()),
+    mediaId: Type.Optional(Type.String()),
+  }),
+);
+
 export const Template = Type.Object({
   id: Type.Integer(),
   title: Type.String(),
@@ -73,6 +89,7 @@ export const Template = Type.Object({
   product: NullableStr,
   owner: StringEnum(['corp', 'mine'] as const),
   score: Type.Number(),
+  attachments: Type.Array(Attachment),
 });
 
 export const Card = Type.Object({
