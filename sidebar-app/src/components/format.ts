@@ -22,3 +22,12 @@ export function shortTime(iso: string | null | undefined, now: Date = new Date()
 export function channelLabel(channel: string): string {
   return channel === 'copy' ? '复制' : '发送';
 }
+
+/** The host a link card shows (bank.example), or '' for something that is not a URL. */
+export function linkDomain(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}

@@ -4,6 +4,7 @@ import type { SidebarApi } from '../services/sidebarApi';
 import type { Template, Touch, TouchChannel } from '../services/types';
 import type { WecomAdapter } from '../wecom/adapter';
 import { WecomError } from '../wecom/adapter';
+import { copyTextOf, planAttachments } from './attachments';
 import { messageFor } from './errors';
 import type { Toaster } from './useToast';
 
@@ -33,6 +34,12 @@ export interface TemplatesDeps {
   debounceMs?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+}
+
+/** The SDK's errMsg, or the message of whatever else failed (e.g. the sandbox answering 400). */
+function reason(err: unknown): string {
+  if (err instanceof WecomError) return err.errMsg;
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function useTemplates(deps: TemplatesDeps) {
@@ -111,35 +118,50 @@ export function useTemplates(deps: TemplatesDeps) {
     }
   }
 
-  /** One click: put the text into the chat, then record the touch. */
+  /**
+   * One click: the text, then each attachment (link card, image), one sendChatMessage each, then ONE
+   * touch. The first failure stops the rest. Once the text is in the chat the customer has been
+   * contacted, so the touch is recorded even if an attachment failed; the toast says what is missing.
+   */
   async function send(template: Template): Promise<boolean> {
     const adapter = deps.adapter();
     if (!adapter || state.busyId !== null) return false;
     state.busyId = template.id;
     try {
+      const plan = planAttachments(template.attachments);
       try {
         await adapter.sendChatMessage({ msgtype: 'text', text: { content: template.content } });
       } catch (err) {
-        const why = err instanceof WecomError ? err.errMsg : String(err);
-        deps.toast.show('error', `发送失败，可点击“复制”后手动粘贴（${why}）`);
+        deps.toast.show('error', `发送失败，可点击“复制”后手动粘贴（${reason(err)}）`);
         return false;
       }
+      let failed: string | null = null;
+      for (const { message, label } of plan.messages) {
+        try {
+          await adapter.sendChatMessage(message);
+        } catch (err) {
+          failed = `文字已发送，但${label}发送失败（${reason(err)}），请手动补发`;
+          break;
+        }
+      }
       state.lastSentId = template.id;
-      if (await record(template, 'send')) deps.toast.show('success', '已发送');
-      else deps.toast.show('error', '消息已发送，但触达记录保存失败');
-      return true;
+      const recorded = await record(template, 'send');
+      if (failed) deps.toast.show('error', recorded ? failed : `${failed}；触达记录保存失败`);
+      else if (!recorded) deps.toast.show('error', '消息已发送，但触达记录保存失败');
+      else deps.toast.show('success', plan.manual ? '已发送，图片需手动发送' : '已发送');
+      return failed === null;
     } finally {
       state.busyId = null;
     }
   }
 
-  /** Fallback when sending is not possible: copy, and record the touch as channel "copy". */
+  /** Fallback when sending is not possible: copy (text and link URLs), and record a "copy" touch. */
   async function copy(template: Template): Promise<boolean> {
     if (state.busyId !== null) return false;
     state.busyId = template.id;
     try {
       try {
-        await deps.copyText(template.content);
+        await deps.copyText(copyTextOf(template));
       } catch {
         deps.toast.show('error', '复制失败，请长按文字手动复制');
         return false;

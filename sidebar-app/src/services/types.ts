@@ -82,6 +82,24 @@ export interface Customer {
   followedSince: string | null;
 }
 
+/** Sent after the text; see TemplateAttachment in server/playbook/types.ts (URLs are http(s) only). */
+export interface LinkAttachment {
+  type: 'link';
+  title: string;
+  url: string;
+  desc?: string;
+  imgUrl?: string;
+}
+
+/** Sendable only with a mediaId; imgUrl is the thumbnail. */
+export interface ImageAttachment {
+  type: 'image';
+  mediaId?: string;
+  imgUrl?: string;
+}
+
+export type Attachment = LinkAttachment | ImageAttachment;
+
 export interface Template {
   id: number;
   title: string;
@@ -92,6 +110,7 @@ export interface Template {
   product: string | null;
   owner: 'corp' | 'mine';
   score: number;
+  attachments: Attachment[];
 }
 
 export interface CardResponse {

@@ -21,6 +21,20 @@ export interface TextMessage {
   text: { content: string };
 }
 
+/** A link card (H5 消息); the SDK wants every field, '' when there is nothing. */
+export interface NewsMessage {
+  msgtype: 'news';
+  news: { link: string; title: string; desc: string; imgUrl: string };
+}
+
+/** An image by WeCom media id (the SDK takes no image URL). */
+export interface ImageMessage {
+  msgtype: 'image';
+  image: { mediaid: string };
+}
+
+export type ChatMessage = TextMessage | NewsMessage | ImageMessage;
+
 export interface WecomAdapter {
   readonly kind: 'real' | 'sandbox';
   register(options: RegisterOptions): Promise<void>;
@@ -28,7 +42,7 @@ export interface WecomAdapter {
   /** The customer's external_userid in a single chat. */
   getCurExternalContact(): Promise<{ userId: string }>;
   getCurExternalChat(): Promise<{ chatId: string }>;
-  sendChatMessage(message: TextMessage): Promise<void>;
+  sendChatMessage(message: ChatMessage): Promise<void>;
 }
 
 export const JS_API_LIST = ['getContext', 'getCurExternalContact', 'getCurExternalChat', 'sendChatMessage'];

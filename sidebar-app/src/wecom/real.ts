@@ -1,4 +1,4 @@
-import { JS_API_LIST, type RegisterOptions, type TextMessage, toWecomError, type WecomAdapter } from './adapter';
+import { type ChatMessage, JS_API_LIST, type RegisterOptions, toWecomError, type WecomAdapter } from './adapter';
 
 type Jssdk = typeof import('@wecom/jssdk');
 
@@ -35,7 +35,7 @@ export function createRealAdapter(load: () => Promise<Jssdk> = () => import('@we
       call('getCurExternalContact', (s) => s.getCurExternalContact()).then((r) => ({ userId: r.userId })),
     getCurExternalChat: () =>
       call('getCurExternalChat', (s) => s.getCurExternalChat()).then((r) => ({ chatId: r.chatId })),
-    async sendChatMessage(message: TextMessage) {
+    async sendChatMessage(message: ChatMessage) {
       await call('sendChatMessage', (s) => s.sendChatMessage(message));
     },
   };

@@ -1,5 +1,5 @@
 import type { HttpClient } from '../services/http';
-import type { RegisterOptions, TextMessage, WecomAdapter } from './adapter';
+import type { ChatMessage, RegisterOptions, WecomAdapter } from './adapter';
 import { WecomError } from './adapter';
 
 interface SandboxContext {
@@ -55,7 +55,7 @@ export function createSandboxAdapter(
       }
       return { chatId: ctx.chatId };
     },
-    async sendChatMessage(message: TextMessage) {
+    async sendChatMessage(message: ChatMessage) {
       requireRegistered('sendChatMessage');
       const ctx = await loadContext();
       const res = await http.request<{ errMsg?: string }>('/sandbox/api/jssdk/send', {

@@ -3,7 +3,7 @@
 import type { BrowserEnv } from '../../../sidebar-app/src/composables/env';
 import type { FetchLike, FetchResponseLike } from '../../../sidebar-app/src/services/http';
 import type { CardResponse, Customer, Template } from '../../../sidebar-app/src/services/types';
-import type { RegisterOptions, TextMessage, WecomAdapter } from '../../../sidebar-app/src/wecom/adapter';
+import type { ChatMessage, RegisterOptions, WecomAdapter } from '../../../sidebar-app/src/wecom/adapter';
 
 export interface Call {
   method: string;
@@ -77,8 +77,17 @@ export function memoryEnv(href: string) {
   };
 }
 
-export function fakeAdapter(opts: { entry?: string; userId?: string; chatId?: string; sendError?: unknown } = {}) {
-  const sent: TextMessage[] = [];
+export function fakeAdapter(
+  opts: {
+    entry?: string;
+    userId?: string;
+    chatId?: string;
+    sendError?: unknown;
+    /** Fails only the messages of this msgtype. */
+    failMsgtype?: ChatMessage['msgtype'];
+  } = {},
+) {
+  const sent: ChatMessage[] = [];
   const registered: RegisterOptions[] = [];
   const adapter: WecomAdapter = {
     kind: 'sandbox',
@@ -91,7 +100,7 @@ export function fakeAdapter(opts: { entry?: string; userId?: string; chatId?: st
     getCurExternalContact: async () => ({ userId: opts.userId ?? 'wmCUST1' }),
     getCurExternalChat: async () => ({ chatId: opts.chatId ?? 'wrCHAT1' }),
     async sendChatMessage(m) {
-      if (opts.sendError) throw opts.sendError;
+      if (opts.sendError && (!opts.failMsgtype || opts.failMsgtype === m.msgtype)) throw opts.sendError;
       sent.push(m);
     },
   };
@@ -109,6 +118,7 @@ export function template(over: Partial<Template> = {}): Template {
     product: null,
     owner: 'corp',
     score: 10,
+    attachments: [],
     ...over,
   };
 }

@@ -15,7 +15,14 @@ const touch = (channel: 'send' | 'copy'): Touch => ({
   channel,
 });
 
-function setup(opts: { routes?: Parameters<typeof scriptedFetch>[0]; sendError?: unknown; copyFails?: boolean } = {}) {
+function setup(
+  opts: {
+    routes?: Parameters<typeof scriptedFetch>[0];
+    sendError?: unknown;
+    failMsgtype?: 'text' | 'news' | 'image';
+    copyFails?: boolean;
+  } = {},
+) {
   const f = scriptedFetch({
     'POST /api/sidebar/touches': (call) => ({
       status: 200,
@@ -23,7 +30,7 @@ function setup(opts: { routes?: Parameters<typeof scriptedFetch>[0]; sendError?:
     }),
     ...opts.routes,
   });
-  const a = fakeAdapter({ sendError: opts.sendError });
+  const a = fakeAdapter({ sendError: opts.sendError, failMsgtype: opts.failMsgtype });
   const toast = useToast({ setTimer: () => 0 });
   const touches: Touch[] = [];
   const copied: string[] = [];
@@ -143,6 +150,67 @@ describe('useTemplates', () => {
     await expect(s.t.send(template())).resolves.toBe(true);
     expect(s.sent).toHaveLength(1);
     expect(s.toast.items.at(-1)).toMatchObject({ kind: 'error', text: '消息已发送，但触达记录保存失败' });
+  });
+
+  const link = { type: 'link' as const, title: '理财产品介绍', url: 'https://bank.example/wealth', desc: '稳健' };
+  const withAttachments = template({
+    content: '您好',
+    attachments: [link, { type: 'image', mediaId: 'MEDIA_1' }],
+  });
+
+  it('sends the text, then each attachment in order, and records ONE "send" touch', async () => {
+    const s = setup();
+    await expect(s.t.send(withAttachments)).resolves.toBe(true);
+    expect(s.sent).toEqual([
+      { msgtype: 'text', text: { content: '您好' } },
+      {
+        msgtype: 'news',
+        news: { link: 'https://bank.example/wealth', title: '理财产品介绍', desc: '稳健', imgUrl: '' },
+      },
+      { msgtype: 'image', image: { mediaid: 'MEDIA_1' } },
+    ]);
+    expect(s.calls.map((c) => c.body)).toEqual([{ externalUserId: 'wmCUST1', templateId: 1, channel: 'send' }]);
+    expect(s.touches).toHaveLength(1);
+    expect(s.toast.items.at(-1)).toMatchObject({ kind: 'success', text: '已发送' });
+  });
+
+  it('stops at the first failed attachment, says which one in Chinese, and still records the one touch', async () => {
+    const s = setup({
+      sendError: new WecomError('sendChatMessage', 'sendChatMessage:fail no permission'),
+      failMsgtype: 'news',
+    });
+    await expect(s.t.send(withAttachments)).resolves.toBe(false);
+    // the image after the failed link is not sent
+    expect(s.sent).toEqual([{ msgtype: 'text', text: { content: '您好' } }]);
+    expect(s.calls.map((c) => c.body)).toEqual([{ externalUserId: 'wmCUST1', templateId: 1, channel: 'send' }]);
+    expect(s.toast.items.at(-1)).toMatchObject({
+      kind: 'error',
+      text: '文字已发送，但链接“理财产品介绍”发送失败（sendChatMessage:fail no permission），请手动补发',
+    });
+    expect(s.t.state.lastSentId).toBe(1);
+    expect(s.t.state.busyId).toBeNull();
+  });
+
+  it('a failed text sends no attachment and records nothing', async () => {
+    const s = setup({ sendError: new WecomError('sendChatMessage', 'sendChatMessage:fail'), failMsgtype: 'text' });
+    await expect(s.t.send(withAttachments)).resolves.toBe(false);
+    expect(s.sent).toEqual([]);
+    expect(s.calls).toEqual([]);
+    expect(s.toast.items.at(-1)?.text).toContain('发送失败');
+  });
+
+  it('an image without a media id is not sent; the toast says to send it by hand', async () => {
+    const s = setup();
+    await s.t.send(template({ attachments: [{ type: 'image', imgUrl: 'https://bank.example/p.png' }] }));
+    expect(s.sent.map((m) => m.msgtype)).toEqual(['text']);
+    expect(s.toast.items.at(-1)).toMatchObject({ kind: 'success', text: '已发送，图片需手动发送' });
+  });
+
+  it('copy of a template with a link copies the text plus the link', async () => {
+    const s = setup();
+    await expect(s.t.copy(withAttachments)).resolves.toBe(true);
+    expect(s.copied).toEqual(['您好\n理财产品介绍 https://bank.example/wealth']);
+    expect(s.calls[0].body).toEqual({ externalUserId: 'wmCUST1', templateId: 1, channel: 'copy' });
   });
 
   it('copy puts the text on the clipboard and records a "copy" touch', async () => {

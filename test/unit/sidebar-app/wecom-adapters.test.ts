@@ -55,6 +55,18 @@ describe('sandbox JS-SDK adapter', () => {
     });
   });
 
+  it('passes link cards and images to the sandbox unchanged', async () => {
+    const s = setup({ entry: 'single_chat_tools', externalUserId: 'wmCUST1' });
+    await s.adapter.register(opts);
+    const news = { link: 'https://bank.example/w', title: '理财', desc: '', imgUrl: '' };
+    await s.adapter.sendChatMessage({ msgtype: 'news', news });
+    await s.adapter.sendChatMessage({ msgtype: 'image', image: { mediaid: 'M1' } });
+    expect(s.calls.slice(-2).map((c) => c.body)).toEqual([
+      { msgtype: 'news', news, externalUserId: 'wmCUST1', userid: 'lilei' },
+      { msgtype: 'image', image: { mediaid: 'M1' }, externalUserId: 'wmCUST1', userid: 'lilei' },
+    ]);
+  });
+
   it('getCurExternalContact fails outside a single chat; group chats give the chat id', async () => {
     const s = setup({ entry: 'group_chat_tools', chatId: 'wrG1' });
     await s.adapter.register(opts);
