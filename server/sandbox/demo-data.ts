@@ -1,4 +1,5 @@
 import { seededRandom } from '../lib/seeded-random';
+import type { TemplateAttachment } from '../playbook';
 import type { FakeSeed, FakeTagGroup } from './fake-types';
 
 /**
@@ -53,6 +54,8 @@ export interface DemoTemplate {
   variant: string | null;
   disclaimer: string | null;
   isWelcome: boolean;
+  /** Sent after the text (see TemplateAttachment); the bank's pages live on a placeholder domain. */
+  attachments?: TemplateAttachment[];
 }
 
 export const DEMO_RULE_VERSION = 'default-v1';
@@ -226,6 +229,14 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     variant: null,
     disclaimer: WEALTH_RISK,
     isWelcome: false,
+    attachments: [
+      {
+        type: 'link',
+        title: '稳健理财产品介绍',
+        url: 'https://bank.example/wealth/steady',
+        desc: '期限灵活、1元起购，查看产品说明书与风险揭示',
+      },
+    ],
   },
   {
     title: '代发客户回访',
@@ -258,6 +269,14 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     variant: null,
     disclaimer: WEALTH_RISK,
     isWelcome: false,
+    attachments: [
+      {
+        type: 'link',
+        title: '理财产品介绍：稳健型资产配置',
+        url: 'https://bank.example/wealth/allocation',
+        desc: '杭州示范银行理财产品一览，含风险等级与业绩比较基准',
+      },
+    ],
   },
   {
     title: '高潜基金定投',

@@ -151,7 +151,7 @@ export async function seedDemoData(db: DataSource, now: number): Promise<SeedRes
           ownerUserid: null,
           status: 'approved',
           expiresAt: null,
-          attachments: null,
+          attachments: t.attachments ?? null,
           createdBy: 'sandbox',
           createdAt: now,
           updatedAt: now,

@@ -6,9 +6,13 @@ import { ARTIFACTS, type E2EServer, launchChromium, newContext, shot, startServe
 interface Sent {
   msgtype: string;
   text?: { content: string };
+  news?: { link: string; title: string; desc?: string; imgUrl?: string };
   externalUserId?: string;
   userid?: string;
 }
+
+/** A template card without attachments (the demo data gives a few a link card). */
+const TEXT_ONLY = 'li[data-testid^="template-"]:not(:has([data-testid="attachments"]))';
 
 describe('sidebar in Chromium against the sandbox', () => {
   let server: E2EServer;
@@ -139,7 +143,7 @@ describe('sidebar in Chromium against the sandbox', () => {
     await open();
     const before = (await sandbox('GET', 'sent')).sent.length;
     const touchesBefore = await page.locator('[data-testid="touches"] li').count();
-    const first = page.locator('li[data-testid^="template-"]').first();
+    const first = page.locator(TEXT_ONLY).first();
     const title = ((await first.locator('.tpl-title').textContent()) ?? '').trim();
     const content = ((await first.locator('[data-testid="template-content"]').textContent()) ?? '').trim();
     await first.locator('[data-testid="send"]').click();
@@ -164,10 +168,66 @@ describe('sidebar in Chromium against the sandbox', () => {
     await shot(page, 'sent-360');
   });
 
+  it('sends a template with a link card: text then news into the chat, ONE touch', async () => {
+    await chatWith(mine);
+    await open();
+    // The demo's 高潜资产配置 links the bank's 理财产品介绍 page; search finds it at any stage.
+    await page.fill('[data-testid="template-search"]', '资产配置');
+    const item = page.locator('li[data-testid^="template-"]:has([data-testid="attachment-link"])').first();
+    await item.waitFor();
+    const content = ((await item.locator('[data-testid="template-content"]').textContent()) ?? '').trim();
+    const card = item.locator('[data-testid="attachment-link"]');
+    expect(await card.textContent()).toContain('bank.example');
+    const title = ((await card.locator('.att-title').textContent()) ?? '').trim();
+    expect(title).toContain('理财产品介绍');
+    await shot(page, 'template-link-360');
+    const before = (await sandbox('GET', 'sent')).sent.length;
+    const [{ n: touchesBefore }] = await server.app.db.query(
+      'SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?',
+      [mine],
+    );
+    await item.locator('[data-testid="send"]').click();
+    await page.waitForSelector('[data-testid="toast"]:has-text("已发送")');
+    const sent = (await sandbox('GET', 'sent')).sent.slice(before);
+    expect(sent).toEqual([
+      expect.objectContaining({ msgtype: 'text', text: { content }, externalUserId: mine, userid: manager }),
+      expect.objectContaining({
+        msgtype: 'news',
+        news: expect.objectContaining({
+          title,
+          link: expect.stringMatching(/^https:\/\/bank\.example\//),
+        }),
+        externalUserId: mine,
+        userid: manager,
+      }),
+    ]);
+    const touches = await server.app.db.query(
+      'SELECT channel, template_id FROM touches WHERE external_userid = ? ORDER BY id',
+      [mine],
+    );
+    expect(touches).toHaveLength(Number(touchesBefore) + 1);
+    const templateId = Number(((await item.getAttribute('data-testid')) ?? '').replace('template-', ''));
+    expect(touches[touches.length - 1]).toEqual({ channel: 'send', template_id: templateId });
+  });
+
+  it('copying a template with a link copies the text and the link URL', async () => {
+    await chatWith(mine);
+    await open();
+    await page.fill('[data-testid="template-search"]', '资产配置');
+    const item = page.locator('li[data-testid^="template-"]:has([data-testid="attachment-link"])').first();
+    await item.waitFor();
+    const content = ((await item.locator('[data-testid="template-content"]').textContent()) ?? '').trim();
+    await item.locator('[data-testid="copy"]').click();
+    await page.waitForSelector('[data-testid="toast"]:has-text("已复制")');
+    const copied = String(await page.evaluate('navigator.clipboard.readText()'));
+    expect(copied.startsWith(`${content}\n`)).toBe(true);
+    expect(copied).toMatch(/理财产品介绍.* https:\/\/bank\.example\/\S+$/);
+  });
+
   it('copy puts the text on the clipboard and records a copy touch', async () => {
     await chatWith(mine);
     await open();
-    const first = page.locator('li[data-testid^="template-"]').first();
+    const first = page.locator(TEXT_ONLY).first();
     const content = ((await first.locator('[data-testid="template-content"]').textContent()) ?? '').trim();
     await first.locator('[data-testid="copy"]').click();
     await page.waitForSelector('[data-testid="toast"]:has-text("已复制")');

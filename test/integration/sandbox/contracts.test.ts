@@ -120,6 +120,11 @@ describe.each(DB_TARGETS)('sandbox contracts (OAuth, JS-SDK mock, page, demo see
     expect(new Set(templates.filter((t) => !t.isWelcome).map((t) => t.stage))).toEqual(new Set([1, 2, 3, 4]));
     expect(templates.every((t) => t.status === 'approved')).toBe(true);
     expect(templates.some((t) => t.disclaimer?.includes('风险提示'))).toBe(true);
+    // A couple of templates carry a link card to a (placeholder) page of the bank.
+    const links = templates.flatMap((t) => (Array.isArray(t.attachments) ? t.attachments : []));
+    expect(links.length).toBeGreaterThan(0);
+    for (const a of links)
+      expect(a).toMatchObject({ type: 'link', url: expect.stringMatching(/^https:\/\/bank\.example\//) });
     expect(templates.find((t) => t.isWelcome)?.content).toMatch(/\{\{客户称呼\}\}.*\{\{网点\}\}.*\{\{客户经理\}\}/);
     const rules = await fresh.ds.getRepository(RuleSetRow).find();
     expect(rules).toEqual([expect.objectContaining({ version: 'default-v1', active: true })]);
