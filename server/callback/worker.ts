@@ -98,7 +98,9 @@ export class InboxWorker {
    * messages expire 20 s after the event and must not wait behind a backlog).
    */
   async expedite(dedupKey: string): Promise<boolean> {
-    if (this.stopping) return false;
+    // Part of the worker: a process that runs no worker (WORKER_ENABLED=false, tests driving
+    // drain()) leaves the row to whoever does.
+    if (!this.running || this.stopping) return false;
     const token = this.token();
     const now = this.app.now();
     const res = await this.db

@@ -168,3 +168,53 @@ describe('two app instances on one MariaDB', () => {
     }
   });
 });
+
+describe.each(DB_TARGETS)('welcome fast lane on %s', (target) => {
+  it('an event carrying a WelcomeCode is processed at once, not behind a blocked backlog', async () => {
+    const fresh = await openFreshDb(target);
+    const app = await build(testConfig(fresh.url, { WORKER_ENABLED: 'true', WORKER_CONCURRENCY: '2' }), {
+      db: fresh.ds,
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let slowStarted = 0;
+    const welcomed: string[] = [];
+    app.events.on('event/probe_slow', async () => {
+      slowStarted++;
+      await gate;
+    });
+    app.events.on('event/probe_welcome', async (e) => {
+      welcomed.push(String(e.Seq));
+    });
+    await app.ready();
+    const waitUntil = async (ok: () => boolean | Promise<boolean>) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error('condition not reached in 10 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    try {
+      for (let i = 0; i < 4; i++) await postEvent(app, PROBE(app.config.wecom.corpId, `slow${i}`, 'probe_slow'));
+      await waitUntil(() => slowStarted === 2); // both worker slots are now stuck
+      const urgent = PROBE(app.config.wecom.corpId, 'w1', 'probe_welcome').replace(
+        '</xml>',
+        '<WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode></xml>',
+      );
+      expect((await postEvent(app, urgent)).statusCode).toBe(200);
+      await waitUntil(() => welcomed.length === 1);
+      expect(welcomed).toEqual(['w1']);
+      expect(slowStarted).toBe(2);
+      expect((await inboxStats(fresh.ds)).pending).toBe(2); // the backlog is still waiting
+      release();
+      await waitUntil(async () => (await inboxStats(fresh.ds)).done === 5);
+    } finally {
+      release();
+      await app.close();
+      await fresh.ds.destroy();
+      await fresh.drop();
+    }
+  });
+});
