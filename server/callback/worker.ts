@@ -43,6 +43,7 @@ export class InboxWorker {
   readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private active = 0;
   private claiming = false;
+  private rewake = false;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private stopping = false;
@@ -90,7 +91,9 @@ export class InboxWorker {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.pump();
+    // A claim already in flight may have read the queue before this row was committed.
+    if (this.claiming) this.rewake = true;
+    else this.pump();
   }
 
   /**
@@ -154,6 +157,8 @@ export class InboxWorker {
       .then(() => this.claim(token, free))
       .then((rows) => {
         this.claiming = false;
+        const rewake = this.rewake;
+        this.rewake = false;
         for (const r of rows) {
           this.active++;
           this.runKeyed(r, token).finally(() => {
@@ -162,12 +167,15 @@ export class InboxWorker {
             this.pump();
           });
         }
-        if (rows.length === 0) this.schedule();
-        else if (rows.length === free) this.pump();
+        // A full claim may have left more behind: look again now. Otherwise poll, so rows that
+        // arrive while slots are free are never left waiting for a running handler to finish.
+        if (rows.length === free || rewake) this.pump();
+        else this.schedule();
         this.settle();
       })
       .catch((err) => {
         this.claiming = false;
+        this.rewake = false;
         this.app.log.warn({ err: { message: (err as Error).message } }, 'inbox claim failed; will retry');
         this.schedule();
         this.settle();
