@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { InboxEvent } from './db/entities';
+import { inboxStats } from './callback/inbox-repo';
 
 /** /healthz: process alive. /readyz: DB reachable and no pending migration. /metrics: Prometheus text. */
 export const healthPlugin = fp(
@@ -19,17 +19,8 @@ export const healthPlugin = fp(
 
     app.get('/metrics', async (_req, reply) => {
       try {
-        const rows: { status: string; n: number | string }[] = await app.db
-          .getRepository(InboxEvent)
-          .createQueryBuilder('i')
-          .select('i.status', 'status')
-          .addSelect('COUNT(*)', 'n')
-          .groupBy('i.status')
-          .getRawMany();
-        app.metrics.inboxDepth.reset();
-        for (const s of ['pending', 'processing', 'done', 'dead', 'unhandled', 'malformed'])
-          app.metrics.inboxDepth.set({ status: s }, 0);
-        for (const r of rows) app.metrics.inboxDepth.set({ status: r.status }, Number(r.n));
+        // Every status is present (0 when empty), so a drained queue reads 0, not a stale value.
+        for (const [status, n] of Object.entries(await inboxStats(app.db))) app.metrics.inboxDepth.set({ status }, n);
       } catch (err) {
         app.log.warn({ err }, 'inbox depth unavailable for /metrics');
       }
