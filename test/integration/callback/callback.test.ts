@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { build } from '../../../server/app';
+import { openDatabase } from '../../../server/db/data-source';
 import { InboxEvent } from '../../../server/db/entities';
 import { WecomCrypto } from '../../../server/wecom/crypto';
 import { ADD_CONTACT, metricValue, PROBE, postEvent, qs } from '../../helpers/callback';
@@ -284,15 +285,10 @@ describe.each(DB_TARGETS)('WeCom callback endpoint on %s', (target) => {
     const ready = await app2.inject('/readyz');
     expect(ready.statusCode).toBe(503);
     await app2.close();
-    const reopened = await openFreshDbAt(db2.url);
+    const reopened = await openDatabase({ url: db2.url });
     const rows = await reopened.getRepository(InboxEvent).find();
     expect(rows.map((r) => r.payload)).toEqual([kept]);
     await reopened.destroy();
     await db2.drop();
   });
 });
-
-async function openFreshDbAt(url: string) {
-  const { openDatabase } = await import('../../../server/db/data-source');
-  return openDatabase({ url });
-}
