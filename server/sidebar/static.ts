@@ -32,6 +32,20 @@ export async function sidebarStatic(app: FastifyInstance, opts: { root?: string 
   // Own prefix: the SPA fallback below is a not-found handler for /sidebar only.
   await app.register(
     async (s) => {
+      // Encoded traversal (`..%2f`, `%2e%2e`, `..%5c`) reaches this scope undecoded; @fastify/static
+      // would refuse it with its own 403 body. Refuse it first, in our envelope, as a plain 404.
+      s.addHook('onRequest', async (req, reply) => {
+        const path = req.url.split('?')[0];
+        let decoded: string;
+        try {
+          decoded = decodeURIComponent(path);
+        } catch {
+          return reply.code(400).send(errorBody('bad_request', 'malformed percent-encoding in the path'));
+        }
+        if (/(^|[/\\])\.\.([/\\]|$)|\\|\0/.test(decoded)) {
+          return reply.code(404).send(errorBody('not_found', `no route ${req.method} ${path}`));
+        }
+      });
       const sendIndex = (reply: import('fastify').FastifyReply) =>
         reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(indexHtml);
 

@@ -20,15 +20,18 @@ describe('the built sidebar app at /sidebar/', () => {
   let dir: string;
   let app: FastifyInstance;
   beforeAll(async () => {
+    // The build directory is <tmp>/dist; a file next to it must never be reachable.
     dir = mkdtempSync(join(tmpdir(), 'sidebar-dist-'));
-    mkdirSync(join(dir, 'assets'));
+    writeFileSync(join(dir, 'secret.txt'), 'TOP-SECRET');
+    dir = join(dir, 'dist');
+    mkdirSync(join(dir, 'assets'), { recursive: true });
     writeFileSync(join(dir, 'index.html'), '<!doctype html><div id="app"></div>');
     writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
     app = await appServing(dir);
   });
   afterAll(async () => {
     await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(join(dir, '..'), { recursive: true, force: true });
   });
 
   it('serves index.html at /sidebar/ and /sidebar, never cached', async () => {
@@ -57,9 +60,24 @@ describe('the built sidebar app at /sidebar/', () => {
     expect(asset.json().error.code).toBe('not_found');
   });
 
-  it('does not serve files outside the build directory', async () => {
-    const res = await app.inject({ url: '/sidebar/../package.json' });
-    expect(res.body).not.toContain('"name"');
+  it('does not serve files outside the build directory, however the path is encoded', async () => {
+    // inject() would normalise a literal `/sidebar/../x`, so only encoded forms reach the plugin.
+    for (const url of [
+      '/sidebar/..%2fsecret.txt',
+      '/sidebar/%2e%2e%2fsecret.txt',
+      '/sidebar/assets/..%2f..%2fsecret.txt',
+      '/sidebar/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/sidebar/..%5csecret.txt',
+      '/sidebar/assets/..%5c..%5csecret.txt',
+    ]) {
+      const res = await app.inject({ url });
+      expect({ url, status: res.statusCode, code: res.json().error.code }).toEqual({
+        url,
+        status: 404,
+        code: 'not_found',
+      });
+      expect(res.body).not.toContain('TOP-SECRET');
+    }
   });
 });
 
