@@ -1,5 +1,5 @@
 // Pure server-side pieces of the sidebar (no I/O): session tokens, the JS-SDK signing scope,
-// template variables and ranking. They sit with the sidebar unit tests.
+// template variables and ranking. Server code, so it lives under test/unit/sidebar, not sidebar-app.
 
 import type { TemplateCustomer } from '../../../server/playbook';
 import { fillVariables, SCORE, salutation, scoreTemplate, splitSegments } from '../../../server/playbook';
