@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { CSV_BOM, type CsvValue, csvDocument } from '../../server/lib/csv';
 import { REASON_ZH, renderReportHtml } from '../../server/reports/html';
 import {
   ALLOCATION_REASONS,
@@ -43,7 +44,7 @@ export async function reportCommand(args: ReportArgs, ctx: CommandContext): Prom
 
   if (args.out) {
     // A BOM lets Excel on Chinese Windows open the UTF-8 CSV without garbling.
-    writeFileSync(args.out, format === 'csv' ? `\ufeff${body}` : body);
+    writeFileSync(args.out, format === 'csv' ? `${CSV_BOM}${body}` : body);
     return {
       exitCode,
       json: { ...report, out: args.out, format },
@@ -102,10 +103,6 @@ export function reportTable(report: OperatingReport): string {
   return [...head, table, ...tail].join('\n');
 }
 
-const csvCell = (v: string | number | null) => {
-  const s = v === null ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 const ratioCell = (r: number | null) => (r === null ? null : Number(r.toFixed(4)));
 
 export function reportCsv(report: OperatingReport): string {
@@ -127,26 +124,24 @@ export function reportCsv(report: OperatingReport): string {
     'welcome_rate',
     ...TRANSFER_STATUSES.map((k) => `transfer_${k}`),
   ];
-  const line = (r: ReportRow) =>
-    [
-      r.key,
-      r.label,
-      r.adds,
-      r.churned,
-      r.deletedByManager,
-      ratioCell(r.churnRate),
-      r.activeFollows,
-      r.active7,
-      r.active30,
-      ratioCell(r.activity7),
-      ratioCell(r.activity30),
-      ...ALLOCATION_REASONS.map((k) => r.allocations[k] ?? 0),
-      r.welcomeSent,
-      r.welcomeFailed,
-      ratioCell(r.welcomeRate),
-      ...TRANSFER_STATUSES.map((k) => r.transfers[k] ?? 0),
-    ]
-      .map(csvCell)
-      .join(',');
-  return `${[header.join(','), ...report.rows.map(line), line(report.total)].join('\n')}\n`;
+  const line = (r: ReportRow): CsvValue[] => [
+    r.key,
+    r.label,
+    r.adds,
+    r.churned,
+    r.deletedByManager,
+    ratioCell(r.churnRate),
+    r.activeFollows,
+    r.active7,
+    r.active30,
+    ratioCell(r.activity7),
+    ratioCell(r.activity30),
+    ...ALLOCATION_REASONS.map((k) => r.allocations[k] ?? 0),
+    r.welcomeSent,
+    r.welcomeFailed,
+    ratioCell(r.welcomeRate),
+    ...TRANSFER_STATUSES.map((k) => r.transfers[k] ?? 0),
+  ];
+  // Labels are branch and manager names typed by people: csvDocument neutralises formulas.
+  return csvDocument(header, [...report.rows.map(line), line(report.total)], { bom: false });
 }

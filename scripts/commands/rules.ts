@@ -1,5 +1,4 @@
-import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseRuleSet, type RuleSet, RuleSetError } from '../../server/allocation/rule-set';
 import {
   activateRuleSet,
@@ -11,6 +10,7 @@ import {
 import { audit } from '../../server/audit/audit';
 import { Customer as CustomerRow, Manager, RuleSetRow } from '../../server/db/entities';
 import { CsvInputError, inspectFile, readCsv } from '../../server/imports/csv-source';
+import { openCsvFile } from '../../server/lib/csv';
 import { allCustomers, customersById, type DecisionPair, dryRunRuleSet } from '../../server/ops-support/rule-dry-run';
 import { formatTime } from './args';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
@@ -150,11 +150,6 @@ async function idsFromCsv(file: string): Promise<string[]> {
   }
 }
 
-const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 export interface RulesDryRunArgs {
   file: string;
   customers?: string;
@@ -182,13 +177,19 @@ export async function rulesDryRunCommand(args: RulesDryRunArgs, ctx: CommandCont
     total = await ctx.db.manager.count(CustomerRow);
     source = allCustomers(ctx.db);
   }
-  const out = args.out ? createWriteStream(args.out) : null;
-  const write = async (s: string) => {
-    if (out && !out.write(s)) await once(out, 'drain');
-  };
-  await write(
-    '\ufeffcustomer_id,active_userid,active_rule,active_branch,candidate_userid,candidate_rule,candidate_branch,candidate_distance_m,changed\n',
-  );
+  const out = args.out
+    ? openCsvFile(args.out, [
+        'customer_id',
+        'active_userid',
+        'active_rule',
+        'active_branch',
+        'candidate_userid',
+        'candidate_rule',
+        'candidate_branch',
+        'candidate_distance_m',
+        'changed',
+      ])
+    : null;
   const samples: DecisionPair[] = [];
   const bar = ctx.progress('decide', Math.max(total, 1), 'customers');
   let result: Awaited<ReturnType<typeof dryRunRuleSet>>;
@@ -200,30 +201,23 @@ export async function rulesDryRunCommand(args: RulesDryRunArgs, ctx: CommandCont
       onDecision: async (p) => {
         const changed = p.active.userid !== p.candidate.userid;
         if (changed && samples.length < 20) samples.push(p);
-        await write(
-          `${[
-            p.customerId,
-            p.active.userid,
-            p.active.reason,
-            p.active.branchCode,
-            p.candidate.userid,
-            p.candidate.reason,
-            p.candidate.branchCode,
-            p.candidate.distanceMeters === undefined ? '' : Math.round(p.candidate.distanceMeters),
-            changed ? 1 : 0,
-          ]
-            .map(csvCell)
-            .join(',')}\n`,
-        );
+        await out?.row([
+          p.customerId,
+          p.active.userid,
+          p.active.reason,
+          p.active.branchCode,
+          p.candidate.userid,
+          p.candidate.reason,
+          p.candidate.branchCode,
+          p.candidate.distanceMeters === undefined ? null : Math.round(p.candidate.distanceMeters),
+          changed ? 1 : 0,
+        ]);
       },
       onProgress: (done) => bar.update(done, { rows: done }),
     });
   } finally {
     bar.stop();
-    if (out) {
-      out.end();
-      await once(out, 'finish');
-    }
+    await out?.close();
   }
   result.unknownCustomers = unknown;
 
