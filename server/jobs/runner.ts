@@ -39,10 +39,34 @@ export interface JobRunResult {
   error?: string;
 }
 
+/** What starts a schedule: node-cron in the server; tests fire slots by hand instead of waiting. */
+export interface JobScheduler {
+  schedule(
+    expression: string,
+    opts: { name: string; timezone: string; log: FastifyBaseLogger },
+    fire: (slot: Date) => Promise<void>,
+  ): { destroy(): Promise<void> | void };
+}
+
+export const cronScheduler: JobScheduler = {
+  schedule(expression, opts, fire) {
+    const task: ScheduledTask = cron.createTask(expression, async (ctx) => fire(ctx.date), {
+      name: opts.name,
+      timezone: opts.timezone,
+      // The server keeps the loop alive; a forgotten runner must never hold a test process open.
+      unref: true,
+      logger: cronLogger(opts.log),
+    });
+    void task.start();
+    return task;
+  },
+};
+
 export interface JobRunnerOptions {
   /** Lease length while running; renewed every third of it. */
   leaseMs?: number;
   timezone?: string;
+  scheduler?: JobScheduler;
 }
 
 /** Bank days are China days. */
@@ -57,7 +81,7 @@ export const JOBS_TIMEZONE = 'Asia/Shanghai';
 export class JobRunner {
   readonly instance = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`.slice(0, 58);
   private readonly defs = new Map<string, JobDefinition>();
-  private readonly tasks: ScheduledTask[] = [];
+  private readonly tasks: { destroy(): Promise<void> | void }[] = [];
   private readonly running = new Map<string, Promise<JobRunResult>>();
   private readonly closing = new AbortController();
   private readonly leaseMs: number;
@@ -102,21 +126,16 @@ export class JobRunner {
   start(): void {
     if (this.tasks.length) return;
     for (const def of this.defs.values()) {
-      const task = cron.createTask(
-        def.schedule,
-        async (ctx) => {
-          await this.runTick(def.name, ctx.date.getTime());
-        },
-        {
-          name: `job:${def.name}`,
-          timezone: this.opts.timezone ?? JOBS_TIMEZONE,
-          // The server keeps the loop alive; a forgotten runner must never hold a test process open.
-          unref: true,
-          logger: cronLogger(this.app.log),
-        },
+      const scheduler = this.opts.scheduler ?? cronScheduler;
+      this.tasks.push(
+        scheduler.schedule(
+          def.schedule,
+          { name: `job:${def.name}`, timezone: this.opts.timezone ?? JOBS_TIMEZONE, log: this.app.log },
+          async (slot) => {
+            await this.runTick(def.name, slot.getTime());
+          },
+        ),
       );
-      void task.start();
-      this.tasks.push(task);
     }
     this.app.log.info({ jobs: this.names() }, 'cron jobs scheduled');
   }
