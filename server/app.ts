@@ -58,7 +58,15 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   });
 
   const ownsDb = !opts.db;
-  const db = opts.db ?? (await openDatabase({ url: config.database.url }, { checkpointer: true }));
+  const db =
+    opts.db ??
+    (await openDatabase(
+      { url: config.database.url },
+      {
+        checkpointer: true,
+        onCheckpointError: (message) => app.log.error({ message }, 'SQLite WAL checkpoint failed'),
+      },
+    ));
   app.decorate('config', config);
   app.decorate('db', db);
   app.decorate('metrics', createMetrics());

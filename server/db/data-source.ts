@@ -68,14 +68,18 @@ export function createDataSource({ url, poolSize = 10 }: DbOptions): DataSource 
  */
 export async function openDatabase(
   opts: DbOptions,
-  { migrate = true, checkpointer = false } = {},
+  {
+    migrate = true,
+    checkpointer = false,
+    onCheckpointError,
+  }: { migrate?: boolean; checkpointer?: boolean; onCheckpointError?: (message: string) => void } = {},
 ): Promise<DataSource> {
   const ds = createDataSource(opts);
   await ds.initialize();
   if (migrate) await ds.runMigrations({ transaction: 'each' });
   const file = sqliteFile(opts.url);
   if (checkpointer && file && file !== ':memory:') {
-    const stop = await startCheckpointer(ds, file);
+    const stop = await startCheckpointer(ds, file, { onError: onCheckpointError });
     const destroy = ds.destroy.bind(ds);
     ds.destroy = async () => {
       await stop();

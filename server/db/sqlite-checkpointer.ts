@@ -30,10 +30,23 @@ parentPort.on('message', (m) => {
 tick();
 `;
 
-export async function startCheckpointer(ds: DataSource, file: string, intervalMs = 500): Promise<() => Promise<void>> {
+export interface CheckpointerOptions {
+  intervalMs?: number;
+  /** A failed checkpoint (the WAL then grows until one succeeds): the server logs it. */
+  onError?: (message: string) => void;
+}
+
+export async function startCheckpointer(
+  ds: DataSource,
+  file: string,
+  { intervalMs = 500, onError }: CheckpointerOptions = {},
+): Promise<() => Promise<void>> {
   await ds.query('PRAGMA wal_autocheckpoint = 0');
   const worker = new Worker(THREAD, { eval: true, workerData: { file, intervalMs } });
   worker.unref();
+  worker.on('message', (m: unknown) => {
+    if (m && typeof m === 'object' && 'error' in m) onError?.(String((m as { error: unknown }).error));
+  });
   let stopping: Promise<void> | null = null;
   return () => {
     stopping ??= new Promise<void>((resolve) => {
