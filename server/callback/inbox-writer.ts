@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { isTransientLockError } from '../db/data-source';
 
 export interface InboxInsert {
   dedupKey: string;
@@ -136,10 +137,7 @@ export class InboxWriter {
       try {
         return await this.writeMysqlOnce(batch);
       } catch (err) {
-        const code =
-          (err as { driverError?: { code?: string }; code?: string }).driverError?.code ??
-          (err as { code?: string }).code;
-        if (attempt >= 3 || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw err;
+        if (attempt >= 3 || !isTransientLockError(err)) throw err;
       }
     }
   }

@@ -91,8 +91,21 @@ export async function openDatabase(
 
 const sqliteFile = (url: string) => (databaseKind(url) === 'sqlite' ? url.replace(/^sqlite:(\/\/)?/, '') : null);
 
+/** The driver's error code (better-sqlite3 / mysql2), whether TypeORM wrapped the error or not. */
+export function driverErrorCode(err: unknown): string | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e.driverError?.code ?? e.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  const code = e?.driverError?.code ?? e?.code;
+  const code = driverErrorCode(err);
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'ER_DUP_ENTRY';
+}
+
+/** InnoDB rolled the transaction back to break a deadlock, or gave up waiting: safe to retry. */
+export function isTransientLockError(err: unknown): boolean {
+  const code = driverErrorCode(err);
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
