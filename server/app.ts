@@ -6,6 +6,7 @@ import { workerPlugin } from './callback/worker';
 import type { Config } from './config';
 import { contactsPlugin } from './contacts/plugin';
 import { openDatabase } from './db/data-source';
+import { entryPlugin } from './entry/plugin';
 import { AppError, errorBody } from './errors';
 import { healthPlugin } from './health';
 import { jobsPlugin } from './jobs/plugin';
@@ -93,11 +94,12 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(healthPlugin);
   await app.register(workerPlugin, { enabled: opts.worker ?? config.worker.enabled });
   await app.register(callbackPlugin);
-  // Feature plugins register below (WeCom client, sandbox, contacts + entry API, sidebar).
+  // Feature plugins register below (WeCom client, sandbox, contacts, entry API, sidebar).
   await app.register(wecomPlugin);
   await app.register(sandboxPlugin);
   await app.register(jobsPlugin);
   await app.register(contactsPlugin);
+  await app.register(entryPlugin);
   await app.register(sidebarPlugin);
   return app;
 }

@@ -1,25 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type EntryRouteOptions, entryRoutes } from '../entry/routes';
 import { addHandler } from './handlers/add';
 import { customerDeletedManager, managerDeletedCustomer } from './handlers/delete';
 import { contactEdited, tagLibraryChanged } from './handlers/edit';
 import { memberChanged } from './handlers/members';
 import { transferFailed } from './handlers/transfer-fail';
 
-export interface ContactsPluginOptions {
-  entry?: EntryRouteOptions;
-}
-
 const CONTACT = 'event/change_external_contact';
 
 /**
  * The customer contact lifecycle: handlers for contact, tag and member events in the event
- * registry, plus the entry API that starts a relationship (allocation + QR code). Handlers reach
- * app.wecom at call time, so this plugin does not depend on the registration order.
+ * registry. Handlers reach app.wecom at call time, so this plugin does not depend on the
+ * registration order.
  */
 export const contactsPlugin = fp(
-  async (app: FastifyInstance, opts: ContactsPluginOptions) => {
+  async (app: FastifyInstance) => {
     app.events
       .on(`${CONTACT}/add_external_contact`, addHandler(false))
       .on(`${CONTACT}/add_half_external_contact`, addHandler(true))
@@ -31,7 +26,6 @@ export const contactsPlugin = fp(
       .on('event/change_contact/create_user', memberChanged)
       .on('event/change_contact/update_user', memberChanged)
       .on('event/change_contact/delete_user', memberChanged);
-    await app.register(async (scope) => entryRoutes(scope, opts.entry ?? {}));
   },
   { name: 'contacts' },
 );

@@ -1,5 +1,5 @@
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
-import { ContactTag, ExternalContact, Follow, type FollowDeletedBy } from '../db/entities';
+import { ContactTag, ExternalContact, Follow, type FollowDeletedBy, Transfer } from '../db/entities';
 import type { ExternalContactDetail } from '../wecom/api-types';
 
 /** Queries for external contacts, follows and contact tags. Every write is an upsert so handlers can rerun. */
@@ -228,4 +228,32 @@ export async function linkContact(db: Db, externalUserid: string, customerId: st
     { customerId, matchedBy: 'manual', updatedAt: now },
   );
   return (res.affected ?? 0) > 0;
+}
+
+/** The customer's newest open transfer to `takeover` (the member a transfer_fail event names). */
+export async function openTransferTo(db: Db, externalUserid: string, takeover: string): Promise<Transfer | null> {
+  return mgr(db).findOne(Transfer, {
+    where: { externalUserid, takeoverUserid: takeover, status: In(['waiting', 'requested', 'queued']) },
+    order: { requestedAt: 'DESC', id: 'DESC' },
+  });
+}
+
+/** The customer's newest waiting on-job transfer away from `handover` (completed by DELETE_BY_TRANSFER). */
+export async function openOnjobTransferFrom(
+  db: Db,
+  externalUserid: string,
+  handover: string,
+): Promise<Transfer | null> {
+  return mgr(db).findOne(Transfer, {
+    where: { externalUserid, handoverUserid: handover, kind: 'onjob', status: In(['waiting', 'requested']) },
+    order: { requestedAt: 'DESC' },
+  });
+}
+
+export async function updateTransfer(
+  db: Db,
+  id: number,
+  patch: Partial<Pick<Transfer, 'status' | 'reason' | 'takeoverTime' | 'updatedAt'>>,
+): Promise<void> {
+  await mgr(db).update(Transfer, { id }, patch);
 }

@@ -1,9 +1,9 @@
 import rateLimit from '@fastify/rate-limit';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { wecomOf } from '../contacts/handlers/common';
 import { isPlausiblePhone } from '../customers/phone';
 import { AppError, badRequest, unauthorized } from '../errors';
+import { wecomOf } from '../wecom/plugin';
 import { type EntryRequest, entryAllocate } from './service';
 import { checkEntrySignature } from './signature';
 

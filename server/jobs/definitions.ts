@@ -1,18 +1,12 @@
-import type { FastifyInstance } from 'fastify';
 import { expireOpenAllocations } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { resyncTagLibrary } from '../contacts/tags';
 import { pollTransferResults, retryQueuedTransfers } from '../contacts/transfers';
-import type { WecomApi } from '../wecom/api-types';
+import { wecomOf } from '../wecom/plugin';
 import { computeDailyMetrics } from './daily-metrics';
 import type { JobDefinition } from './runner';
 
 const MIN = 60_000;
-
-function wecomOf(app: FastifyInstance): WecomApi {
-  if (!app.hasDecorator('wecom')) throw new Error('the WeCom client (app.wecom) is not registered');
-  return (app as unknown as { wecom: WecomApi }).wecom;
-}
 
 /** The product's cron jobs. Each calls a service; no SQL lives here. */
 export const JOBS: JobDefinition[] = [

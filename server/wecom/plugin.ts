@@ -12,6 +12,15 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The WeCom client the wecom plugin decorated; read at call time, so a feature registered before
+ * the client still finds it when a handler or job runs.
+ */
+export function wecomOf(app: FastifyInstance): WecomApi {
+  if (!app.hasDecorator('wecom')) throw new Error('the WeCom client (app.wecom) is not registered');
+  return app.wecom;
+}
+
 export interface WecomPluginOptions {
   /** Overrides for tests (sleep, random, retry policy, limiter …). */
   client?: Partial<WecomClientOptions>;

@@ -5,13 +5,14 @@ import { audit } from '../../audit/audit';
 import { type Allocation, Customer, Manager } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
 import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { wecomOf } from '../../wecom/plugin';
 import { matchCustomer } from '../matching';
 import { upsertContact, upsertFollow } from '../repo';
 import { applyContactTags, CAMPAIGN_GROUP, SEGMENT_GROUP, type WantedTag } from '../tags';
 import { requestTransfers } from '../transfers';
 import { wecomErrorInfo } from '../wecom-error';
 import { sendWelcome, welcomeStarted, welcomesIdle } from '../welcome';
-import { field, wecomOf } from './common';
+import { field } from './common';
 
 /** How long after the event starts the welcome waits for externalcontact/get (先生/女士) before sending without it. */
 const GENDER_WAIT_MS = 150;

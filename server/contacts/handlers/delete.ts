@@ -1,9 +1,7 @@
-import { In } from 'typeorm';
 import { adjustLoad } from '../../allocation/service';
 import { audit } from '../../audit/audit';
-import { Transfer } from '../../db/entities';
 import type { HandlerContext, WecomEvent } from '../../wecom/events';
-import { deleteFollow } from '../repo';
+import { deleteFollow, openOnjobTransferFrom, updateTransfer } from '../repo';
 import { field } from './common';
 
 const eventTime = (event: WecomEvent, fallback: number) => Number(field(event, 'CreateTime')) * 1000 || fallback;
@@ -23,13 +21,10 @@ export async function managerDeletedCustomer(event: WecomEvent, ctx: HandlerCont
   if (res.wasActive) adjustLoad(db, userid, -1);
   let transferId: number | null = null;
   if (byTransfer) {
-    const t = await db.manager.findOne(Transfer, {
-      where: { externalUserid, handoverUserid: userid, kind: 'onjob', status: In(['waiting', 'requested']) },
-      order: { requestedAt: 'DESC' },
-    });
+    const t = await openOnjobTransferFrom(db, externalUserid, userid);
     if (t) {
       transferId = t.id;
-      await db.manager.update(Transfer, { id: t.id }, { status: 'success', takeoverTime: at, updatedAt: app.now() });
+      await updateTransfer(db, t.id, { status: 'success', takeoverTime: at, updatedAt: app.now() });
     }
   }
   if (!res.wasActive && !transferId) return; // a redelivery: nothing changed

@@ -2,10 +2,11 @@ import { audit } from '../../audit/audit';
 import { Follow } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
 import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { wecomOf } from '../../wecom/plugin';
 import { findContact, findFollow, setContactTags, upsertContact } from '../repo';
 import { resyncTagLibrary } from '../tags';
 import { wecomErrorInfo } from '../wecom-error';
-import { field, wecomOf } from './common';
+import { field } from './common';
 
 /**
  * edit_external_contact: the manager changed remark, description or tags in the client. Refresh the

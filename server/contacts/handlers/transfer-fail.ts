@@ -1,7 +1,7 @@
-import { In } from 'typeorm';
 import { audit } from '../../audit/audit';
-import { Transfer, type TransferStatus } from '../../db/entities';
+import type { TransferStatus } from '../../db/entities';
 import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { openTransferTo, updateTransfer } from '../repo';
 import { field } from './common';
 
 const STATUS: Record<string, TransferStatus> = {
@@ -20,16 +20,13 @@ export async function transferFailed(event: WecomEvent, ctx: HandlerContext): Pr
   const takeover = field(event, 'UserID');
   const reason = field(event, 'FailReason') || 'unknown';
   if (!externalUserid || !takeover) return;
-  const t = await db.manager.findOne(Transfer, {
-    where: { externalUserid, takeoverUserid: takeover, status: In(['waiting', 'requested', 'queued']) },
-    order: { requestedAt: 'DESC', id: 'DESC' },
-  });
+  const t = await openTransferTo(db, externalUserid, takeover);
   if (!t) {
     ctx.log.info({ externalUserid, takeover }, 'transfer_fail for no open transfer of ours; ignored');
     return;
   }
   const status = STATUS[reason] ?? 'failed';
-  await db.manager.update(Transfer, { id: t.id }, { status, reason: reason.slice(0, 64), updatedAt: app.now() });
+  await updateTransfer(db, t.id, { status, reason: reason.slice(0, 64), updatedAt: app.now() });
   await audit(db, {
     actor: 'system:callback',
     action: `transfer.${status}`,
