@@ -99,7 +99,7 @@ function approvedWelcomeTemplates(db: DataSource): Promise<ScriptTemplate[]> {
   const rows = db.manager
     .createQueryBuilder(ScriptTemplate, 't')
     .select(['t.id', 't.content', 't.segments', 't.ownerUserid', 't.updatedAt', 't.expiresAt'])
-    .where("t.status = 'approved' AND t.is_welcome = :yes", { yes: true })
+    .where("t.status = 'approved' AND t.channel = 'welcome'")
     .getMany();
   templateCache.set(db, { at, rows });
   rows.catch(() => templateCache.delete(db));

@@ -2,7 +2,7 @@ import type { TemplateCustomer } from './types';
 
 /**
  * The ranking score, kept simple and explainable (higher first, ties by id):
- *   stage      exact +100, neighbour (±1) +40, further away +0 (only reachable through search)
+ *   stage      exact +100, any-stage script +60, neighbour (±1) +40, further away +0 (only through search)
  *   segment    template names the customer's segment +30, generic (no segments) +10,
  *              names other segments only → not suggested
  *   owner      the manager's own template +20
@@ -14,7 +14,8 @@ export interface ScoreInput {
   id: number;
   title: string;
   content: string;
-  stage: number;
+  /** null = any stage. */
+  stage: number | null;
   segments: string[];
   product: string | null;
   mine: boolean;
@@ -22,6 +23,7 @@ export interface ScoreInput {
 
 export const SCORE = {
   stageExact: 100,
+  stageAny: 60,
   stageNeighbour: 40,
   segmentMatch: 30,
   segmentGeneric: 10,
@@ -40,8 +42,9 @@ export function scoreTemplate(
   q: string,
 ): number | null {
   let score = 0;
-  const distance = Math.abs(t.stage - stage);
-  if (distance === 0) score += SCORE.stageExact;
+  const distance = t.stage === null ? null : Math.abs(t.stage - stage);
+  if (distance === null) score += SCORE.stageAny;
+  else if (distance === 0) score += SCORE.stageExact;
   else if (distance === 1) score += SCORE.stageNeighbour;
 
   if (t.segments.length === 0) score += SCORE.segmentGeneric;

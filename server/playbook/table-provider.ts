@@ -8,7 +8,7 @@ interface Row {
   id: number;
   title: string;
   content: string;
-  stage: number;
+  stage: number | null;
   segments: string;
   product: string | null;
   owner_userid: string | null;
@@ -45,13 +45,13 @@ export class TableTemplateProvider implements TemplateProvider {
     let stageSql = '';
     if (!q) {
       // The manager's own templates are always offered (the 我的话术 tab); corp ones by stage.
-      stageSql = ' AND (owner_userid = ? OR stage BETWEEN ? AND ?)';
+      stageSql = ' AND (owner_userid = ? OR stage IS NULL OR stage BETWEEN ? AND ?)';
       params.push(ctx.manager.userid, stage - 1, stage + 1);
     }
     const rows: Row[] = await this.db.query(
       `SELECT id, title, content, stage, segments, product, owner_userid, disclaimer, attachments
          FROM script_templates
-        WHERE status = 'approved' AND is_welcome = 0
+        WHERE status = 'approved' AND channel = 'chat'
           AND (expires_at IS NULL OR expires_at > ?)
           AND (owner_userid IS NULL OR owner_userid = ?)${stageSql}`,
       params,
@@ -66,7 +66,7 @@ export class TableTemplateProvider implements TemplateProvider {
           id: Number(r.id),
           title: r.title,
           content: r.content,
-          stage: Number(r.stage),
+          stage: r.stage === null ? null : Number(r.stage),
           segments,
           product: r.product,
           mine,
@@ -83,7 +83,8 @@ export class TableTemplateProvider implements TemplateProvider {
           title: r.title,
           content: fillVariables(r.content, ctx.customer, ctx.manager),
           disclaimer: r.disclaimer || null,
-          stage: Number(r.stage),
+          // An any-stage script is shown at the customer's stage.
+          stage: r.stage === null ? stage : Number(r.stage),
           segments,
           product: r.product,
           owner: mine ? 'mine' : 'corp',

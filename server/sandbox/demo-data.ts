@@ -1,3 +1,4 @@
+import type { RiskClass, TemplateChannel } from '../db/entities/playbook';
 import { seededRandom } from '../lib/seeded-random';
 import type { TemplateAttachment } from '../playbook';
 import type { FakeSeed, FakeTagGroup } from './fake-types';
@@ -48,15 +49,21 @@ export interface DemoCustomer {
 export interface DemoTemplate {
   title: string;
   content: string;
-  stage: number;
+  /** null = any stage (the welcome). */
+  stage: number | null;
   segments: string;
   product: string | null;
   variant: string | null;
   disclaimer: string | null;
-  isWelcome: boolean;
+  channel: TemplateChannel;
+  category: string;
+  riskClass: RiskClass;
   /** Sent after the text (see TemplateAttachment); the bank's pages live on a placeholder domain. */
   attachments?: TemplateAttachment[];
 }
+
+/** Demo scripts are approved for a year from the seed, like a real library's approvals. */
+export const DEMO_TEMPLATE_APPROVAL_MS = 365 * 24 * 3_600_000;
 
 export const DEMO_RULE_VERSION = 'default-v1';
 export const DEMO_ROOT_DEPARTMENT = { id: 1, name: '杭州示范银行', parentid: 0, order: 1 };
@@ -191,12 +198,14 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     title: '欢迎语',
     content:
       '{{客户称呼}}好，我是{{网点}}的客户经理{{客户经理}}，很高兴为您服务！账户、理财、贷款有任何问题都可以随时问我。',
-    stage: 1,
+    stage: null,
     segments: '',
     product: null,
     variant: null,
     disclaimer: null,
-    isWelcome: true,
+    channel: 'welcome',
+    category: '欢迎语',
+    riskClass: 'none',
   },
   // 代发
   {
@@ -208,7 +217,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: null,
     variant: 'A',
     disclaimer: null,
-    isWelcome: false,
+    channel: 'chat',
+    category: '问候',
+    riskClass: 'none',
   },
   {
     title: '代发权益介绍',
@@ -218,7 +229,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: null,
     variant: null,
     disclaimer: null,
-    isWelcome: false,
+    channel: 'chat',
+    category: '权益介绍',
+    riskClass: 'none',
   },
   {
     title: '代发理财推荐',
@@ -228,7 +241,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: '稳健理财',
     variant: null,
     disclaimer: WEALTH_RISK,
-    isWelcome: false,
+    channel: 'chat',
+    category: '产品推荐',
+    riskClass: 'wealth',
     attachments: [
       {
         type: 'link',
@@ -246,7 +261,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: null,
     variant: null,
     disclaimer: null,
-    isWelcome: false,
+    channel: 'chat',
+    category: '回访',
+    riskClass: 'none',
   },
   // 高潜
   {
@@ -257,7 +274,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: null,
     variant: 'A',
     disclaimer: null,
-    isWelcome: false,
+    channel: 'chat',
+    category: '问候',
+    riskClass: 'none',
   },
   {
     title: '高潜资产配置',
@@ -268,7 +287,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: '稳健理财',
     variant: null,
     disclaimer: WEALTH_RISK,
-    isWelcome: false,
+    channel: 'chat',
+    category: '产品推荐',
+    riskClass: 'wealth',
     attachments: [
       {
         type: 'link',
@@ -286,7 +307,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: '基金定投',
     variant: null,
     disclaimer: FUND_RISK,
-    isWelcome: false,
+    channel: 'chat',
+    category: '产品推荐',
+    riskClass: 'fund',
   },
   {
     title: '高潜活动邀请',
@@ -296,7 +319,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: null,
     variant: null,
     disclaimer: null,
-    isWelcome: false,
+    channel: 'chat',
+    category: '活动邀请',
+    riskClass: 'none',
   },
   // 流降
   {
@@ -307,7 +332,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: null,
     variant: 'A',
     disclaimer: null,
-    isWelcome: false,
+    channel: 'chat',
+    category: '问候',
+    riskClass: 'none',
   },
   {
     title: '流降到期提醒',
@@ -317,7 +344,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: '稳健理财',
     variant: null,
     disclaimer: WEALTH_RISK,
-    isWelcome: false,
+    channel: 'chat',
+    category: '产品推荐',
+    riskClass: 'wealth',
   },
   {
     title: '流降专属礼遇',
@@ -328,7 +357,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: null,
     variant: null,
     disclaimer: null,
-    isWelcome: false,
+    channel: 'chat',
+    category: '关怀',
+    riskClass: 'none',
   },
   {
     title: '流降意见回访',
@@ -338,7 +369,9 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
     product: null,
     variant: null,
     disclaimer: null,
-    isWelcome: false,
+    channel: 'chat',
+    category: '回访',
+    riskClass: 'none',
   },
 ];
 

@@ -17,6 +17,7 @@ import {
   DEMO_MANAGERS,
   DEMO_RULE_VERSION,
   DEMO_TAG_GROUPS,
+  DEMO_TEMPLATE_APPROVAL_MS,
   DEMO_TEMPLATES,
 } from './demo-data';
 
@@ -150,13 +151,18 @@ export async function seedDemoData(db: DataSource, now: number): Promise<SeedRes
           ...t,
           ownerUserid: null,
           status: 'approved',
-          expiresAt: null,
+          expiresAt: now + DEMO_TEMPLATE_APPROVAL_MS,
           attachments: t.attachments ?? null,
           createdBy: 'sandbox',
+          reviewer: 'sandbox',
+          submittedAt: now,
+          reviewedAt: now,
           createdAt: now,
           updatedAt: now,
         })),
       );
+      // Each demo script is the first version of its own lineage.
+      await tx.query('UPDATE script_templates SET lineage_id = id WHERE lineage_id IS NULL');
       const hasActive = await tx.getRepository(RuleSetRow).count({ where: { active: true } });
       if (!hasActive) {
         await insert(RuleSetRow, [

@@ -243,8 +243,8 @@ describe('sidebar in Chromium against the sandbox', () => {
     const now = Date.now();
     await server.app.db.query(
       `INSERT INTO script_templates (title, content, stage, segments, product, variant, owner_userid, status, expires_at,
-         disclaimer, attachments, is_welcome, created_by, created_at, updated_at)
-       VALUES ('E2E我的开场白', '{{客户称呼}}您好，我是{{客户经理}}', 1, '', NULL, NULL, ?, 'approved', NULL, NULL, NULL, 0, ?, ?, ?)`,
+         disclaimer, attachments, channel, created_by, created_at, updated_at)
+       VALUES ('E2E我的开场白', '{{客户称呼}}您好，我是{{客户经理}}', 1, '', NULL, NULL, ?, 'approved', NULL, NULL, NULL, 'chat', ?, ?, ?)`,
       [manager, manager, now, now],
     );
     await chatWith(mine);

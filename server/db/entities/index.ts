@@ -2,7 +2,7 @@ import { Allocation, ContactWay, RuleSetRow, Transfer, WelcomeMessage } from './
 import { ContactTag, CorpTag, Customer, ExternalContact, Follow } from './customers';
 import { InboxEvent } from './inbox';
 import { Branch, Manager } from './org';
-import { ScriptTemplate, Touch } from './playbook';
+import { ScriptTemplate, SensitiveWord, Touch } from './playbook';
 import { AuditEntry, CachedSecret, JobLease } from './system';
 
 export * from './allocation';
@@ -32,4 +32,5 @@ export const entities = [
   WelcomeMessage,
   ScriptTemplate,
   Touch,
+  SensitiveWord,
 ];

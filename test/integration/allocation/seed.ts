@@ -86,7 +86,7 @@ export async function seedWelcomeTemplate(db: DataSource, now = Date.now()): Pro
     expiresAt: null,
     disclaimer: null,
     attachments: null,
-    isWelcome: true,
+    channel: 'welcome',
     createdBy: 'test',
     createdAt: now,
     updatedAt: now,

@@ -116,16 +116,22 @@ describe.each(DB_TARGETS)('sandbox contracts (OAuth, JS-SDK mock, page, demo see
     expect(managers.some((m) => m.role === 'branch_lead')).toBe(true);
     expect(managers.some((m) => m.skills.includes('wealth'))).toBe(true);
     const templates = await fresh.ds.getRepository(ScriptTemplate).find();
-    expect(templates.filter((t) => t.isWelcome)).toHaveLength(1);
-    expect(new Set(templates.filter((t) => !t.isWelcome).map((t) => t.stage))).toEqual(new Set([1, 2, 3, 4]));
+    // The demo adds its own welcome next to the built-in one from the migration.
+    const demo = templates.filter((t) => t.createdBy === 'sandbox');
+    expect(demo.filter((t) => t.channel === 'welcome')).toHaveLength(1);
+    expect(templates.filter((t) => t.createdBy === 'system' && t.channel === 'welcome')).toHaveLength(1);
+    expect(new Set(demo.filter((t) => t.channel === 'chat').map((t) => t.stage))).toEqual(new Set([1, 2, 3, 4]));
     expect(templates.every((t) => t.status === 'approved')).toBe(true);
+    expect(demo.every((t) => (t.expiresAt ?? 0) > Date.now())).toBe(true);
     expect(templates.some((t) => t.disclaimer?.includes('风险提示'))).toBe(true);
     // A couple of templates carry a link card to a (placeholder) page of the bank.
     const links = templates.flatMap((t) => (Array.isArray(t.attachments) ? t.attachments : []));
     expect(links.length).toBeGreaterThan(0);
     for (const a of links)
       expect(a).toMatchObject({ type: 'link', url: expect.stringMatching(/^https:\/\/bank\.example\//) });
-    expect(templates.find((t) => t.isWelcome)?.content).toMatch(/\{\{客户称呼\}\}.*\{\{网点\}\}.*\{\{客户经理\}\}/);
+    expect(demo.find((t) => t.channel === 'welcome')?.content).toMatch(
+      /\{\{客户称呼\}\}.*\{\{网点\}\}.*\{\{客户经理\}\}/,
+    );
     const rules = await fresh.ds.getRepository(RuleSetRow).find();
     expect(rules).toEqual([expect.objectContaining({ version: 'default-v1', active: true })]);
     expect(JSON.parse(rules[0].body)).toEqual(JSON.parse(JSON.stringify(DEFAULT_RULE_SET)));

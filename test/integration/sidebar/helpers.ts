@@ -276,7 +276,7 @@ export async function seed(db: DataSource, far: FarSide): Promise<void> {
     expiresAt: null,
     disclaimer: null,
     attachments: null,
-    isWelcome: false,
+    channel: 'chat' as const,
     createdBy: 'system',
     createdAt: at,
     updatedAt: at,
@@ -303,7 +303,7 @@ export async function seed(db: DataSource, far: FarSide): Promise<void> {
     tpl({ title: '韩梅的话术', content: '韩梅的', stage: 1, ownerUserid: 'hanmei' }),
     tpl({ title: '草稿话术', content: '未审核', stage: 1, status: 'draft' }),
     tpl({ title: '过期话术', content: '已过期', stage: 1, expiresAt: T0 - 1 }),
-    tpl({ title: '欢迎语', content: '欢迎', stage: 1, isWelcome: true }),
+    tpl({ title: '欢迎语', content: '欢迎', stage: 1, channel: 'welcome' }),
     tpl({ title: '第四次回访', content: '回访', stage: 4 }),
   ]);
   await db.getRepository(Allocation).insert({
