@@ -1,7 +1,13 @@
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
-import type { TemplateAttachment } from '../playbook';
+import type { TemplateAttachment } from '../playbook/types';
 
-/** Request/response schemas of /api/sidebar/*; the Vue app's services/types.ts mirrors them. */
+/**
+ * Request/response schemas of /api/sidebar/*: the one source of the wire types. Each schema's type
+ * is exported under the same name (`Static<>`), and the Vue app imports them with `import type`
+ * (sidebar-app/src/services/types.ts), so a change here that the app does not follow fails
+ * `npm run typecheck`. This module imports nothing from the server but leaf type modules: the
+ * sidebar's type check reads it.
+ */
 
 /**
  * Nullable values as `type: [T, 'null']`, not anyOf: fast-json-stringify serializes anyOf by
@@ -60,7 +66,7 @@ export const Touch = Type.Object({
   title: NullableStr,
   userid: Type.String(),
   sentAt: Type.String(),
-  channel: Type.String(),
+  channel: StringEnum(['send', 'copy'] as const),
   stage: Type.Integer(),
 });
 
@@ -151,4 +157,21 @@ export const TouchBody = Type.Object(
 );
 export const TouchReply = Type.Object({ touch: Touch });
 
-export type TagsBodyT = Static<typeof TagsBody>;
+export type Bootstrap = Static<typeof Bootstrap>;
+export type Me = Static<typeof Me>;
+export type SessionBody = Static<typeof SessionBody>;
+export type JssdkQuery = Static<typeof JssdkQuery>;
+export type JssdkConfig = Static<typeof JssdkConfig>;
+export type CorpTagGroup = Static<typeof CorpTagGroup>;
+export type Touch = Static<typeof Touch>;
+export type Attachment = Static<typeof Attachment>;
+export type Template = Static<typeof Template>;
+export type Card = Static<typeof Card>;
+export type TagsBody = Static<typeof TagsBody>;
+export type TagsReply = Static<typeof TagsReply>;
+export type LinkBody = Static<typeof LinkBody>;
+export type LinkReply = Static<typeof LinkReply>;
+export type TemplatesQuery = Static<typeof TemplatesQuery>;
+export type TemplatesReply = Static<typeof TemplatesReply>;
+export type TouchBody = Static<typeof TouchBody>;
+export type TouchReply = Static<typeof TouchReply>;

@@ -5,6 +5,7 @@ import { maskName } from '../imports/mask';
 import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
 import type { WecomApi } from '../wecom/api-types';
 import { type ContactRow, type ManagerRow, SidebarRepo, type TagRow, type TouchRow } from './repo';
+import type { Touch } from './schemas';
 
 export const MAX_STAGE = 4;
 const CARD_TOUCHES = 10;
@@ -33,15 +34,7 @@ export interface CorpTagGroupOut {
   tags: { id: string; name: string; selected: boolean }[];
 }
 
-export interface TouchOut {
-  id: number;
-  templateId: number | null;
-  title: string | null;
-  userid: string;
-  sentAt: string;
-  channel: string;
-  stage: number;
-}
+export type TouchOut = Touch;
 
 /** A contact the viewer may act on, with the follow through which WeCom calls are made. */
 interface AccessibleContact {
@@ -118,7 +111,8 @@ function touchOut(r: TouchRow): TouchOut {
     title: r.title,
     userid: r.userid,
     sentAt: iso(r.sent_at) as string,
-    channel: r.channel,
+    // Written only through TouchBody, whose enum this is.
+    channel: r.channel as Touch['channel'],
     stage: Number(r.stage),
   };
 }

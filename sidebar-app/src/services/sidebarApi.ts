@@ -2,14 +2,17 @@ import type { HttpClient } from './http';
 import type {
   Bootstrap,
   CardResponse,
-  CorpTagGroup,
-  Customer,
   JssdkConfig,
+  LinkBody,
+  LinkReply,
   Me,
-  Template,
+  TagsBody,
+  TagsReply,
   TemplateQuery,
-  Touch,
+  TemplatesReply,
+  TouchBody,
   TouchChannel,
+  TouchReply,
 } from './types';
 
 /** Typed calls of /api/sidebar/*; everything goes through the one HttpClient. */
@@ -25,23 +28,23 @@ export function createSidebarApi(http: HttpClient) {
     jssdkConfig: (url: string) => http.request<JssdkConfig>(`${base}/jssdk-config`, { query: { url } }),
     card: (externalUserId: string) => http.request<CardResponse>(`${base}/customers/${enc(externalUserId)}`),
     updateTags: (externalUserId: string, add: string[], remove: string[]) =>
-      http.request<{ corpTags: CorpTagGroup[] }>(`${base}/customers/${enc(externalUserId)}/tags`, {
+      http.request<TagsReply>(`${base}/customers/${enc(externalUserId)}/tags`, {
         method: 'POST',
-        body: { add, remove },
+        body: { add, remove } satisfies TagsBody,
       }),
     link: (externalUserId: string, bankCustomerId: string) =>
-      http.request<{ customer: Customer } | Record<string, unknown>>(`${base}/customers/${enc(externalUserId)}/link`, {
+      http.request<LinkReply>(`${base}/customers/${enc(externalUserId)}/link`, {
         method: 'POST',
-        body: { bankCustomerId },
+        body: { bankCustomerId } satisfies LinkBody,
       }),
     templates: (query: TemplateQuery) =>
-      http.request<{ templates: Template[] }>(`${base}/templates`, {
+      http.request<TemplatesReply>(`${base}/templates`, {
         query: { q: query.q, stage: query.stage, externalUserId: query.externalUserId },
       }),
     recordTouch: (externalUserId: string, templateId: number, channel: TouchChannel) =>
-      http.request<{ touch: Touch }>(`${base}/touches`, {
+      http.request<TouchReply>(`${base}/touches`, {
         method: 'POST',
-        body: { externalUserId, templateId, channel },
+        body: { externalUserId, templateId, channel } satisfies TouchBody,
       }),
   };
 }

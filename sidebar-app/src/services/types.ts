@@ -1,125 +1,31 @@
-// Wire types of /api/sidebar/*. Keep in step with server/sidebar/schemas.ts.
+// Wire types of /api/sidebar/*, derived from the server's TypeBox schemas (the one source).
+// `import type` only: nothing of the server reaches the bundle.
+import type { Card, CorpTagGroup, JssdkConfig, Me, TemplatesQuery, Touch } from '../../../server/sidebar/schemas';
 
-export interface Bootstrap {
-  corpId: string;
-  agentId: string;
-  oauthBase: string;
-  sandbox: boolean;
-}
+export type { ImageAttachment, LinkAttachment } from '../../../server/playbook/types';
+export type {
+  Attachment,
+  Bootstrap,
+  CorpTagGroup,
+  JssdkConfig,
+  LinkBody,
+  LinkReply,
+  Me,
+  TagsBody,
+  TagsReply,
+  Template,
+  TemplatesReply,
+  Touch,
+  TouchBody,
+  TouchReply,
+} from '../../../server/sidebar/schemas';
 
-export type Role = 'manager' | 'branch_lead' | 'operator';
-
-export interface Me {
-  userid: string;
-  name: string;
-  role: Role;
-  branchCode: string;
-}
-
-export interface SignaturePart {
-  timestamp: number;
-  nonceStr: string;
-  signature: string;
-}
-
-export interface JssdkConfig {
-  corpId: string;
-  agentId: string;
-  corp: SignaturePart;
-  agent: SignaturePart;
-}
-
-export interface CorpTag {
-  id: string;
-  name: string;
-  selected: boolean;
-}
-
-export interface CorpTagGroup {
-  groupId: string;
-  groupName: string;
-  tags: CorpTag[];
-}
-
-export type TouchChannel = 'send' | 'copy';
-
-export interface Touch {
-  id: number;
-  templateId: number | null;
-  title: string | null;
-  userid: string;
-  sentAt: string;
-  channel: TouchChannel;
-  stage?: number;
-}
-
-export interface ManagerRef {
-  userid: string;
-  name: string;
-  branchCode: string;
-  branchName: string | null;
-}
-
-export interface Allocation {
-  reason: string;
-  summaryZh: string;
-  ruleVersion: string | null;
-}
-
-export interface Customer {
-  externalUserId: string;
-  name: string;
-  segment: string | null;
-  bankCustomerId?: string | null;
-  owner: ManagerRef | null;
-  branchName?: string | null;
-  corpTags: CorpTagGroup[];
-  bankTags: string[];
-  stage: number;
-  touchCount: number;
-  touches: Touch[];
-  allocation: Allocation | null;
-  followedSince: string | null;
-}
-
-/** Sent after the text; see TemplateAttachment in server/playbook/types.ts (URLs are http(s) only). */
-export interface LinkAttachment {
-  type: 'link';
-  title: string;
-  url: string;
-  desc?: string;
-  imgUrl?: string;
-}
-
-/** Sendable only with a mediaId; imgUrl is the thumbnail. */
-export interface ImageAttachment {
-  type: 'image';
-  mediaId?: string;
-  imgUrl?: string;
-}
-
-export type Attachment = LinkAttachment | ImageAttachment;
-
-export interface Template {
-  id: number;
-  title: string;
-  content: string;
-  disclaimer: string | null;
-  stage: number;
-  segments: string[];
-  product: string | null;
-  owner: 'corp' | 'mine';
-  score: number;
-  attachments: Attachment[];
-}
-
-export interface CardResponse {
-  customer: Customer;
-  templates: Template[];
-}
-
-export interface TemplateQuery {
-  q?: string;
-  stage?: number;
-  externalUserId?: string;
-}
+export type Role = Me['role'];
+export type SignaturePart = JssdkConfig['corp'];
+export type CorpTag = CorpTagGroup['tags'][number];
+export type TouchChannel = Touch['channel'];
+export type CardResponse = Card;
+export type Customer = Card['customer'];
+export type ManagerRef = NonNullable<Customer['owner']>;
+export type Allocation = NonNullable<Customer['allocation']>;
+export type TemplateQuery = TemplatesQuery;

@@ -113,6 +113,7 @@ describe('useCustomerCard', () => {
         userid: 'lilei',
         sentAt: '2026-11-23T00:00:00Z',
         channel: 'send',
+        stage: i,
       });
     }
     expect(t.card.state.customer?.touchCount).toBe(4);

@@ -13,6 +13,7 @@ const touch = (channel: 'send' | 'copy'): Touch => ({
   userid: 'lilei',
   sentAt: '2026-11-23T02:00:00.000Z',
   channel,
+  stage: 1,
 });
 
 function setup(
