@@ -15,13 +15,13 @@ export interface ImportArgs {
 }
 
 /**
- * `import branches|managers|customers <file.csv>`. Exit 0 when every row is valid (warnings are
+ * `import branches|managers|customers|holdings <file.csv>`. Exit 0 when every row is valid (warnings are
  * allowed), 1 when rows have errors (dry run, refused apply, or apply with --skip-invalid), 2
  * when the file itself is unusable (missing, empty, no/incomplete header, malformed CSV).
  */
 export async function importCommand(args: ImportArgs, ctx: CommandContext): Promise<CommandResult> {
-  if (!['branches', 'managers', 'customers'].includes(args.kind)) {
-    throw new UsageError(`unknown import kind "${args.kind}": branches, managers or customers`);
+  if (!['branches', 'managers', 'customers', 'holdings'].includes(args.kind)) {
+    throw new UsageError(`unknown import kind "${args.kind}": branches, managers, customers or holdings`);
   }
   const bars: Partial<Record<'validate' | 'write', Progress>> = {};
   let report: ImportReport;

@@ -18,8 +18,10 @@ import { sandboxCommand } from './sandbox';
 export function registerCommands(program: Command, run: Runner): void {
   program
     .command('import')
-    .description('import branches, managers or customers from a CSV file (UTF-8 or GBK, header row required)')
-    .addArgument(new Argument('<kind>', 'what the file holds').choices(['branches', 'managers', 'customers']))
+    .description('import branches, managers, customers or holdings from a CSV file (UTF-8 or GBK, header row required)')
+    .addArgument(
+      new Argument('<kind>', 'what the file holds').choices(['branches', 'managers', 'customers', 'holdings']),
+    )
     .argument('<file>', 'CSV file')
     .option('--skip-invalid', 'with --apply: import the valid rows of a file that has bad rows')
     .option('--show-issues <n>', 'how many issues to list in table output', '50')
@@ -30,7 +32,10 @@ Columns (header names, any order):
   branches   code,name,parent_code,lat,lng            optional: region_code,active
   managers   userid,name,branch_code,capacity,status  optional: role,skills,accepting
   customers  customer_id,name,phone,segment,owner_userid,lat,lng,region_code,tags
-Phones are stored only as a salted hash and names masked (张*明). Unknown owner_userid is a
+             optional: asset_tier,risk_rating,risk_rating_date,birthday,preferred_branch
+  holdings   customer_id,product,product_type,amount_band,open_date,maturity_date
+Phones are stored only as a salted hash and names masked (张*明); a birthday keeps only MM-DD;
+holdings keep an amount band (5万以下, 5-20万, 20-50万, 50-100万, 100-300万, 300万以上), never an amount. Unknown owner_userid is a
 warning (the row is kept); unknown branches, bad coordinates, duplicates are errors.`,
     )
     .action((kind: string, file: string, opts: { skipInvalid?: boolean; showIssues: string }, cmd: Command) =>

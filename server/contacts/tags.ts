@@ -30,6 +30,7 @@ function rowsOf(group: CorpTagGroup, now: number): CorpTag[] {
     groupName: group.group_name.slice(0, 64),
     name: t.name.slice(0, 64),
     sortOrder: t.order ?? 0,
+    groupOrder: group.order ?? 0,
     deleted: Boolean(t.deleted || group.deleted),
     updatedAt: now,
   }));

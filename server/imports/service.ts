@@ -7,7 +7,7 @@ import { type DbRow, type DbValue, type ImportKind, type ImportSpec, type RowIss
 import { batchSize, dialectOf, selectByKeysSql, upsertSql } from './upsert';
 
 /**
- * CSV imports of branches, managers and customers, shared by the operator CLI and the server.
+ * CSV imports of branches, managers, customers and holdings, shared by the operator CLI and the server.
  *
  * Two streaming passes keep memory flat for million-row files: pass 1 validates every row (and
  * remembers keys for duplicate detection), pass 2 re-reads the file, compares valid rows with
@@ -97,8 +97,8 @@ function readHeader(fields: string[], spec: ImportSpec): { header: Header; unkno
   return { header: { index, names }, unknown: names.filter((n) => !known.has(n)) };
 }
 
-async function loadKeys(db: DataSource, target: 'branches' | 'managers'): Promise<Set<string>> {
-  const column = target === 'branches' ? 'code' : 'userid';
+async function loadKeys(db: DataSource, target: 'branches' | 'managers' | 'customers'): Promise<Set<string>> {
+  const column = { branches: 'code', managers: 'userid', customers: 'id' }[target];
   const rows: Record<string, string>[] = await db.query(`SELECT ${column} AS k FROM ${target}`);
   return new Set(rows.map((r) => String(r.k)));
 }
@@ -166,8 +166,11 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
     report.rows++;
     if (report.rows % PROGRESS_EVERY === 0) progress('validate', report.rows);
     const h: Header = header;
-    const rawKey = rec.fields[h.index.get(spec.keyCsv)!];
-    const key = rawKey || undefined;
+    const get = (csv: string) => {
+      const i = h.index.get(csv);
+      return i === undefined ? undefined : rec.fields[i];
+    };
+    const key = (spec.keyOf ? spec.keyOf(get) : rec.fields[h.index.get(spec.keyCsv)!]) || undefined;
     if (rec.fields.length !== h.names.length) {
       addIssue({
         line: rec.line,
@@ -177,10 +180,6 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
       });
       continue;
     }
-    const get = (csv: string) => {
-      const i = h.index.get(csv);
-      return i === undefined ? undefined : rec.fields[i];
-    };
     const row = spec.parse(
       get,
       (column, reason, warn) => addIssue({ line: rec.line, key, column, severity: warn ? 'warning' : 'error', reason }),
@@ -195,7 +194,7 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
           key,
           column: spec.keyCsv,
           severity: 'error',
-          reason: `duplicate key: ${spec.keyCsv} "${key}" already on line ${first}`,
+          reason: `duplicate key: ${spec.keyOf ? 'row' : spec.keyCsv} "${key}" already on line ${first}`,
         });
         continue;
       }

@@ -7,7 +7,7 @@ import { maskName } from './mask';
  * values are compared with existing rows and bound to the upsert on SQLite and MySQL alike.
  */
 
-export type ImportKind = 'branches' | 'managers' | 'customers';
+export type ImportKind = 'branches' | 'managers' | 'customers' | 'holdings';
 export type DbValue = string | number | null;
 export type DbRow = Record<string, DbValue>;
 
@@ -22,7 +22,7 @@ export interface RowIssue {
 /** A reference to another table, checked against the database (and the file itself, for branch parents). */
 export interface RefCheck {
   csv: string;
-  target: 'branches' | 'managers';
+  target: 'branches' | 'managers' | 'customers';
   severity: 'error' | 'warning';
   /** The referenced key may also be defined by another row of the same file. */
   sameFile: boolean;
@@ -34,6 +34,8 @@ export interface ImportSpec {
   table: string;
   keyCsv: string;
   keyColumn: string;
+  /** A key built from several columns (holdings); default: the keyCsv field as it is. */
+  keyOf?: (get: (csv: string) => string | undefined) => string | undefined;
   required: string[];
   optional: string[];
   refs: RefCheck[];
@@ -272,13 +274,109 @@ export const managersSpec: ImportSpec = {
   },
 };
 
+/** Optional profile columns of a customers file (CSV name → DB column). */
+const PROFILE: Record<string, string[]> = {
+  asset_tier: ['asset_tier'],
+  risk_rating: ['risk_rating'],
+  risk_rating_date: ['risk_rated_on'],
+  birthday: ['birthday_md'],
+  preferred_branch: ['preferred_branch'],
+};
+const PROFILE_CSV = Object.keys(PROFILE);
+const profileColumns = (h: Set<string>) => PROFILE_CSV.filter((c) => h.has(c)).flatMap((c) => PROFILE[c]);
+
+/** 风险等级: the customer ratings C1..C5, also by their usual Chinese names. */
+const RISK: Record<string, string> = {
+  c1: 'C1',
+  c2: 'C2',
+  c3: 'C3',
+  c4: 'C4',
+  c5: 'C5',
+  保守型: 'C1',
+  稳健型: 'C2',
+  平衡型: 'C3',
+  成长型: 'C4',
+  进取型: 'C5',
+};
+
+/** A calendar day as YYYY-MM-DD from 2026-11-03, 2026/11/3 or 20261103; null when not a real day. */
+export function parseDay(raw: string): string | null {
+  const s = raw.trim();
+  const m = /^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})$/.exec(s) ?? /^(\d{4})()(\d{2})(\d{2})$/.exec(s);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[3]), Number(m[4])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || y < 1900 || y > 2200)
+    return null;
+  return `${m[1]}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+/**
+ * A birthday as MM-DD. A full date is accepted (bank extracts carry one) but only its month and
+ * day are kept; messages never echo the value, since a birthdate identifies a person.
+ */
+export function parseBirthday(raw: string): string | null {
+  const s = raw.trim();
+  let mo: number;
+  let d: number;
+  const md = /^(\d{1,2})[-/.月](\d{1,2})日?$/.exec(s);
+  if (md) {
+    mo = Number(md[1]);
+    d = Number(md[2]);
+  } else {
+    const full = parseDay(s);
+    if (!full) return null;
+    mo = Number(full.slice(5, 7));
+    d = Number(full.slice(8, 10));
+  }
+  // 2024 is a leap year: 02-29 is a valid birthday.
+  const t = new Date(Date.UTC(2024, mo - 1, d));
+  if (t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) return null;
+  return `${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+function parseProfile(get: (csv: string) => string | undefined, report: (c: string, r: string, w?: boolean) => void) {
+  const row: DbRow = {};
+  if (get('asset_tier') !== undefined) {
+    row.asset_tier =
+      text(get('asset_tier'), 'asset_tier', report, { max: 16, pattern: SEGMENT, what: 'an asset tier' }) ?? null;
+  }
+  if (get('risk_rating') !== undefined) {
+    const raw = get('risk_rating') ?? '';
+    row.risk_rating = raw === '' ? null : (RISK[raw.trim().toLowerCase()] ?? null);
+    if (raw !== '' && !row.risk_rating)
+      report('risk_rating', `bad risk_rating "${raw}": C1..C5 (保守型/稳健型/平衡型/成长型/进取型)`);
+  }
+  if (get('risk_rating_date') !== undefined) {
+    const raw = get('risk_rating_date') ?? '';
+    row.risk_rated_on = raw === '' ? null : parseDay(raw);
+    if (raw !== '' && !row.risk_rated_on)
+      report('risk_rating_date', `bad risk_rating_date "${raw}": a day as YYYY-MM-DD`);
+    if (row.risk_rated_on && get('risk_rating') === '')
+      report('risk_rating_date', 'risk_rating_date without a risk_rating', true);
+  }
+  if (get('risk_rating') && get('risk_rating_date') !== undefined && !get('risk_rating_date'))
+    report('risk_rating_date', 'risk_rating without a risk_rating_date: the card cannot tell whether it expired', true);
+  if (get('birthday') !== undefined) {
+    const raw = get('birthday') ?? '';
+    row.birthday_md = raw === '' ? null : parseBirthday(raw);
+    if (raw !== '' && !row.birthday_md) report('birthday', 'bad birthday: MM-DD (a full date is cut to MM-DD)');
+  }
+  if (get('preferred_branch') !== undefined) {
+    row.preferred_branch =
+      text(get('preferred_branch'), 'preferred_branch', report, { max: 32, pattern: CODE, what: 'a branch code' }) ??
+      null;
+  }
+  return row;
+}
+
 export const customersSpec: ImportSpec = {
   kind: 'customers',
   table: 'customers',
   keyCsv: 'customer_id',
   keyColumn: 'id',
   required: ['customer_id', 'name', 'phone', 'segment', 'owner_userid', 'lat', 'lng', 'region_code', 'tags'],
-  optional: [],
+  optional: PROFILE_CSV,
   hasCreatedAt: true,
   refs: [
     {
@@ -289,8 +387,15 @@ export const customersSpec: ImportSpec = {
       reason: (v) =>
         `unknown owner: owner_userid "${v}" is not a known manager; kept, and allocation skips it until the manager is imported`,
     },
+    {
+      csv: 'preferred_branch',
+      target: 'branches',
+      severity: 'warning',
+      sameFile: false,
+      reason: (v) => `unknown branch: preferred_branch "${v}" is not in the database; kept`,
+    },
   ],
-  columnsFor: () => [
+  columnsFor: (h) => [
     'id',
     'masked_name',
     'phone_hash',
@@ -300,6 +405,7 @@ export const customersSpec: ImportSpec = {
     'lng',
     'region_code',
     'bank_tags',
+    ...profileColumns(h),
   ],
   parse(get, issue, env) {
     const c = collector(issue);
@@ -328,8 +434,10 @@ export const customersSpec: ImportSpec = {
       ),
     ];
     if (tags.some((t) => [...t].length > 32)) c.report('tags', 'a tag is longer than 32 characters');
+    const profile = parseProfile(get, c.report);
     if (c.bad() || !ll) return null;
     return {
+      ...profile,
       id: id!,
       masked_name: masked,
       phone_hash: rawPhone ? (env.hashPhones === false ? '' : hashPhone(rawPhone, env.phoneSalt)) : null,
@@ -343,8 +451,97 @@ export const customersSpec: ImportSpec = {
   },
 };
 
+/** Amount bands a holdings file may use (万 = 10,000 yuan); raw amounts are refused, never stored. */
+export const AMOUNT_BANDS = ['5万以下', '5-20万', '20-50万', '50-100万', '100-300万', '300万以上'];
+const PRODUCT_TYPES: Record<string, string> = {
+  deposit: '存款',
+  wealth: '理财',
+  fund: '基金',
+  insurance: '保险',
+  bond: '债券',
+  other: '其他',
+  存款: '存款',
+  定期: '存款',
+  大额存单: '存款',
+  理财: '理财',
+  基金: '基金',
+  保险: '保险',
+  债券: '债券',
+  国债: '债券',
+  其他: '其他',
+};
+
+export const holdingsSpec: ImportSpec = {
+  kind: 'holdings',
+  table: 'customer_holdings',
+  keyCsv: 'customer_id',
+  keyColumn: 'id',
+  keyOf: (get) => {
+    const [c, p, o] = [get('customer_id'), get('product'), get('open_date')];
+    if (!c || !p || !o) return undefined;
+    return `${c}|${p}|${parseDay(o) ?? o}`;
+  },
+  required: ['customer_id', 'product', 'product_type', 'amount_band', 'open_date', 'maturity_date'],
+  optional: [],
+  hasCreatedAt: true,
+  refs: [
+    {
+      csv: 'customer_id',
+      target: 'customers',
+      severity: 'error',
+      sameFile: false,
+      reason: (v) => `unknown customer: customer_id "${v}" is not in the database (import customers first)`,
+    },
+  ],
+  columnsFor: () => ['id', 'customer_id', 'product', 'product_type', 'amount_band', 'opened_on', 'matures_on'],
+  parse(get, issue) {
+    const c = collector(issue);
+    const customer = text(get('customer_id'), 'customer_id', c.report, {
+      required: true,
+      max: 64,
+      pattern: ID,
+      what: 'a customer id',
+    });
+    const product = text(get('product'), 'product', c.report, { required: true, max: 64 });
+    const rawType = (get('product_type') ?? '').trim();
+    const type = PRODUCT_TYPES[rawType.toLowerCase()];
+    if (!type) c.report('product_type', `bad product_type "${rawType}": 存款, 理财, 基金, 保险, 债券 or 其他`);
+    const rawBand = (get('amount_band') ?? '').trim();
+    const band = AMOUNT_BANDS.find((b) => b === rawBand.replace(/\s/g, ''));
+    if (!band) {
+      // An amount in this column is exactly what must not be kept: the message does not repeat it.
+      const looksLikeAmount = /^[¥￥]?[\d,.]+\s*(元|万|万元)?$/.test(rawBand);
+      c.report(
+        'amount_band',
+        looksLikeAmount
+          ? `amount_band holds an amount, not a band: give one of ${AMOUNT_BANDS.join(', ')}`
+          : `bad amount_band "${rawBand}": one of ${AMOUNT_BANDS.join(', ')}`,
+      );
+    }
+    const rawOpen = get('open_date') ?? '';
+    const opened = parseDay(rawOpen);
+    if (!opened) c.report('open_date', `bad open_date "${rawOpen}": a day as YYYY-MM-DD`);
+    const rawMat = get('maturity_date') ?? '';
+    const matures = rawMat === '' ? null : parseDay(rawMat);
+    if (rawMat !== '' && !matures)
+      c.report('maturity_date', `bad maturity_date "${rawMat}": a day as YYYY-MM-DD, or empty`);
+    if (opened && matures && matures < opened) c.report('maturity_date', 'maturity_date is before open_date');
+    if (c.bad()) return null;
+    return {
+      id: `${customer}|${product}|${opened}`,
+      customer_id: customer!,
+      product: product!,
+      product_type: type,
+      amount_band: band!,
+      opened_on: opened!,
+      matures_on: matures,
+    };
+  },
+};
+
 export const SPECS: Record<ImportKind, ImportSpec> = {
   branches: branchesSpec,
   managers: managersSpec,
   customers: customersSpec,
+  holdings: holdingsSpec,
 };

@@ -129,6 +129,7 @@ export async function seedDemoData(db: DataSource, now: number): Promise<SeedRes
             groupName: g.group_name,
             name: t.name,
             sortOrder: t.order,
+            groupOrder: g.order,
             deleted: false,
             updatedAt: now,
           })),

@@ -14,6 +14,15 @@ export class Customer {
   @Column({ type: 'varchar', length: 32, nullable: true }) regionCode: string | null;
   /** Bank-side tags from imports (not WeCom corp tags). */
   @JsonText({ nullable: true }) bankTags: string[] | null;
+  /** 资产等级 as the bank names it (e.g. 金卡, 白金, 钻石). */
+  @Column({ type: 'varchar', length: 16, nullable: true }) assetTier?: string | null;
+  /** 风险等级 C1..C5 and the day it was assessed (YYYY-MM-DD); a rating older than a year is expired. */
+  @Column({ type: 'varchar', length: 8, nullable: true }) riskRating?: string | null;
+  @Column({ type: 'varchar', length: 10, nullable: true }) riskRatedOn?: string | null;
+  /** MM-DD only: the year of birth is never stored. (Optional in the type: older code builds rows without the profile.) */
+  @Column({ type: 'varchar', length: 5, nullable: true }) birthdayMd?: string | null;
+  /** The branch code the customer prefers to visit. */
+  @Column({ type: 'varchar', length: 32, nullable: true }) preferredBranch?: string | null;
   @EpochMs() createdAt: number;
   @EpochMs() updatedAt: number;
 }
@@ -64,7 +73,10 @@ export class CorpTag {
   @Column({ type: 'varchar', length: 64 }) groupId: string;
   @Column({ type: 'varchar', length: 64 }) groupName: string;
   @Column({ type: 'varchar', length: 64 }) name: string;
+  /** `order` of the tag inside its group, from get_corp_tag_list. */
   @Column({ type: 'int', default: 0 }) sortOrder: number;
+  /** `order` of the group, from get_corp_tag_list (groups show in this order). */
+  @Column({ type: 'int', default: 0 }) groupOrder?: number;
   @Column({ type: 'boolean', default: false }) deleted: boolean;
   @EpochMs() updatedAt: number;
 }

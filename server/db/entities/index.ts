@@ -4,6 +4,7 @@ import { InboxEvent } from './inbox';
 import { Branch, Manager } from './org';
 import { ScriptTemplate, SensitiveWord, Touch } from './playbook';
 import { AuditEntry, CachedSecret, JobLease } from './system';
+import { CustomerHolding, FollowNote, TodoReminder } from './workbench';
 
 export * from './allocation';
 export * from './customers';
@@ -11,6 +12,7 @@ export * from './inbox';
 export * from './org';
 export * from './playbook';
 export * from './system';
+export * from './workbench';
 
 /** Every entity the DataSource knows; a new table adds its class here and a migration. */
 export const entities = [
@@ -33,4 +35,7 @@ export const entities = [
   ScriptTemplate,
   Touch,
   SensitiveWord,
+  CustomerHolding,
+  FollowNote,
+  TodoReminder,
 ];
