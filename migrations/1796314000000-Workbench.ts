@@ -60,8 +60,8 @@ const tables = [
   }),
 ];
 
-export class Workbench1796303580000 implements MigrationInterface {
-  name = 'Workbench1796303580000';
+export class Workbench1796314000000 implements MigrationInterface {
+  name = 'Workbench1796314000000';
 
   async up(q: QueryRunner): Promise<void> {
     for (const [name, spec] of Object.entries(customerColumns)) {
