@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { InboxEvent, InboxStatus } from '../db/entities';
 import type { WecomEvent } from '../wecom/events';
+import { wecomOf } from '../wecom/plugin';
 import { parseEventXml } from '../wecom/xml';
 import { eventType } from './inbox-repo';
 
@@ -304,15 +305,19 @@ export class InboxWorker {
       return;
     }
     const log = this.app.log.child({ inboxId: row.id, type });
+    const app = this.app;
     try {
       await resolved.handler(event, {
         db: this.db,
         config: this.app.config,
         log,
         metrics: this.app.metrics,
+        get wecom() {
+          return wecomOf(app);
+        },
+        now: this.app.now,
         inboxId: row.id,
         receivedAt: row.receivedAt,
-        app: this.app,
       });
       await this.finish(row, token, 'done', { ...typeCols, lastError: null, processedAt: this.app.now() });
       this.app.metrics.processing.observe({ type, outcome: 'done' }, seconds(started));

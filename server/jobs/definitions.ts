@@ -2,7 +2,6 @@ import { expireOpenAllocations } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { resyncTagLibrary } from '../contacts/tags';
 import { pollTransferResults, retryQueuedTransfers } from '../contacts/transfers';
-import { wecomOf } from '../wecom/plugin';
 import { computeDailyMetrics } from './daily-metrics';
 import type { JobDefinition } from './runner';
 
@@ -15,7 +14,7 @@ export const JOBS: JobDefinition[] = [
     schedule: '*/10 * * * *',
     periodMs: 10 * MIN,
     description: 'poll transfer_result for requested/waiting transfers and record outcomes (audited)',
-    run: async (ctx) => pollTransferResults(ctx.db, wecomOf(ctx.app), { actor: ctx.actor, now: ctx.now() }),
+    run: async (ctx) => pollTransferResults(ctx.db, ctx.wecom, { actor: ctx.actor, now: ctx.now() }),
   },
   {
     name: 'transfer-retry',
@@ -23,7 +22,7 @@ export const JOBS: JobDefinition[] = [
     periodMs: 30 * MIN,
     description: 'resend transfers WeCom answered busy (stored as queued); the 90-day limit is checked again',
     run: async (ctx) => {
-      const outcomes = await retryQueuedTransfers(ctx.db, wecomOf(ctx.app), ctx.actor, ctx.now());
+      const outcomes = await retryQueuedTransfers(ctx.db, ctx.wecom, ctx.actor, ctx.now());
       return { retried: outcomes.length };
     },
   },
@@ -33,7 +32,7 @@ export const JOBS: JobDefinition[] = [
     periodMs: 60 * MIN,
     description: 'mirror get_corp_tag_list into tags; tags gone upstream are marked deleted',
     run: async (ctx) => {
-      const res = await resyncTagLibrary(ctx.db, wecomOf(ctx.app), ctx.now());
+      const res = await resyncTagLibrary(ctx.db, ctx.wecom, ctx.now());
       if (res.deleted > 0) {
         await audit(ctx.db, { actor: ctx.actor, action: 'tags.sync', subject: 'tags', detail: res });
       }

@@ -3,11 +3,23 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Histogram } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import type { Config } from '../config';
+import type { Metrics } from '../metrics';
+import type { WecomApi } from '../wecom/api-types';
+import { wecomOf } from '../wecom/plugin';
 import { claimLease, DONE, RUNNING, readLease, releaseLease, renewLease } from './lease';
 
 export interface JobContext {
+  /**
+   * @deprecated Jobs receive what they use (db, wecom, config, metrics, log, now); `app` stays only
+   * until the jobs written against it move over.
+   */
   app: FastifyInstance;
   db: DataSource;
+  /** The WeCom API client (read when first used). */
+  readonly wecom: WecomApi;
+  config: Config;
+  metrics: Metrics;
   log: FastifyBaseLogger;
   now: () => number;
   /** The scheduled tick (ms), or null for a manual run. */
@@ -226,11 +238,17 @@ export class JobRunner {
     log.info({ tick, manual: tick === null }, 'job started');
     let out: JobRunResult;
     try {
+      const app = this.app;
       const result = await def.run({
-        app: this.app,
+        app,
         db,
+        get wecom() {
+          return wecomOf(app);
+        },
+        config: app.config,
+        metrics: app.metrics,
         log,
-        now: this.app.now,
+        now: app.now,
         tick,
         signal: abort.signal,
         actor: `job:${def.name}`,

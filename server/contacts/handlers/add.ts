@@ -4,15 +4,13 @@ import { adjustLoad, allocateCustomer, confirmAllocation } from '../../allocatio
 import { audit } from '../../audit/audit';
 import { type Allocation, Customer, Manager } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
-import type { HandlerContext, WecomEvent } from '../../wecom/events';
-import { wecomOf } from '../../wecom/plugin';
+import { type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { matchCustomer } from '../matching';
 import { upsertContact, upsertFollow } from '../repo';
 import { applyContactTags, CAMPAIGN_GROUP, SEGMENT_GROUP, type WantedTag } from '../tags';
 import { requestTransfers } from '../transfers';
 import { wecomErrorInfo } from '../wecom-error';
 import { sendWelcome, welcomeStarted, welcomesIdle } from '../welcome';
-import { field } from './common';
 
 /** How long after the event starts the welcome waits for externalcontact/get (先生/女士) before sending without it. */
 const GENDER_WAIT_MS = 150;
@@ -39,9 +37,13 @@ function waitAtMost<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
  * Every step is an upsert or guarded by a unique key, so a retry or redelivery changes nothing twice.
  */
 export function addHandler(half: boolean) {
-  return async (event: WecomEvent, ctx: HandlerContext): Promise<void> => {
-    const { db, app } = ctx;
-    const wecom = wecomOf(app);
+  return async (
+    event: EventOf<
+      'event/change_external_contact/add_external_contact' | 'event/change_external_contact/add_half_external_contact'
+    >,
+    ctx: HandlerContext,
+  ): Promise<void> => {
+    const { db, wecom } = ctx;
     const externalUserid = field(event, 'ExternalUserID');
     const userid = field(event, 'UserID');
     if (!externalUserid || !userid) {
@@ -64,7 +66,7 @@ export function addHandler(half: boolean) {
       {
         db,
         wecom,
-        now: app.now,
+        now: ctx.now,
         observeLatency: (s) => ctx.metrics.welcomeLatency.observe(s),
       },
       {
@@ -79,7 +81,7 @@ export function addHandler(half: boolean) {
 
     // 2. The rest, after any welcome still in flight in this process.
     await welcomesIdle(YIELD_TO_WELCOMES_MS);
-    const now = app.now();
+    const now = ctx.now();
     const got = await fetched;
     if (!got.ok && wecomErrorInfo(got.error).kind === 'retryable') throw got.error;
     const detail: ExternalContactDetail = got.ok
@@ -171,8 +173,8 @@ interface SettleInput {
  * to the rule set's policy.
  */
 async function settleAllocation(ctx: HandlerContext, s: SettleInput): Promise<Allocation | null> {
-  const { db, app } = ctx;
-  const now = app.now();
+  const { db } = ctx;
+  const now = ctx.now();
   let allocation = s.stateAllocation;
   if (!allocation) allocation = await allocationRepo.latestAllocationFor(db, { externalUserid: s.externalUserid });
   if (!allocation && s.customerId) {
@@ -217,8 +219,8 @@ async function settleAllocation(ctx: HandlerContext, s: SettleInput): Promise<Al
 }
 
 async function applyMismatchPolicy(ctx: HandlerContext, allocation: Allocation, s: SettleInput): Promise<void> {
-  const { db, app } = ctx;
-  const now = app.now();
+  const { db } = ctx;
+  const now = ctx.now();
   const ruleSet = await getActiveRuleSet(db);
   const chosen = allocation.userid as string;
   const target = await db.manager.findOne(Manager, { where: { userid: chosen } });
@@ -236,7 +238,7 @@ async function applyMismatchPolicy(ctx: HandlerContext, allocation: Allocation, 
     return;
   }
   await allocationRepo.setAllocationStatus(db, allocation.id, allocation.status, { externalUserid: s.externalUserid });
-  await requestTransfers(db, wecomOf(app), {
+  await requestTransfers(db, ctx.wecom, {
     handover: s.userid,
     takeover: chosen,
     kind: 'onjob',

@@ -1,22 +1,24 @@
 import { adjustLoad } from '../../allocation/service';
 import { audit } from '../../audit/audit';
-import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { type BaseEvent, type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { deleteFollow, openOnjobTransferFrom, updateTransfer } from '../repo';
-import { field } from './common';
 
-const eventTime = (event: WecomEvent, fallback: number) => Number(field(event, 'CreateTime')) * 1000 || fallback;
+const eventTime = (event: BaseEvent, fallback: number) => Number(field(event, 'CreateTime')) * 1000 || fallback;
 
 /**
  * del_external_contact: the manager removed the customer. With Source=DELETE_BY_TRANSFER an on-job
  * transfer completed: the follow ends as 'transfer' (not churn) and the waiting transfer succeeded.
  */
-export async function managerDeletedCustomer(event: WecomEvent, ctx: HandlerContext): Promise<void> {
-  const { db, app } = ctx;
+export async function managerDeletedCustomer(
+  event: EventOf<'event/change_external_contact/del_external_contact'>,
+  ctx: HandlerContext,
+): Promise<void> {
+  const { db } = ctx;
   const externalUserid = field(event, 'ExternalUserID');
   const userid = field(event, 'UserID');
   if (!externalUserid || !userid) return;
   const byTransfer = field(event, 'Source') === 'DELETE_BY_TRANSFER';
-  const at = eventTime(event, app.now());
+  const at = eventTime(event, ctx.now());
   const res = await deleteFollow(db, externalUserid, userid, byTransfer ? 'transfer' : 'manager', at);
   if (res.wasActive) adjustLoad(db, userid, -1);
   let transferId: number | null = null;
@@ -24,7 +26,7 @@ export async function managerDeletedCustomer(event: WecomEvent, ctx: HandlerCont
     const t = await openOnjobTransferFrom(db, externalUserid, userid);
     if (t) {
       transferId = t.id;
-      await updateTransfer(db, t.id, { status: 'success', takeoverTime: at, updatedAt: app.now() });
+      await updateTransfer(db, t.id, { status: 'success', takeoverTime: at, updatedAt: ctx.now() });
     }
   }
   if (!res.wasActive && !transferId) return; // a redelivery: nothing changed
@@ -37,12 +39,15 @@ export async function managerDeletedCustomer(event: WecomEvent, ctx: HandlerCont
 }
 
 /** del_follow_user: the customer removed the manager — churn. */
-export async function customerDeletedManager(event: WecomEvent, ctx: HandlerContext): Promise<void> {
-  const { db, app } = ctx;
+export async function customerDeletedManager(
+  event: EventOf<'event/change_external_contact/del_follow_user'>,
+  ctx: HandlerContext,
+): Promise<void> {
+  const { db } = ctx;
   const externalUserid = field(event, 'ExternalUserID');
   const userid = field(event, 'UserID');
   if (!externalUserid || !userid) return;
-  const res = await deleteFollow(db, externalUserid, userid, 'customer', eventTime(event, app.now()));
+  const res = await deleteFollow(db, externalUserid, userid, 'customer', eventTime(event, ctx.now()));
   if (!res.wasActive && res.existed) return;
   if (res.wasActive) adjustLoad(db, userid, -1);
   await audit(db, {

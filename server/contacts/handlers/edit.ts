@@ -1,31 +1,32 @@
 import { audit } from '../../audit/audit';
 import { Follow } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
-import type { HandlerContext, WecomEvent } from '../../wecom/events';
-import { wecomOf } from '../../wecom/plugin';
+import { type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { findContact, findFollow, setContactTags, upsertContact } from '../repo';
 import { resyncTagLibrary } from '../tags';
 import { wecomErrorInfo } from '../wecom-error';
-import { field } from './common';
 
 /**
  * edit_external_contact: the manager changed remark, description or tags in the client. Refresh the
  * contact and that follow's corp tags from externalcontact/get (the event carries no details).
  */
-export async function contactEdited(event: WecomEvent, ctx: HandlerContext): Promise<void> {
-  const { db, app } = ctx;
+export async function contactEdited(
+  event: EventOf<'event/change_external_contact/edit_external_contact'>,
+  ctx: HandlerContext,
+): Promise<void> {
+  const { db } = ctx;
   const externalUserid = field(event, 'ExternalUserID');
   const userid = field(event, 'UserID');
   if (!externalUserid) return;
   let detail: ExternalContactDetail;
   try {
-    detail = await wecomOf(app).getExternalContact(externalUserid);
+    detail = await ctx.wecom.getExternalContact(externalUserid);
   } catch (err) {
     // 84061/40096: the relation is gone already; a later delete event records that.
     if (wecomErrorInfo(err).kind === 'data') return;
     throw err;
   }
-  const now = app.now();
+  const now = ctx.now();
   const existing = await findContact(db, externalUserid);
   await upsertContact(
     db,
@@ -48,9 +49,12 @@ export async function contactEdited(event: WecomEvent, ctx: HandlerContext): Pro
 }
 
 /** change_external_tag (create/update/delete/shuffle): the library changed in the console; mirror it again. */
-export async function tagLibraryChanged(event: WecomEvent, ctx: HandlerContext): Promise<void> {
-  const { db, app } = ctx;
-  const result = await resyncTagLibrary(db, wecomOf(app), app.now());
+export async function tagLibraryChanged(
+  event: EventOf<'event/change_external_tag'>,
+  ctx: HandlerContext,
+): Promise<void> {
+  const { db } = ctx;
+  const result = await resyncTagLibrary(db, ctx.wecom, ctx.now());
   await audit(db, {
     actor: 'system:callback',
     action: 'tag.resync',

@@ -1,8 +1,7 @@
 import { invalidateAllocationCache } from '../../allocation/service';
 import { audit } from '../../audit/audit';
 import { Follow, Manager, type ManagerStatus } from '../../db/entities';
-import type { HandlerContext, WecomEvent } from '../../wecom/events';
-import { field } from './common';
+import { type EventOf, field, type HandlerContext } from '../../wecom/events';
 
 /**
  * change_contact for members (create_user / update_user / delete_user): keeps `managers` in step
@@ -18,12 +17,17 @@ function statusOf(wecomStatus: string): ManagerStatus | undefined {
   return undefined;
 }
 
-export async function memberChanged(event: WecomEvent, ctx: HandlerContext): Promise<void> {
-  const { db, app } = ctx;
+export async function memberChanged(
+  event: EventOf<
+    'event/change_contact/create_user' | 'event/change_contact/update_user' | 'event/change_contact/delete_user'
+  >,
+  ctx: HandlerContext,
+): Promise<void> {
+  const { db } = ctx;
   const changeType = field(event, 'ChangeType');
   const userid = field(event, 'UserID');
   if (!userid) return;
-  const now = app.now();
+  const now = ctx.now();
   const existing = await db.manager.findOne(Manager, { where: { userid } });
   const name = field(event, 'Name');
   const status = statusOf(field(event, 'Status'));

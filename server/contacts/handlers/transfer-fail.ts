@@ -1,8 +1,7 @@
 import { audit } from '../../audit/audit';
 import type { TransferStatus } from '../../db/entities';
-import type { HandlerContext, WecomEvent } from '../../wecom/events';
+import { type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { openTransferTo, updateTransfer } from '../repo';
-import { field } from './common';
 
 const STATUS: Record<string, TransferStatus> = {
   customer_refused: 'refused',
@@ -14,8 +13,11 @@ const STATUS: Record<string, TransferStatus> = {
  * records the failure. No retry: a refusal is the customer's answer, and each try uses up one of
  * the two on-job transfers per 90 days.
  */
-export async function transferFailed(event: WecomEvent, ctx: HandlerContext): Promise<void> {
-  const { db, app } = ctx;
+export async function transferFailed(
+  event: EventOf<'event/change_external_contact/transfer_fail'>,
+  ctx: HandlerContext,
+): Promise<void> {
+  const { db } = ctx;
   const externalUserid = field(event, 'ExternalUserID');
   const takeover = field(event, 'UserID');
   const reason = field(event, 'FailReason') || 'unknown';
@@ -26,7 +28,7 @@ export async function transferFailed(event: WecomEvent, ctx: HandlerContext): Pr
     return;
   }
   const status = STATUS[reason] ?? 'failed';
-  await updateTransfer(db, t.id, { status, reason: reason.slice(0, 64), updatedAt: app.now() });
+  await updateTransfer(db, t.id, { status, reason: reason.slice(0, 64), updatedAt: ctx.now() });
   await audit(db, {
     actor: 'system:callback',
     action: `transfer.${status}`,

@@ -3,9 +3,20 @@ import { build } from '../../../server/app';
 import { inboxStats, listInbox, replayInbox } from '../../../server/callback/inbox-repo';
 import { openDatabase } from '../../../server/db/data-source';
 import { InboxEvent } from '../../../server/db/entities';
-import type { WecomEvent } from '../../../server/wecom/events';
+import type { EventOf } from '../../../server/wecom/events';
 import { PROBE, postEvent } from '../../helpers/callback';
 import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
+
+// The probe events these tests post join the typed event map the way a feature's events do.
+declare module '../../../server/wecom/events' {
+  interface EventMap {
+    'event/probe_ok': { Seq: string };
+    'event/probe_fail': { Seq: string };
+    'event/probe_permanent': { Seq: string };
+    'event/probe_slow': { Seq: string };
+    'event/probe_welcome': { Seq: string };
+  }
+}
 
 describe.each(DB_TARGETS)('inbox worker on %s', (target) => {
   let fresh: Awaited<ReturnType<typeof openFreshDb>>;
@@ -131,7 +142,7 @@ describe('two app instances on one MariaDB', () => {
     const ds2 = await openDatabase({ url: fresh.url });
     const config = testConfig(fresh.url, { WORKER_CONCURRENCY: '8' });
     const processed = new Map<string, number>();
-    const handler = async (e: WecomEvent, inst: string) => {
+    const handler = async (e: EventOf<'event/probe_ok'>, inst: string) => {
       const k = String(e.Seq);
       processed.set(k, (processed.get(k) ?? 0) + 1);
       if (inst === 'b') await new Promise((r) => setImmediate(r));
