@@ -29,6 +29,7 @@ export interface ContactRow {
   owner_branch: string | null;
   owner_branch_name: string | null;
   follow_userid: string | null;
+  follow_name: string | null;
   follow_added_at: number | string | null;
   follow_branch: string | null;
   follow_branch_name: string | null;
@@ -89,7 +90,7 @@ export class SidebarRepo {
       `SELECT ec.external_userid, ec.name AS contact_name, ec.gender, ec.customer_id,
               c.masked_name, c.segment, c.owner_userid, c.bank_tags,
               om.name AS owner_name, om.branch_code AS owner_branch, ob.name AS owner_branch_name,
-              f.userid AS follow_userid, f.added_at AS follow_added_at,
+              f.userid AS follow_userid, fm.name AS follow_name, f.added_at AS follow_added_at,
               fm.branch_code AS follow_branch, fb.name AS follow_branch_name,
               (SELECT COUNT(*) FROM touches t WHERE t.external_userid = ec.external_userid) AS touch_count,
               (SELECT GROUP_CONCAT(DISTINCT t.template_id) FROM touches t

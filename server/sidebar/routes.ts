@@ -193,6 +193,30 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
       }),
     );
 
+    // 跟进记录: authorised like the card (serving/owning manager or the branch lead).
+    api.post(
+      '/customers/:externalUserId/notes',
+      { schema: { params: S.ExternalUserIdParams, body: S.NoteBody, response: { 200: S.NoteReply } } },
+      async (req) => {
+        const v = await viewer(req);
+        await service.access(v, req.params.externalUserId);
+        return { note: await service.workbench.addNote(v.userid, req.params.externalUserId, req.body) };
+      },
+    );
+
+    api.get(
+      '/customers/:externalUserId/timeline',
+      { schema: { params: S.ExternalUserIdParams, response: { 200: S.TimelineReply } } },
+      async (req) => {
+        await service.access(await viewer(req), req.params.externalUserId);
+        const [timeline, latest] = await Promise.all([
+          service.workbench.timeline(req.params.externalUserId),
+          service.workbench.repo.latestNote(req.params.externalUserId),
+        ]);
+        return { timeline, nextFollowUp: latest?.next_follow_up ?? null };
+      },
+    );
+
     api.get(
       '/templates',
       { schema: { querystring: S.TemplatesQuery, response: { 200: S.TemplatesReply } } },

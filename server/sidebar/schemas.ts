@@ -98,6 +98,48 @@ export const Template = Type.Object({
   attachments: Type.Array(Attachment),
 });
 
+export const Profile = Type.Object({
+  assetTier: NullableStr,
+  riskRating: NullableStr,
+  riskRatingZh: NullableStr,
+  riskRatedOn: NullableStr,
+  riskExpired: Type.Boolean(),
+  birthday: NullableStr,
+  birthdayToday: Type.Boolean(),
+  preferredBranch: NullableStr,
+});
+
+export const Maturing = Type.Object({
+  product: Type.String(),
+  productType: Type.String(),
+  amountBand: Type.String(),
+  maturesOn: Type.String(),
+  daysLeft: Type.Integer(),
+});
+
+/** One entry of the 跟进记录 timeline: a script sent/copied, or a note. */
+export const TimelineItem = Type.Object({
+  kind: StringEnum(['touch', 'note'] as const),
+  id: Type.Integer(),
+  userid: Type.String(),
+  managerName: Type.String(),
+  at: Type.String(),
+  label: Type.String(),
+  text: Type.String(),
+  nextFollowUp: NullableStr,
+});
+
+export const NoteBody = Type.Object(
+  {
+    kind: StringEnum(['visit', 'call', 'chat', 'other'] as const),
+    text: Type.String({ minLength: 1, maxLength: 1000 }),
+    nextFollowUp: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 10 })),
+  },
+  { additionalProperties: false },
+);
+export const NoteReply = Type.Object({ note: TimelineItem });
+export const TimelineReply = Type.Object({ timeline: Type.Array(TimelineItem), nextFollowUp: NullableStr });
+
 export const Card = Type.Object({
   customer: Type.Object({
     externalUserId: Type.String(),
@@ -118,6 +160,13 @@ export const Card = Type.Object({
     touches: Type.Array(Touch),
     allocation: NullableObject({ reason: Type.String(), summaryZh: Type.String(), ruleVersion: NullableStr }),
     followedSince: NullableStr,
+    /** The manager serving this customer in WeCom (the viewer's follow, else the first active one). */
+    servingManager: Type.Optional(NullableObject({ userid: Type.String(), name: Type.String() })),
+    profile: Type.Optional(Profile),
+    maturing: Type.Optional(Type.Array(Maturing)),
+    lastContactAt: Type.Optional(NullableStr),
+    nextFollowUp: Type.Optional(NullableStr),
+    timeline: Type.Optional(Type.Array(TimelineItem)),
   }),
   templates: Type.Array(Template),
 });

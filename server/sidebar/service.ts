@@ -6,6 +6,7 @@ import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../pla
 import type { WecomApi } from '../wecom/api-types';
 import { type ContactRow, type ManagerRow, SidebarRepo, type TagRow, type TouchRow } from './repo';
 import type { Touch } from './schemas';
+import { Workbench } from './workbench';
 
 export const MAX_STAGE = 4;
 const CARD_TOUCHES = 10;
@@ -126,6 +127,7 @@ export function wecomFailure(api: string, err: unknown): AppError {
 
 export class SidebarService {
   readonly repo: SidebarRepo;
+  readonly workbench: Workbench;
   private readonly tags: TagCatalog;
 
   constructor(
@@ -135,6 +137,7 @@ export class SidebarService {
     private readonly now: () => number,
   ) {
     this.repo = new SidebarRepo(db);
+    this.workbench = new Workbench(db, now);
     this.tags = new TagCatalog(() => this.repo.tagLibrary(), now);
   }
 
@@ -191,11 +194,12 @@ export class SidebarService {
     const touchCount = Number(head.touch_count ?? 0);
     const stage = stageFor(touchCount);
     const customerCtx = this.templateCustomer(c);
-    const [library, touchRows, allocation, templates] = await Promise.all([
+    const [library, touchRows, allocation, templates, bench] = await Promise.all([
       this.tags.get(),
       this.repo.touches(externalUserid, CARD_TOUCHES),
       this.repo.allocation(externalUserid, head.customer_id),
       this.templates.suggest({ customer: customerCtx, manager: managerCtx(viewer), stage }),
+      this.workbench.cardPart(externalUserid, head.customer_id),
     ]);
 
     const myFollow = c.rows.find((r) => r.follow_userid === viewer.userid) ?? c.rows.find((r) => r.follow_userid);
@@ -234,6 +238,10 @@ export class SidebarService {
         touches: touchRows.map(touchOut),
         allocation: alloc,
         followedSince: iso(myFollow?.follow_added_at ?? null),
+        servingManager: myFollow?.follow_userid
+          ? { userid: myFollow.follow_userid, name: myFollow.follow_name ?? '客户经理' }
+          : null,
+        ...bench,
       },
       templates,
     };
