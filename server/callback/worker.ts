@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { InboxEvent, InboxStatus } from '../db/entities';
+import { wecomErrorInfo } from '../wecom/errors';
 import type { WecomEvent } from '../wecom/events';
 import { wecomOf } from '../wecom/plugin';
 import { parseEventXml } from '../wecom/xml';
@@ -27,9 +28,11 @@ export interface WorkerOptions {
 type Row = Pick<InboxEvent, 'id' | 'payload' | 'attempts' | 'receivedAt' | 'dedupKey'>;
 
 /** Errors a retry cannot fix: the handler (or the WeCom client) marks them so. */
+/** Retrying cannot help: a handler said so (`permanent: true`), or WeCom says the data or auth is wrong. */
 function isPermanent(err: unknown): boolean {
-  const e = err as { permanent?: boolean; kind?: string };
-  return e?.permanent === true || e?.kind === 'data' || e?.kind === 'auth';
+  if ((err as { permanent?: unknown } | null)?.permanent === true) return true;
+  const { kind } = wecomErrorInfo(err);
+  return kind === 'data' || kind === 'auth';
 }
 
 let claimSeq = 0;

@@ -4,7 +4,7 @@ import { audit } from '../audit/audit';
 import { ContactTag, CorpTag } from '../db/entities';
 import type { CorpTagGroup, WecomApi } from '../wecom/api-types';
 import { addContactTags } from './repo';
-import { wecomErrorInfo } from './wecom-error';
+import { wecomErrorInfo } from '../wecom/errors';
 
 /**
  * Corp tags (企业标签): the local mirror of the tag library, and marking a contact with the segment

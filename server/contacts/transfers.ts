@@ -4,8 +4,8 @@ import { adjustLoad } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { Transfer, type TransferKind, type TransferStatus } from '../db/entities';
 import type { TransferResultItem, WecomApi } from '../wecom/api-types';
+import { ERR_ALREADY_IN_TRANSFER, ERR_TRANSFER_LIMIT, wecomErrorInfo } from '../wecom/errors';
 import { deleteFollow, upsertFollow } from './repo';
-import { ERR_ALREADY_IN_TRANSFER, ERR_TRANSFER_LIMIT, wecomErrorInfo } from './wecom-error';
 
 /**
  * Customer transfers (在职继承 / 离职继承), tracked row by row in `transfers`. WeCom allows two

@@ -7,7 +7,7 @@ import { isUniqueViolation } from '../db/data-source';
 import { Branch, Customer, Manager, ScriptTemplate, WelcomeMessage, type WelcomeStatus } from '../db/entities';
 import { fillVariables } from '../playbook/variables';
 import type { WecomApi } from '../wecom/api-types';
-import { ERR_WELCOME_ALREADY_SENT, wecomErrorInfo } from './wecom-error';
+import { ERR_WELCOME_ALREADY_SENT, wecomErrorInfo } from '../wecom/errors';
 
 /**
  * The welcome message (欢迎语): one send_welcome_msg per WelcomeCode, within 20 s of the event.

@@ -12,6 +12,7 @@ import { audit } from '../audit/audit';
 import { type Allocation, ContactWay } from '../db/entities';
 import { AppError } from '../errors';
 import type { WecomApi } from '../wecom/api-types';
+import { wecomErrorInfo } from '../wecom/errors';
 
 /**
  * The entry API's work, free of HTTP: pick a manager for the visitor, make a contact way (QR code)
@@ -116,8 +117,8 @@ async function allocateNew(deps: EntryDeps, req: EntryRequest): Promise<EntryAns
   try {
     way = await wecom.addContactWay({ type: 1, scene: 2, user: [userid], state: plan.state, skip_verify: true });
   } catch (err) {
-    const e = err as { errcode?: number; kind?: string };
-    throw new AppError('wecom_error', 502, `WeCom add_contact_way failed (${e.errcode ?? e.kind ?? 'error'})`);
+    const e = wecomErrorInfo(err);
+    throw new AppError('wecom_error', 502, `WeCom add_contact_way failed (${e.errcode ?? e.kind})`);
   }
 
   let row: Allocation;

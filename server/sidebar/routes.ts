@@ -5,6 +5,7 @@ import { audit } from '../audit/audit';
 import { badRequest, forbidden, unauthorized } from '../errors';
 import { TableTemplateProvider, type TemplateProvider } from '../playbook';
 import type { WecomApi } from '../wecom/api-types';
+import { wecomErrorInfo } from '../wecom/errors';
 import { jssdkSignature } from '../wecom/jssdk';
 import { checkSignableUrl } from './jssdk';
 import * as S from './schemas';
@@ -129,8 +130,8 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     try {
       info = await app.wecom.getUserInfo(code);
     } catch (err) {
-      const e = err as { kind?: string; errcode?: number };
-      if (e?.kind === 'auth' || e?.errcode === 40029) {
+      const e = wecomErrorInfo(err);
+      if (e.kind === 'auth' || e.errcode === 40029) {
         throw unauthorized('oauth_code_invalid', 'the OAuth code is invalid, expired or already used');
       }
       throw wecomFailure('auth/getuserinfo', err);

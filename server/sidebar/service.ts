@@ -4,6 +4,7 @@ import { AppError, badRequest, forbidden, notFound } from '../errors';
 import { maskName } from '../imports/mask';
 import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
 import type { WecomApi } from '../wecom/api-types';
+import { wecomErrorInfo } from '../wecom/errors';
 import { type ContactRow, type ManagerRow, SidebarRepo, type TagRow, type TouchRow } from './repo';
 import type { Touch } from './schemas';
 import { Workbench } from './workbench';
@@ -120,8 +121,8 @@ function touchOut(r: TouchRow): TouchOut {
 
 /** Errors of the WeCom client carry `errcode` and `kind`; the browser gets the code, never the token. */
 export function wecomFailure(api: string, err: unknown): AppError {
-  const e = err as { errcode?: number; kind?: string; message?: string };
-  const detail = typeof e?.errcode === 'number' ? `errcode ${e.errcode}` : (e?.kind ?? 'request failed');
+  const { kind, errcode } = wecomErrorInfo(err);
+  const detail = errcode !== null ? `errcode ${errcode}` : kind === 'unknown' ? 'request failed' : kind;
   return new AppError('wecom_error', 502, `WeCom ${api} failed: ${detail}`);
 }
 

@@ -136,3 +136,15 @@ export function toError(api: string, errcode: number, errmsg: string, rule: Errc
 }
 
 export const isWecomApiError = (e: unknown): e is WecomApiError => e instanceof WecomApiError;
+
+/**
+ * The one reading of a WeCom error for feature code: the client's classification, or 'unknown'
+ * with no errcode for anything that is not a WeCom API error (a bug, a DB error …).
+ */
+export function wecomErrorInfo(err: unknown): { kind: WecomErrorKind; errcode: number | null } {
+  return isWecomApiError(err) ? { kind: err.kind, errcode: err.errcode } : { kind: 'unknown', errcode: null };
+}
+
+export const ERR_WELCOME_ALREADY_SENT = 41051;
+export const ERR_TRANSFER_LIMIT = 40128;
+export const ERR_ALREADY_IN_TRANSFER = [40129, 40100];

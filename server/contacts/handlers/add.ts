@@ -4,12 +4,12 @@ import { adjustLoad, allocateCustomer, confirmAllocation } from '../../allocatio
 import { audit } from '../../audit/audit';
 import { type Allocation, Customer, Manager } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
+import { wecomErrorInfo } from '../../wecom/errors';
 import { type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { matchCustomer } from '../matching';
 import { upsertContact, upsertFollow } from '../repo';
 import { applyContactTags, CAMPAIGN_GROUP, SEGMENT_GROUP, type WantedTag } from '../tags';
 import { requestTransfers } from '../transfers';
-import { wecomErrorInfo } from '../wecom-error';
 import { sendWelcome, welcomeStarted, welcomesIdle } from '../welcome';
 
 /** How long after the event starts the welcome waits for externalcontact/get (先生/女士) before sending without it. */

@@ -1,10 +1,10 @@
 import { audit } from '../../audit/audit';
 import { Follow } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
+import { wecomErrorInfo } from '../../wecom/errors';
 import { type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { findContact, findFollow, setContactTags, upsertContact } from '../repo';
 import { resyncTagLibrary } from '../tags';
-import { wecomErrorInfo } from '../wecom-error';
 
 /**
  * edit_external_contact: the manager changed remark, description or tags in the client. Refresh the

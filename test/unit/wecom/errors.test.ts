@@ -1,4 +1,4 @@
-import { ipFromErrmsg, ruleFor, toError } from '../../../server/wecom/errors';
+import { ipFromErrmsg, ruleFor, toError, wecomErrorInfo } from '../../../server/wecom/errors';
 
 describe('errcode table', () => {
   it.each([
@@ -37,5 +37,16 @@ describe('errcode table', () => {
     expect(ipFromErrmsg('no ip here')).toBeUndefined();
     const e = toError('user/get', 60020, 'not allow to access from your ip', ruleFor('user/get', 60020));
     expect(e.message).toContain("the server's egress IP");
+  });
+});
+
+describe('wecomErrorInfo: the one reading of a WeCom error', () => {
+  it('gives the classification of a client error and nothing for other errors', () => {
+    const err = toError('externalcontact/get', 84061, 'not external contact', ruleFor('externalcontact/get', 84061));
+    expect(wecomErrorInfo(err)).toEqual({ kind: err.kind, errcode: 84061 });
+    // Look-alikes are not WeCom errors: a duck-typed object must not steer retries or dead letters.
+    expect(wecomErrorInfo({ kind: 'data', errcode: 84061 })).toEqual({ kind: 'unknown', errcode: null });
+    expect(wecomErrorInfo(new Error('ECONNRESET'))).toEqual({ kind: 'unknown', errcode: null });
+    expect(wecomErrorInfo(null)).toEqual({ kind: 'unknown', errcode: null });
   });
 });
