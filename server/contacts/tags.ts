@@ -3,8 +3,8 @@ import { In } from 'typeorm';
 import { audit } from '../audit/audit';
 import { ContactTag, CorpTag } from '../db/entities';
 import type { CorpTagGroup, WecomApi } from '../wecom/api-types';
-import { addContactTags } from './repo';
 import { wecomErrorInfo } from '../wecom/errors';
+import { addContactTags } from './repo';
 
 /**
  * Corp tags (企业标签): the local mirror of the tag library, and marking a contact with the segment
