@@ -1,6 +1,12 @@
 import { Initial1732400000000 } from './1732400000000-Initial';
 import { ScriptLibrary1796312120000 } from './1796312120000-ScriptLibrary';
 import { Workbench1796314000000 } from './1796314000000-Workbench';
+import { TemplateOutcomes1796316500000 } from './1796316500000-TemplateOutcomes';
 
 /** Every migration in order; a new migration file adds its class here. */
-export const migrations = [Initial1732400000000, ScriptLibrary1796312120000, Workbench1796314000000];
+export const migrations = [
+  Initial1732400000000,
+  ScriptLibrary1796312120000,
+  Workbench1796314000000,
+  TemplateOutcomes1796316500000,
+];

@@ -109,6 +109,8 @@ const envSchema = z.object({
   JOBS_ENABLED: bool.default('true'),
   ENTRY_ALLOCATION_TTL_HOURS: int(1, 24 * 90).default('168'),
   ENTRY_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default('120'),
+  ATTRIBUTION_WINDOW_DAYS: int(1, 365).default('14'),
+  CAMPAIGN_PRODUCTS: z.string().trim().max(2000).default(''),
   WECOM_SANDBOX_CORP_ID: z
     .string()
     .trim()
@@ -148,6 +150,12 @@ export interface Config {
   worker: { enabled: boolean; concurrency: number; maxAttempts: number; pollMs: number; leaseMs: number };
   jobs: { enabled: boolean };
   entry: { allocationTtlHours: number; rateLimitPerMinute: number };
+  /**
+   * Suggestions that learn (issue 12): a bank outcome is credited to the last send within
+   * `attributionWindowDays`; scripts for `campaignProducts` (active campaigns) rank higher (活动中).
+   * Optional so hand-built configs in tests keep compiling; absent = 14 days, no campaigns.
+   */
+  learning?: { attributionWindowDays: number; campaignProducts: string[] };
   demoData: boolean;
 }
 
@@ -247,6 +255,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     jobs: { enabled: e.JOBS_ENABLED },
     entry: { allocationTtlHours: e.ENTRY_ALLOCATION_TTL_HOURS, rateLimitPerMinute: e.ENTRY_RATE_LIMIT_PER_MINUTE },
+    learning: {
+      attributionWindowDays: e.ATTRIBUTION_WINDOW_DAYS,
+      campaignProducts: e.CAMPAIGN_PRODUCTS.split(/[,，]/)
+        .map((p) => p.trim())
+        .filter(Boolean),
+    },
     demoData: e.DEMO_DATA ?? sandbox,
   };
 }

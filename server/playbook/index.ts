@@ -1,6 +1,8 @@
 export { httpUrl, MAX_ATTACHMENTS, normaliseAttachments } from './attachments';
-export { SCORE, scoreTemplate } from './ranking';
-export { splitSegments, TableTemplateProvider } from './table-provider';
+export { attribute, CHURN_AFTER_TOUCH_MS, churnedAfter, DEFAULT_ATTRIBUTION_DAYS, isRealSend } from './attribution';
+export { loadPerformance, PerformanceSource } from './performance-source';
+export { REASON, rankTemplate, rankTemplates, SCORE, scoreTemplate, variantChoices } from './ranking';
+export { type LearningOptions, splitSegments, TableTemplateProvider } from './table-provider';
 export type {
   ImageAttachment,
   LinkAttachment,
@@ -13,3 +15,4 @@ export type {
   TemplateProvider,
 } from './types';
 export { fillVariables, salutation } from './variables';
+export { chooseVariant, posterior, posteriorMean, sampleBeta, wilson } from './variant-performance';

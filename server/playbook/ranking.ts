@@ -1,14 +1,30 @@
 import type { TemplateCustomer } from './types';
+import {
+  chooseVariant,
+  EMPTY_SNAPSHOT,
+  isHighConversion,
+  type PerformanceSnapshot,
+  posteriorMean,
+  statsOf,
+} from './variant-performance';
 
 /**
- * The ranking score, kept simple and explainable (higher first, ties by id):
+ * The ranking score, kept simple and explainable (higher first, ties by id). Eligibility first —
+ * the caller only passes approved, unexpired chat scripts — then:
  *   stage      exact +100, any-stage script +60, neighbour (±1) +40, further away +0 (only through search)
  *   segment    template names the customer's segment +30, generic (no segments) +10,
  *              names other segments only → not suggested
+ *   bank tags  template targets tags: the customer has one +20, none → not suggested
  *   owner      the manager's own template +20
  *   product    the product appears among the customer's bank tags +15
+ *   campaign   the product has an active campaign +25
+ *   results    +40 × the posterior mean conversion rate of this wording (variant-performance.ts)
  *   search     q in the title +25, q only in the content +10, q in neither → not suggested
- *   repeat     already sent or copied to this customer −50
+ *   repeat     already sent or copied to this customer −1000 (shown last, never suggested first)
+ * Inside a variant group only the wording Thompson sampling picks for this customer is suggested
+ * (rankTemplates); a search shows every wording.
+ *
+ * Every suggestion carries its reasons as short Chinese chips: 第2次触达 · 高潜 · 活动中 · 转化率高.
  */
 export interface ScoreInput {
   id: number;
@@ -19,6 +35,9 @@ export interface ScoreInput {
   segments: string[];
   product: string | null;
   mine: boolean;
+  /** Bank tags the script targets; empty/absent = any. */
+  bankTags?: string[];
+  variantGroup?: string | null;
 }
 
 export const SCORE = {
@@ -27,32 +46,77 @@ export const SCORE = {
   stageNeighbour: 40,
   segmentMatch: 30,
   segmentGeneric: 10,
+  tagMatch: 20,
   mine: 20,
   product: 15,
+  campaign: 25,
+  performance: 40,
   qTitle: 25,
   qContent: 10,
-  repeat: -50,
+  repeat: -1000,
 } as const;
 
+export const REASON = {
+  stage: (n: number) => `第${n}次触达`,
+  campaign: '活动中',
+  highConversion: '转化率高',
+  mine: '我的话术',
+  repeat: '已发过',
+} as const;
+
+export interface RankEnv {
+  /** Products with an active campaign (活动中), compared case-insensitively. */
+  campaignProducts?: ReadonlySet<string>;
+  performance?: PerformanceSnapshot;
+}
+
+export interface Ranked {
+  score: number;
+  reasons: string[];
+}
+
 /** null = not a suggestion for this customer. */
-export function scoreTemplate(
+export function rankTemplate(
   t: ScoreInput,
   customer: TemplateCustomer | null,
   stage: number,
   q: string,
-): number | null {
+  env: RankEnv = {},
+): Ranked | null {
   let score = 0;
+  const reasons: string[] = [];
   const distance = t.stage === null ? null : Math.abs(t.stage - stage);
   if (distance === null) score += SCORE.stageAny;
-  else if (distance === 0) score += SCORE.stageExact;
-  else if (distance === 1) score += SCORE.stageNeighbour;
+  else if (distance === 0) {
+    score += SCORE.stageExact;
+    reasons.push(REASON.stage(stage));
+  } else if (distance === 1) score += SCORE.stageNeighbour;
 
   if (t.segments.length === 0) score += SCORE.segmentGeneric;
-  else if (customer?.segment && t.segments.includes(customer.segment)) score += SCORE.segmentMatch;
-  else if (customer) return null;
+  else if (customer?.segment && t.segments.includes(customer.segment)) {
+    score += SCORE.segmentMatch;
+    reasons.push(customer.segment);
+  } else if (customer) return null;
+
+  const tags = t.bankTags ?? [];
+  if (tags.length && customer) {
+    const hit = tags.find((tag) => customer.bankTags.includes(tag));
+    if (hit === undefined) return null;
+    score += SCORE.tagMatch;
+    reasons.push(hit);
+  }
 
   if (t.mine) score += SCORE.mine;
   if (t.product && customer?.bankTags.some((tag) => tag.includes(t.product as string))) score += SCORE.product;
+  if (t.product && env.campaignProducts?.has(t.product.trim().toLowerCase())) {
+    score += SCORE.campaign;
+    reasons.push(REASON.campaign);
+  }
+  if (env.performance) {
+    const s = statsOf(env.performance, t.id);
+    score += Math.round(SCORE.performance * posteriorMean(s) * 100) / 100;
+    if (isHighConversion(s, env.performance.baseline)) reasons.push(REASON.highConversion);
+  }
 
   if (q) {
     const needle = q.toLowerCase();
@@ -60,6 +124,94 @@ export function scoreTemplate(
     else if (t.content.toLowerCase().includes(needle)) score += SCORE.qContent;
     else return null;
   }
-  if (customer?.usedTemplateIds.includes(t.id)) score += SCORE.repeat;
-  return score;
+  if (customer?.usedTemplateIds.includes(t.id)) {
+    score += SCORE.repeat;
+    reasons.push(REASON.repeat);
+  }
+  return { score, reasons };
+}
+
+/** The score alone (see rankTemplate); null = not a suggestion for this customer. */
+export function scoreTemplate(
+  t: ScoreInput,
+  customer: TemplateCustomer | null,
+  stage: number,
+  q: string,
+  env: RankEnv = {},
+): number | null {
+  return rankTemplate(t, customer, stage, q, env)?.score ?? null;
+}
+
+/**
+ * For each variant group among `candidates`, the one wording this customer gets: the wording they
+ * already received, else the Thompson-sampling choice (stable per customer + group). Scripts
+ * without a group are not in the map.
+ */
+export function variantChoices(
+  candidates: readonly ScoreInput[],
+  customer: TemplateCustomer | null,
+  performance: PerformanceSnapshot = EMPTY_SNAPSHOT,
+  explore?: number,
+): Map<string, number> {
+  const groups = new Map<string, number[]>();
+  for (const t of candidates) {
+    if (!t.variantGroup) continue;
+    const ids = groups.get(t.variantGroup);
+    if (ids) ids.push(t.id);
+    else groups.set(t.variantGroup, [t.id]);
+  }
+  const chosen = new Map<string, number>();
+  const used = customer ? new Set(customer.usedTemplateIds) : null;
+  for (const [group, ids] of groups) {
+    const received = used ? ids.filter((id) => used.has(id)).sort((a, b) => b - a)[0] : undefined;
+    if (received !== undefined) {
+      chosen.set(group, received);
+      continue;
+    }
+    const key = customer?.externalUserId ?? '';
+    const pick = chooseVariant(
+      key,
+      group,
+      ids.map((id) => ({ id, stats: statsOf(performance, id) })),
+      explore,
+    );
+    if (pick !== null) chosen.set(group, pick);
+  }
+  return chosen;
+}
+
+export interface RankedInput<T extends ScoreInput> extends Ranked {
+  t: T;
+}
+
+/**
+ * Scores every candidate, keeps one wording per variant group (unless searching), sorts (score
+ * desc, id asc) and returns the first `limit`.
+ */
+export function rankTemplates<T extends ScoreInput>(
+  candidates: readonly T[],
+  customer: TemplateCustomer | null,
+  stage: number,
+  q: string,
+  env: RankEnv,
+  limit: number,
+): RankedInput<T>[] {
+  const eligible: RankedInput<T>[] = [];
+  for (const t of candidates) {
+    const r = rankTemplate(t, customer, stage, q, env);
+    if (r) eligible.push({ t, score: r.score, reasons: r.reasons });
+  }
+  // The wording of each group is chosen among the wordings this customer is eligible for.
+  const choices = q
+    ? null
+    : variantChoices(
+        eligible.map((e) => e.t),
+        customer,
+        env.performance,
+      );
+  const out = choices
+    ? eligible.filter((e) => !e.t.variantGroup || choices.get(e.t.variantGroup) === e.t.id)
+    : eligible;
+  out.sort((a, b) => b.score - a.score || a.t.id - b.t.id);
+  return out.slice(0, limit);
 }

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { normaliseAttachments } from './attachments';
-import { scoreTemplate } from './ranking';
+import { PerformanceSource } from './performance-source';
+import { type RankEnv, rankTemplates, type ScoreInput } from './ranking';
 import type { RankedTemplate, StoredTemplate, SuggestContext, TemplateProvider } from './types';
 import { fillVariables } from './variables';
 
@@ -10,6 +11,8 @@ interface Row {
   content: string;
   stage: number | null;
   segments: string;
+  bank_tags: string | null;
+  variant_group: string | null;
   product: string | null;
   owner_userid: string | null;
   disclaimer: string | null;
@@ -32,11 +35,25 @@ export function splitSegments(s: string | null): string[] {
  * only (index idx_templates_stage) and the manager's own at every stage; a search looks at every
  * stage. The score orders them.
  */
+export interface LearningOptions {
+  /** Products with an active campaign (CAMPAIGN_PRODUCTS). */
+  campaignProducts?: readonly string[];
+  /** Conversion statistics per script; default: read from the database, cached 5 minutes. */
+  performance?: PerformanceSource;
+}
+
 export class TableTemplateProvider implements TemplateProvider {
+  private readonly campaignProducts: ReadonlySet<string>;
+  private readonly performance: PerformanceSource;
+
   constructor(
     private readonly db: DataSource,
     private readonly now: () => number = Date.now,
-  ) {}
+    learning: LearningOptions = {},
+  ) {
+    this.campaignProducts = new Set((learning.campaignProducts ?? []).map((p) => p.trim().toLowerCase()));
+    this.performance = learning.performance ?? new PerformanceSource(db, now);
+  }
 
   async suggest(ctx: SuggestContext): Promise<RankedTemplate[]> {
     const stage = Math.min(4, Math.max(1, Math.round(ctx.stage)));
@@ -48,55 +65,46 @@ export class TableTemplateProvider implements TemplateProvider {
       stageSql = ' AND (owner_userid = ? OR stage IS NULL OR stage BETWEEN ? AND ?)';
       params.push(ctx.manager.userid, stage - 1, stage + 1);
     }
-    const rows: Row[] = await this.db.query(
-      `SELECT id, title, content, stage, segments, product, owner_userid, disclaimer, attachments
+    const [rows, performance]: [Row[], RankEnv['performance']] = await Promise.all([
+      this.db.query(
+        `SELECT id, title, content, stage, segments, bank_tags, variant_group, product, owner_userid, disclaimer, attachments
          FROM script_templates
         WHERE status = 'approved' AND channel = 'chat'
           AND (expires_at IS NULL OR expires_at > ?)
           AND (owner_userid IS NULL OR owner_userid = ?)${stageSql}`,
-      params,
-    );
+        params,
+      ),
+      this.performance.get(),
+    ]);
     // Attachments are parsed for the templates that make the cut only.
-    const ranked: { t: RankedTemplate; attachments: string | null }[] = [];
-    for (const r of rows) {
-      const segments = splitSegments(r.segments);
-      const mine = r.owner_userid === ctx.manager.userid;
-      const score = scoreTemplate(
-        {
-          id: Number(r.id),
-          title: r.title,
-          content: r.content,
-          stage: r.stage === null ? null : Number(r.stage),
-          segments,
-          product: r.product,
-          mine,
-        },
-        ctx.customer,
-        stage,
-        q,
-      );
-      if (score === null) continue;
-      ranked.push({
-        attachments: r.attachments,
-        t: {
-          id: Number(r.id),
-          title: r.title,
-          content: fillVariables(r.content, ctx.customer, ctx.manager),
-          disclaimer: r.disclaimer || null,
-          // An any-stage script is shown at the customer's stage.
-          stage: r.stage === null ? stage : Number(r.stage),
-          segments,
-          product: r.product,
-          owner: mine ? 'mine' : 'corp',
-          score,
-          attachments: [],
-        },
-      });
-    }
-    ranked.sort((a, b) => b.t.score - a.t.score || a.t.id - b.t.id);
-    return ranked
-      .slice(0, Math.min(MAX_LIMIT, ctx.limit ?? 20))
-      .map(({ t, attachments }) => ({ ...t, attachments: normaliseAttachments(attachments) }));
+    const candidates = rows.map((r) => ({
+      id: Number(r.id),
+      title: r.title,
+      content: r.content,
+      stage: r.stage === null ? null : Number(r.stage),
+      segments: splitSegments(r.segments),
+      bankTags: splitSegments(r.bank_tags),
+      variantGroup: r.variant_group || null,
+      product: r.product,
+      mine: r.owner_userid === ctx.manager.userid,
+      row: r,
+    })) satisfies ScoreInput[];
+    const env: RankEnv = { campaignProducts: this.campaignProducts, performance };
+    const ranked = rankTemplates(candidates, ctx.customer, stage, q, env, Math.min(MAX_LIMIT, ctx.limit ?? 20));
+    return ranked.map(({ t, score, reasons }) => ({
+      id: t.id,
+      title: t.title,
+      content: fillVariables(t.content, ctx.customer, ctx.manager),
+      disclaimer: t.row.disclaimer || null,
+      // An any-stage script is shown at the customer's stage.
+      stage: t.stage === null ? stage : t.stage,
+      segments: t.segments,
+      product: t.product,
+      owner: t.mine ? 'mine' : 'corp',
+      score,
+      reasons,
+      attachments: normaliseAttachments(t.row.attachments),
+    }));
   }
 
   async get(id: number, managerUserid: string): Promise<StoredTemplate | null> {

@@ -70,6 +70,8 @@ export interface RankedTemplate {
   product: string | null;
   owner: 'corp' | 'mine';
   score: number;
+  /** Why it is suggested, as short Chinese chips: 第2次触达 · 高潜 · 活动中 · 转化率高 (ranking.ts). */
+  reasons: string[];
   /** Sent after the text, in order; [] when the template has none. */
   attachments: TemplateAttachment[];
 }

@@ -67,7 +67,11 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     }
   });
 
-  const templates = opts.templates ?? new TableTemplateProvider(app.db, () => app.now());
+  const templates =
+    opts.templates ??
+    new TableTemplateProvider(app.db, () => app.now(), {
+      campaignProducts: app.config.learning?.campaignProducts,
+    });
   const service = new SidebarService(
     app.db,
     templates,

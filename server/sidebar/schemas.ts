@@ -95,6 +95,8 @@ export const Template = Type.Object({
   product: NullableStr,
   owner: StringEnum(['corp', 'mine'] as const),
   score: Type.Number(),
+  /** Why it is suggested, as short Chinese chips (第2次触达 · 高潜 · 活动中 · 转化率高). */
+  reasons: Type.Array(Type.String()),
   attachments: Type.Array(Attachment),
 });
 

@@ -2,6 +2,7 @@ import { Allocation, ContactWay, RuleSetRow, Transfer, WelcomeMessage } from './
 import { ContactTag, CorpTag, Customer, ExternalContact, Follow } from './customers';
 import { InboxEvent } from './inbox';
 import { Branch, Manager } from './org';
+import { Outcome } from './outcomes';
 import { ScriptTemplate, SensitiveWord, Touch } from './playbook';
 import { AuditEntry, CachedSecret, JobLease } from './system';
 import { CustomerHolding, FollowNote, TodoReminder } from './workbench';
@@ -10,6 +11,7 @@ export * from './allocation';
 export * from './customers';
 export * from './inbox';
 export * from './org';
+export * from './outcomes';
 export * from './playbook';
 export * from './system';
 export * from './workbench';
@@ -38,4 +40,5 @@ export const entities = [
   CustomerHolding,
   FollowNote,
   TodoReminder,
+  Outcome,
 ];

@@ -118,6 +118,7 @@ export function template(over: Partial<Template> = {}): Template {
     product: null,
     owner: 'corp',
     score: 10,
+    reasons: [],
     attachments: [],
     ...over,
   };
