@@ -1,10 +1,10 @@
 import { decide, explainInWords, formatDistance } from '../../server/allocation';
 import { allocationContext } from '../../server/allocation/cache';
+import { toEngineCustomer } from '../../server/allocation/dry-run';
 import { findCustomer } from '../../server/allocation/repo';
-import { getActiveRuleSet } from '../../server/allocation/rulesets';
+import { getActiveRuleSet } from '../../server/allocation/ruleset-store';
 import { explainAllocation, replayAllocations } from '../../server/allocation/service';
 import type { Explanation } from '../../server/allocation/types';
-import { toEngineCustomer } from '../../server/ops-support/rule-dry-run';
 import { formatTime, parseTime } from './args';
 import { type CommandContext, type CommandResult, EXIT, UsageError } from './context';
 import { loadValidRuleFile } from './rules';

@@ -1,17 +1,26 @@
 import { readFileSync } from 'node:fs';
+import {
+  allCustomers,
+  countCustomers,
+  customersById,
+  type DecisionPair,
+  dryRunRuleSet,
+} from '../../server/allocation/dry-run';
 import { parseRuleSet, type RuleSet, RuleSetError } from '../../server/allocation/rule-set';
 import {
   activateRuleSet,
+  checkRuleSetAgainstOrg,
+  findRuleSetRow,
   getActiveRuleSet,
   listRuleSets,
+  type RuleSetCheck,
   rollback,
   saveRuleSet,
-} from '../../server/allocation/rulesets';
+} from '../../server/allocation/ruleset-store';
 import { audit } from '../../server/audit/audit';
-import { Customer as CustomerRow, Manager, RuleSetRow } from '../../server/db/entities';
+import type { Customer as CustomerRow } from '../../server/db/entities';
 import { CsvInputError, inspectFile, readCsv } from '../../server/imports/csv-source';
 import { openCsvFile } from '../../server/lib/csv';
-import { allCustomers, customersById, type DecisionPair, dryRunRuleSet } from '../../server/ops-support/rule-dry-run';
 import { formatTime } from './args';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
 import { renderTable } from './table';
@@ -38,42 +47,7 @@ function readRuleFile(file: string): { text: string; doc: unknown } {
   }
 }
 
-interface Check {
-  level: 'error' | 'warning';
-  path: string;
-  message: string;
-}
-
-/** Checks a parsed rule set against today's org: fallback managers, closed branches, skills. */
-async function checkAgainstOrg(ctx: CommandContext, rs: RuleSet): Promise<Check[]> {
-  const managers = await ctx.db.manager.find(Manager);
-  const byId = new Map(managers.map((m) => [m.userid, m]));
-  const branchCodes = new Set(
-    ((await ctx.db.query('SELECT code FROM branches')) as { code: string }[]).map((b) => String(b.code)),
-  );
-  const out: Check[] = [];
-  rs.fallback.userids.forEach((u, i) => {
-    const m = byId.get(u);
-    if (!m) out.push({ level: 'error', path: `fallback.userids[${i}]`, message: `manager "${u}" does not exist` });
-    else if (m.status !== 'active') {
-      out.push({ level: 'error', path: `fallback.userids[${i}]`, message: `manager "${u}" is ${m.status}` });
-    }
-  });
-  rs.closedBranches.forEach((c, i) => {
-    if (!branchCodes.has(c))
-      out.push({ level: 'warning', path: `closedBranches[${i}]`, message: `branch "${c}" does not exist` });
-  });
-  rs.segmentRouting.forEach((r, i) => {
-    if (r.requireSkill && !managers.some((m) => m.skills.split(',').includes(r.requireSkill!))) {
-      out.push({
-        level: 'warning',
-        path: `segmentRouting[${i}].requireSkill`,
-        message: `no manager has skill "${r.requireSkill}": segment ${r.segment} would never get a nearest-branch manager`,
-      });
-    }
-  });
-  return out;
-}
+type Check = RuleSetCheck;
 
 function parseOrReport(doc: unknown): { ruleSet?: RuleSet; checks: Check[] } {
   try {
@@ -92,7 +66,7 @@ function parseOrReport(doc: unknown): { ruleSet?: RuleSet; checks: Check[] } {
 export async function rulesValidateCommand(args: { file: string }, ctx: CommandContext): Promise<CommandResult> {
   const { doc } = readRuleFile(args.file);
   const parsed = parseOrReport(doc);
-  const checks = parsed.ruleSet ? await checkAgainstOrg(ctx, parsed.ruleSet) : parsed.checks;
+  const checks = parsed.ruleSet ? await checkRuleSetAgainstOrg(ctx.db, parsed.ruleSet) : parsed.checks;
   const errors = checks.filter((c) => c.level === 'error').length;
   const lines = checks.length
     ? [
@@ -120,7 +94,7 @@ export async function loadValidRuleFile(
 ): Promise<{ ruleSet: RuleSet; doc: unknown }> {
   const { doc } = readRuleFile(file);
   const parsed = parseOrReport(doc);
-  const checks = parsed.ruleSet ? await checkAgainstOrg(ctx, parsed.ruleSet) : parsed.checks;
+  const checks = parsed.ruleSet ? await checkRuleSetAgainstOrg(ctx.db, parsed.ruleSet) : parsed.checks;
   const errors = checks.filter((c) => c.level === 'error');
   if (errors.length) {
     throw new UsageError(
@@ -174,7 +148,7 @@ export async function rulesDryRunCommand(args: RulesDryRunArgs, ctx: CommandCont
     total = ids.length;
     source = customersById(ctx.db, ids, (id) => unknown.push(id));
   } else {
-    total = await ctx.db.manager.count(CustomerRow);
+    total = await countCustomers(ctx.db);
     source = allCustomers(ctx.db);
   }
   const out = args.out
@@ -293,7 +267,7 @@ export async function rulesDryRunCommand(args: RulesDryRunArgs, ctx: CommandCont
  */
 export async function rulesApplyCommand(args: { file: string }, ctx: CommandContext): Promise<CommandResult> {
   const { ruleSet, doc } = await loadValidRuleFile(ctx, args.file);
-  const existing = await ctx.db.manager.findOne(RuleSetRow, { where: { version: ruleSet.version } });
+  const existing = await findRuleSetRow(ctx.db, ruleSet.version);
   if (existing && JSON.stringify(JSON.parse(existing.body)) !== JSON.stringify(doc)) {
     throw new UsageError(
       `version ${ruleSet.version} already exists with a different body: give the new rules a new version`,

@@ -3,7 +3,7 @@ import { In } from 'typeorm';
 import { buildIndex } from '../allocation/allocation-index';
 import { commit, decide } from '../allocation/decide';
 import { loadOrg } from '../allocation/repo';
-import { getActiveRuleSet } from '../allocation/rulesets';
+import { getActiveRuleSet } from '../allocation/ruleset-store';
 import { invalidateAllocationCache } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { Customer, ExternalContact, Manager, type TransferKind } from '../db/entities';

@@ -1,5 +1,5 @@
 import * as allocationRepo from '../../allocation/repo';
-import { getActiveRuleSet } from '../../allocation/rulesets';
+import { getActiveRuleSet } from '../../allocation/ruleset-store';
 import { adjustLoad, allocateCustomer, confirmAllocation } from '../../allocation/service';
 import { audit } from '../../audit/audit';
 import { type Allocation, Customer, Manager } from '../../db/entities';

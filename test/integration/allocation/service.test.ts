@@ -7,7 +7,7 @@ import {
   listRuleSets,
   rollback,
   saveRuleSet,
-} from '../../../server/allocation/rulesets';
+} from '../../../server/allocation/ruleset-store';
 import {
   allocateCustomer,
   confirmAllocation,

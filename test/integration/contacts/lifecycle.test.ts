@@ -1,4 +1,4 @@
-import { activateRuleSet, saveRuleSet } from '../../../server/allocation/rulesets';
+import { activateRuleSet, saveRuleSet } from '../../../server/allocation/ruleset-store';
 import { listUnmatchedContacts } from '../../../server/contacts/repo';
 import {
   Allocation,

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
-import { RuleSetRow } from '../db/entities';
+import { Branch, Manager, RuleSetRow } from '../db/entities';
 import { AppError } from '../errors';
 import { invalidate } from './cache';
 import { DEFAULT_RULE_SET, parseRuleSet, type RuleSet } from './rule-set';
@@ -119,4 +119,46 @@ export async function rollback(db: DataSource, actor: string, now: number = Date
   const ruleSet = await activateRuleSet(db, previous.version, actor, now);
   await audit(db, { actor, action: 'ruleset.rollback', subject: `ruleset:${previous.version}` });
   return ruleSet;
+}
+
+export async function findRuleSetRow(db: DataSource, version: string): Promise<RuleSetRow | null> {
+  return db.manager.findOne(RuleSetRow, { where: { version } });
+}
+
+export interface RuleSetCheck {
+  level: 'error' | 'warning';
+  path: string;
+  message: string;
+}
+
+/** Checks a parsed rule set against today's org: fallback managers, closed branches, skills. */
+export async function checkRuleSetAgainstOrg(db: DataSource, rs: RuleSet): Promise<RuleSetCheck[]> {
+  const [managers, branches] = await Promise.all([
+    db.manager.find(Manager),
+    db.manager.find(Branch, { select: { code: true } }),
+  ]);
+  const byId = new Map(managers.map((m) => [m.userid, m]));
+  const branchCodes = new Set(branches.map((b) => String(b.code)));
+  const out: RuleSetCheck[] = [];
+  rs.fallback.userids.forEach((u, i) => {
+    const m = byId.get(u);
+    if (!m) out.push({ level: 'error', path: `fallback.userids[${i}]`, message: `manager "${u}" does not exist` });
+    else if (m.status !== 'active') {
+      out.push({ level: 'error', path: `fallback.userids[${i}]`, message: `manager "${u}" is ${m.status}` });
+    }
+  });
+  rs.closedBranches.forEach((c, i) => {
+    if (!branchCodes.has(c))
+      out.push({ level: 'warning', path: `closedBranches[${i}]`, message: `branch "${c}" does not exist` });
+  });
+  rs.segmentRouting.forEach((r, i) => {
+    if (r.requireSkill && !managers.some((m) => m.skills.split(',').includes(r.requireSkill!))) {
+      out.push({
+        level: 'warning',
+        path: `segmentRouting[${i}].requireSkill`,
+        message: `no manager has skill "${r.requireSkill}": segment ${r.segment} would never get a nearest-branch manager`,
+      });
+    }
+  });
+  return out;
 }

@@ -1,15 +1,16 @@
 import { DataSource, In, MoreThan } from 'typeorm';
-import { buildIndex, commit, decide } from '../allocation';
-import { loadOrg } from '../allocation/repo';
-import type { RuleSet } from '../allocation/rule-set';
-import type { Customer, Decision } from '../allocation/types';
 import { Customer as CustomerRow } from '../db/entities';
+import { buildIndex } from './allocation-index';
+import { commit, decide } from './decide';
+import { loadOrg } from './repo';
+import type { RuleSet } from './rule-set';
+import type { Customer, Decision } from './types';
 
 /**
  * What a candidate rule set would decide for a set of customers, next to what the active rule set
  * decides for the same customers on the same data (each on its own copy of today's index, so
- * loads evolve the same way in both). Writes nothing. Used by `ops rules dry-run`.
- * (Lives in ops-support because the allocation service has no bulk what-if over stored customers.)
+ * loads evolve the same way in both). Writes nothing. Used by `ops rules dry-run`, next to replay
+ * (service.ts): both are what-ifs over stored customers.
  */
 
 export interface DecisionPair {
@@ -53,6 +54,10 @@ export const toEngineCustomer = (c: CustomerRow): Customer => ({
   lng: c.lng,
   regionCode: c.regionCode,
 });
+
+export async function countCustomers(db: DataSource): Promise<number> {
+  return db.manager.count(CustomerRow);
+}
 
 /** Every customer, in id order, a page at a time. */
 export async function* allCustomers(db: DataSource): AsyncGenerator<CustomerRow[]> {
