@@ -2,13 +2,15 @@
 import 'reflect-metadata';
 import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';
+import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { type Config, ConfigError, loadConfig } from '../server/config';
 import { openDatabase } from '../server/db/data-source';
 import { AppError } from '../server/errors';
+import { loggerOptions } from '../server/logger';
+import { createMetrics } from '../server/metrics';
 import type { WecomApi } from '../server/wecom/api-types';
-import { WecomClient } from '../server/wecom/client';
-import { DbSecretStore } from '../server/wecom/token-cache';
+import { newWecomClient } from '../server/wecom/plugin';
 import { type CommandContext, type CommandResult, EXIT, UsageError } from './commands/context';
 import { silentProgress, terminalProgress } from './commands/progress';
 import { registerCommands } from './commands/registry';
@@ -51,15 +53,10 @@ function wecomFactory(db: DataSource, config: Config, closers: (() => Promise<vo
   return () => {
     api ??= (async () => {
       if (!config.wecom.sandbox) {
-        const w = config.wecom;
-        return new WecomClient({
-          corpId: w.corpId,
-          agentId: w.agentId,
-          agentSecret: w.agentSecret,
-          contactSecret: w.contactSecret,
-          apiBase: w.apiBase,
-          store: new DbSecretStore(db),
-        });
+        // Calls are logged (without tokens) to stderr at LOG_LEVEL, like the server's, so stdout
+        // stays the command's output.
+        const log = pino(loggerOptions(config.logLevel), pino.destination(2));
+        return newWecomClient({ config, db, log, metrics: createMetrics({ defaults: false }) });
       }
       const { build } = await import('../server/app');
       const app = await build(

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config';
 import type { WecomApi } from './api-types';
-import { WecomClient, WecomClientOptions } from './client';
+import { type ClientLog, type ClientMetrics, WecomClient, type WecomClientOptions } from './client';
 import { injectAdapter } from './inject-adapter';
 import { DbSecretStore } from './token-cache';
 
@@ -33,27 +35,51 @@ function selfSandboxPrefix(app: FastifyInstance): string | undefined {
   return c.wecom.sandbox && c.wecom.apiBase.startsWith(own) ? own : undefined;
 }
 
-export function createWecomClient(app: FastifyInstance, overrides: Partial<WecomClientOptions> = {}): WecomClient {
-  const w = app.config.wecom;
+/**
+ * The one way to make a WeCom client from configuration: the server's plugin and the operator CLI
+ * both come here, so both share the token cache in the database and count and log every call.
+ */
+export function newWecomClient(deps: {
+  config: Config;
+  db: DataSource;
+  metrics?: ClientMetrics;
+  log?: ClientLog;
+  now?: () => number;
+  overrides?: Partial<WecomClientOptions>;
+}): WecomClient {
+  const w = deps.config.wecom;
   return new WecomClient({
     corpId: w.corpId,
     agentId: w.agentId,
     agentSecret: w.agentSecret,
     contactSecret: w.contactSecret,
     apiBase: w.apiBase,
-    store: new DbSecretStore(app.db),
+    store: new DbSecretStore(deps.db),
+    metrics: deps.metrics,
+    log: deps.log,
+    now: deps.now,
+    ...deps.overrides,
+  });
+}
+
+export function createWecomClient(app: FastifyInstance, overrides: Partial<WecomClientOptions> = {}): WecomClient {
+  return newWecomClient({
+    config: app.config,
+    db: app.db,
     metrics: app.metrics,
     log: app.log,
     now: app.now,
-    // In sandbox mode the fake lives in this process: dispatch through inject, so tests need no socket.
-    adapter: w.sandbox
-      ? injectAdapter(
-          app,
-          () => selfSandboxPrefix(app),
-          () => app.config.publicBaseUrl,
-        )
-      : undefined,
-    ...overrides,
+    overrides: {
+      // In sandbox mode the fake lives in this process: dispatch through inject, so tests need no socket.
+      adapter: app.config.wecom.sandbox
+        ? injectAdapter(
+            app,
+            () => selfSandboxPrefix(app),
+            () => app.config.publicBaseUrl,
+          )
+        : undefined,
+      ...overrides,
+    },
   });
 }
 
