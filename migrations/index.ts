@@ -2,6 +2,7 @@ import { Initial1732400000000 } from './1732400000000-Initial';
 import { ScriptLibrary1796312120000 } from './1796312120000-ScriptLibrary';
 import { Workbench1796314000000 } from './1796314000000-Workbench';
 import { TemplateOutcomes1796316500000 } from './1796316500000-TemplateOutcomes';
+import { CustomerGroups1796318437000 } from './1796318437000-CustomerGroups';
 
 /** Every migration in order; a new migration file adds its class here. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   ScriptLibrary1796312120000,
   Workbench1796314000000,
   TemplateOutcomes1796316500000,
+  CustomerGroups1796318437000,
 ];

@@ -8,6 +8,7 @@ import { contactsPlugin } from './contacts/plugin';
 import { openDatabase } from './db/data-source';
 import { entryPlugin } from './entry/plugin';
 import { AppError, errorBody } from './errors';
+import { groupsPlugin } from './groups/plugin';
 import { healthPlugin } from './health';
 import { jobsPlugin } from './jobs/plugin';
 import { fastifyLogger } from './logger';
@@ -100,6 +101,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(jobsPlugin);
   await app.register(contactsPlugin);
   await app.register(entryPlugin);
+  await app.register(groupsPlugin);
   await app.register(sidebarPlugin);
   return app;
 }

@@ -1,6 +1,7 @@
 import { Argument, type Command, Option } from 'commander';
 import type { Runner } from '../ops';
 import { allocateExplainCommand, allocateReplayCommand } from './allocate';
+import { groupsListCommand, groupsSetPurposeCommand, groupsStatsCommand, groupsSyncCommand } from './groups';
 import { importCommand } from './import';
 import { inboxListCommand, inboxReplayCommand, inboxStatsCommand } from './inbox';
 import { reassignCommand } from './reassign';
@@ -79,12 +80,52 @@ warning (the row is kept); unknown branches, bad coordinates, duplicates are err
     .option('--from <time>', 'start of the period (2026-11-01, 2026-11-01T08:00 or 30d); default 30 days before --to')
     .option('--to <time>', 'end of the period (exclusive); default now')
     .addOption(new Option('--by <group>', 'one row per branch or per manager').choices(['branch', 'manager']))
+    .addOption(
+      new Option('--view <view>', 'contacts (default) or customer groups (owner = manager)')
+        .choices(['contacts', 'groups'])
+        .default('contacts'),
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'html']).default('table'))
     .option('--out <file>', 'write the report to this file instead of stdout')
     .addHelpText('after', '\nExit 1 when the totals miss the churn or 30-day activity target.')
-    .action((opts: { from?: string; to?: string; by?: string; format?: string; out?: string }, cmd: Command) =>
-      run(reportCommand, opts, cmd),
+    .action(
+      (opts: { from?: string; to?: string; by?: string; format?: string; out?: string; view?: string }, cmd: Command) =>
+        run(reportCommand, opts, cmd),
     );
+
+  const groups = program.command('groups').description('customer groups (客户群): sync from WeCom, list, set purposes');
+  groups
+    .command('sync')
+    .description("read every manager's customer groups from WeCom (groupchat/list + get); dry run without --apply")
+    .option('--owner <userid...>', 'only these group owners')
+    .addHelpText(
+      'after',
+      '\nThe nightly job groups-sync does the same with --apply. Exit 1 when some groups could not be read.',
+    )
+    .action((opts: { owner?: string[] }, cmd: Command) => run(groupsSyncCommand, opts, cmd));
+  groups
+    .command('list')
+    .description('groups in the registry with branch, owner, purpose and customer count')
+    .option('--branch <code>', 'only groups of this branch (the owner’s branch)')
+    .option('--owner <userid>', 'only groups of this owner')
+    .option('--all', 'include dismissed groups')
+    .action((opts: { branch?: string; owner?: string; all?: boolean }, cmd: Command) =>
+      run(groupsListCommand, opts, cmd),
+    );
+  groups
+    .command('set-purpose')
+    .description('set (or --clear) the purpose of a group, e.g. 网点客户维护 (SOP audiences select by it)')
+    .argument('<chatId>', 'the group chat_id')
+    .argument('[purpose]', '1–32 letters, digits, _ or -')
+    .option('--clear', 'remove the purpose')
+    .action((chatId: string, purpose: string | undefined, opts: { clear?: boolean }, cmd: Command) =>
+      run(groupsSetPurposeCommand, { chatId, purpose, clear: opts.clear }, cmd),
+    );
+  groups
+    .command('stats')
+    .description('fetch daily group statistics per owner (statistic_group_by_day) for the last N days')
+    .option('--days <n>', 'days before today (1–180)', '1')
+    .action((opts: { days?: string }, cmd: Command) => run(groupsStatsCommand, opts, cmd));
 
   const rules = program
     .command('rules')

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { CSV_BOM, type CsvValue, csvDocument } from '../../server/lib/csv';
+import { buildGroupReport, type GroupReport, type GroupReportRow } from '../../server/reports/groups';
 import { REASON_ZH, renderReportHtml } from '../../server/reports/html';
 import {
   ALLOCATION_REASONS,
@@ -14,6 +15,7 @@ import { type CommandContext, type CommandResult, EXIT, UsageError } from './con
 import { percent, renderTable } from './table';
 
 export interface ReportArgs {
+  view?: string;
   from?: string;
   to?: string;
   by?: string;
@@ -34,6 +36,14 @@ export async function reportCommand(args: ReportArgs, ctx: CommandContext): Prom
   if (from >= to) throw new UsageError('--from must be before --to');
   const by: GroupBy = args.by ? oneOf(args.by, ['branch', 'manager'] as const, 'by') : 'total';
   const format = oneOf(args.format ?? 'table', ['table', 'csv', 'html'] as const, 'format');
+  const view = oneOf(args.view ?? 'contacts', ['contacts', 'groups'] as const, 'view');
+  if (view === 'groups')
+    return groupsReport(args, ctx, {
+      from,
+      to,
+      by: args.by === 'manager' ? 'owner' : (by as 'total' | 'branch'),
+      format,
+    });
   const report = await buildReport(ctx.db, { from, to, by });
   const exitCode = report.findings.length ? EXIT.findings : EXIT.ok;
 
@@ -143,5 +153,86 @@ export function reportCsv(report: OperatingReport): string {
     ...TRANSFER_STATUSES.map((k) => r.transfers[k] ?? 0),
   ];
   // Labels are branch and manager names typed by people: csvDocument neutralises formulas.
+  return csvDocument(header, [...report.rows.map(line), line(report.total)], { bom: false });
+}
+
+async function groupsReport(
+  args: ReportArgs,
+  ctx: CommandContext,
+  o: { from: number; to: number; by: 'total' | 'branch' | 'owner'; format: 'table' | 'csv' | 'html' },
+): Promise<CommandResult> {
+  if (o.format === 'html') throw new UsageError('--view groups supports --format table or csv');
+  const report = await buildGroupReport(ctx.db, o);
+  const exitCode = report.findings.length ? EXIT.findings : EXIT.ok;
+  const body = o.format === 'csv' ? groupReportCsv(report) : groupReportTable(report);
+  if (args.out) {
+    writeFileSync(args.out, o.format === 'csv' ? `${CSV_BOM}${body}` : body);
+    return { exitCode, json: { ...report, out: args.out }, output: `${o.format} report written to ${args.out}` };
+  }
+  return { exitCode, json: report, output: body };
+}
+
+export function groupReportTable(report: GroupReport): string {
+  const head = [
+    `customer groups, period ${formatTime(report.from)} → ${formatTime(report.to)}; targets: churn ≤ ${report.targets.churnMax * 100}%, activity ≥ ${report.targets.activityMin * 100}%`,
+    `definition: ${report.definition}`,
+    '',
+  ];
+  const table = renderTable(
+    [
+      report.by === 'owner' ? '群主' : report.by === 'branch' ? '网点' : '范围',
+      'groups',
+      'members',
+      'joins',
+      'quits',
+      'churn',
+      'activity',
+      'stat days',
+    ],
+    [...report.rows, report.total].map((r) => [
+      r.label,
+      r.groups,
+      r.members,
+      r.joins,
+      r.quits,
+      percent(r.churnRate),
+      percent(r.activity),
+      r.statDays,
+    ]),
+  );
+  const tail = report.findings.length ? ['', ...report.findings.map((f) => `MISSED: ${f}`)] : ['', 'targets met.'];
+  return [...head, table, ...tail].join('\n');
+}
+
+export function groupReportCsv(report: GroupReport): string {
+  const header = [
+    'group',
+    'label',
+    'groups',
+    'members',
+    'members_at_start',
+    'joins',
+    'quits',
+    'churn_rate',
+    'member_days_active',
+    'member_days',
+    'activity',
+    'stat_days',
+  ];
+  const line = (r: GroupReportRow): CsvValue[] => [
+    r.key,
+    r.label,
+    r.groups,
+    r.members,
+    r.membersAtStart,
+    r.joins,
+    r.quits,
+    ratioCell(r.churnRate),
+    r.memberDaysActive,
+    r.memberDays,
+    ratioCell(r.activity),
+    r.statDays,
+  ];
+  // Labels are names typed by people: csvDocument neutralises formulas.
   return csvDocument(header, [...report.rows.map(line), line(report.total)], { bom: false });
 }

@@ -2,6 +2,7 @@ import { expireOpenAllocations } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { resyncTagLibrary } from '../contacts/tags';
 import { pollTransferResults, retryQueuedTransfers } from '../contacts/transfers';
+import { fetchGroupStats, syncGroups } from '../groups/sync';
 import { computeDailyMetrics } from './daily-metrics';
 import type { JobDefinition } from './runner';
 
@@ -52,5 +53,27 @@ export const JOBS: JobDefinition[] = [
     periodMs: 24 * 60 * MIN,
     description: "log yesterday's adds, churn and welcome outcomes (counts only)",
     run: async (ctx) => ({ ...(await computeDailyMetrics(ctx.db, ctx.now())) }),
+  },
+  {
+    name: 'groups-sync',
+    schedule: '20 1 * * *',
+    periodMs: 24 * 60 * MIN,
+    description: 'nightly groupchat/list + groupchat/get: customer groups, members joined and quit, dismissed groups',
+    run: async (ctx) => {
+      const { changes: _c, ...summary } = await syncGroups(ctx.db, ctx.wecom, {
+        now: ctx.now(),
+        apply: true,
+        actor: ctx.actor,
+        signal: ctx.signal,
+      });
+      return { ...summary };
+    },
+  },
+  {
+    name: 'group-stats',
+    schedule: '40 2 * * *',
+    periodMs: 24 * 60 * MIN,
+    description: "yesterday's groupchat/statistic_group_by_day per group owner, kept as history",
+    run: async (ctx) => fetchGroupStats(ctx.db, ctx.wecom, { now: ctx.now(), days: 1, signal: ctx.signal }),
   },
 ];

@@ -1,7 +1,7 @@
 import type { RiskClass, TemplateChannel } from '../db/entities/playbook';
 import { seededRandom } from '../lib/seeded-random';
 import type { TemplateAttachment } from '../playbook';
-import type { FakeSeed, FakeTagGroup } from './fake-types';
+import type { FakeGroup, FakeSeed, FakeTagGroup } from './fake-types';
 
 /**
  * The demo bank: 杭州示范银行, 7 branches in 杭州 with real-looking coordinates, 20 managers,
@@ -375,6 +375,39 @@ export const DEMO_TEMPLATES: DemoTemplate[] = [
   },
 ];
 
+/**
+ * One customer group (网点客户维护群) per demo branch, owned by the branch lead (else its first
+ * manager), with the branch's other managers and the branch's customers who already added someone.
+ * Fixed ids and versions: the first sync finds them, later events change them.
+ */
+export function demoGroups(): FakeGroup[] {
+  const createTime = 1767225600;
+  return DEMO_BRANCHES.map((b, i) => {
+    const staff = DEMO_MANAGERS.filter((m) => m.branchCode === b.code && m.role !== 'operator');
+    const owner = staff.find((m) => m.role === 'branch_lead') ?? staff[0];
+    const customers = DEMO_CUSTOMERS.filter((c) => c.externalUserid && staff.some((m) => m.userid === c.followUserid));
+    return {
+      chat_id: `wrsbxdemo${b.code}groupAAAAbbbb`,
+      name: `${b.name}客户维护群`,
+      owner: owner.userid,
+      create_time: createTime,
+      members: [
+        { userid: owner.userid, type: 1, join_time: createTime, join_scene: 1 },
+        ...staff
+          .filter((m) => m.userid !== owner.userid)
+          .map((m) => ({ userid: m.userid, type: 1, join_time: createTime + 60, join_scene: 1 })),
+        ...customers.map((c, j) => ({
+          userid: c.externalUserid as string,
+          type: 2,
+          join_time: createTime + 3600 * (j + 1),
+          join_scene: j % 2 ? 3 : 2,
+        })),
+      ],
+      member_version: `demo${String(i + 1).padStart(2, '0')}memver0000000000000000`,
+    };
+  });
+}
+
 /** The fake corp's state, consistent with the DB seed. */
 export function demoFakeSeed(): FakeSeed {
   const branchDept = new Map(DEMO_BRANCHES.map((b) => [b.code, b.departmentId]));
@@ -413,5 +446,6 @@ export function demoFakeSeed(): FakeSeed {
       tag_ids: [...(c.tagIds ?? [])],
     })),
     tagGroups: DEMO_TAG_GROUPS,
+    groups: demoGroups(),
   };
 }

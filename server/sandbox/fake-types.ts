@@ -81,12 +81,38 @@ export interface FakeContactWay {
   deleted: boolean;
 }
 
+export interface FakeGroupMember {
+  userid: string;
+  /** 1 corp member, 2 external contact */
+  type: number;
+  unionid?: string;
+  /** Unix seconds */
+  join_time: number;
+  /** groupchat/get codes: 1 invited directly, 2 invite link, 3 group QR code */
+  join_scene: number;
+  invitor?: { userid: string };
+}
+
+/** A customer group (客户群) of the fake corp. */
+export interface FakeGroup {
+  chat_id: string;
+  name: string;
+  owner: string;
+  /** Unix seconds */
+  create_time: number;
+  notice?: string;
+  members: FakeGroupMember[];
+  member_version: string;
+  dismissed?: boolean;
+}
+
 export interface FakeSeed {
   users: FakeUser[];
   departments: FakeDepartment[];
   contacts: FakeContact[];
   follows: FakeFollow[];
   tagGroups: FakeTagGroup[];
+  groups: FakeGroup[];
 }
 
 /** One request the fake received, as shown on the sandbox page and asserted in tests. */

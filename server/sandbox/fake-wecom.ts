@@ -6,6 +6,7 @@ import type {
   FakeContactWay,
   FakeDepartment,
   FakeFollow,
+  FakeGroup,
   FakeSeed,
   FakeTagGroup,
   FakeTransfer,
@@ -52,6 +53,7 @@ const ERRMSG: Record<number, string> = {
   40013: 'invalid corpid',
   40014: 'invalid access_token',
   40029: 'invalid code',
+  40050: 'chatid not found',
   40056: 'invalid agentid',
   40058: 'invalid parameter',
   40068: 'invalid tagid',
@@ -88,6 +90,9 @@ export class FakeWecom {
   readonly contactWays = new Map<string, FakeContactWay>();
   readonly messages: SentMessage[] = [];
   readonly welcomes: SentWelcome[] = [];
+  readonly groups = new Map<string, FakeGroup>();
+  /** Every join, kept for the daily statistics (Unix seconds). */
+  readonly groupJoins: { chat_id: string; at: number }[] = [];
 
   private readonly tokens = new Map<string, { secret: string; expiresAt: number; revoked: boolean }>();
   private readonly tickets = new Map<string, { ticket: string; expiresAt: number }>();
@@ -120,6 +125,10 @@ export class FakeWecom {
     for (const f of seed.follows ?? [])
       this.follows.set(`${f.external_userid}|${f.userid}`, { ...f, tag_ids: [...f.tag_ids] });
     for (const g of seed.tagGroups ?? []) this.tagGroups.push({ ...g, tag: g.tag.map((t) => ({ ...t })) });
+    for (const g of seed.groups ?? []) {
+      this.groups.set(g.chat_id, { ...g, members: g.members.map((m) => ({ ...m })) });
+      for (const m of g.members) this.groupJoins.push({ chat_id: g.chat_id, at: m.join_time });
+    }
   }
 
   // ---------- test and simulator controls ----------
@@ -239,6 +248,77 @@ export class FakeWecom {
       done.push(t);
     }
     return done;
+  }
+
+  // ---------- customer groups (controls) ----------
+
+  private nextMemberVersion(): string {
+    return randomBytes(16).toString('hex');
+  }
+
+  /** A new group owned by `owner` (the owner is its first member). */
+  createGroup(owner: string, name: string): FakeGroup {
+    const at = Math.floor(this.now() / 1000);
+    const g: FakeGroup = {
+      chat_id: `wrsbx${++this.idSeq}${rand(20)}`,
+      name,
+      owner,
+      create_time: at,
+      members: [{ userid: owner, type: 1, join_time: at, join_scene: 1 }],
+      member_version: this.nextMemberVersion(),
+    };
+    this.groups.set(g.chat_id, g);
+    return g;
+  }
+
+  private group(chatId: string): FakeGroup {
+    const g = this.groups.get(chatId);
+    if (!g || g.dismissed) throw new Error(`no sandbox group ${chatId}`);
+    return g;
+  }
+
+  /**
+   * Members join (what add_member reports). `scene` uses the groupchat/get codes (1 invited,
+   * 2 invite link, 3 QR code). Returns the versions the callback carries.
+   */
+  joinGroup(
+    chatId: string,
+    ids: string[],
+    scene = 3,
+    opts: { type?: number; unionid?: (id: string) => string | undefined } = {},
+  ): { lastMemVer: string; curMemVer: string; at: number } {
+    const g = this.group(chatId);
+    const at = Math.floor(this.now() / 1000);
+    const lastMemVer = g.member_version;
+    for (const id of ids) {
+      if (g.members.some((m) => m.userid === id)) continue;
+      const type = opts.type ?? (this.users.has(id) ? 1 : 2);
+      const unionid = opts.unionid?.(id) ?? this.contacts.get(id)?.unionid;
+      g.members.push({
+        userid: id,
+        type,
+        join_time: at,
+        join_scene: scene,
+        ...(unionid ? { unionid } : {}),
+        ...(scene === 1 ? { invitor: { userid: g.owner } } : {}),
+      });
+      this.groupJoins.push({ chat_id: chatId, at });
+    }
+    g.member_version = this.nextMemberVersion();
+    return { lastMemVer, curMemVer: g.member_version, at };
+  }
+
+  /** Members leave (what del_member reports). */
+  quitGroup(chatId: string, ids: string[]): { lastMemVer: string; curMemVer: string; at: number } {
+    const g = this.group(chatId);
+    const lastMemVer = g.member_version;
+    g.members = g.members.filter((m) => !ids.includes(m.userid));
+    g.member_version = this.nextMemberVersion();
+    return { lastMemVer, curMemVer: g.member_version, at: Math.floor(this.now() / 1000) };
+  }
+
+  dismissGroup(chatId: string): void {
+    this.group(chatId).dismissed = true;
   }
 
   resetLog(): void {
@@ -673,6 +753,86 @@ export class FakeWecom {
     return this.ok({ invaliduser: invalid.join('|'), msgid });
   }
 
+  groupchatList(b: Record<string, unknown>): Answer {
+    const limit = Number(b.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return this.err(40058, 'limit must be 1..1000');
+    const filter = (b.owner_filter as { userid_list?: unknown } | undefined)?.userid_list;
+    const owners = Array.isArray(filter) ? filter.map(String) : null;
+    if (owners && owners.length > 100) return this.err(40058, 'owner_filter.userid_list must have at most 100 ids');
+    if (!owners && this.users.size > 1000) return this.err(81017, 'too many members: use owner_filter');
+    const status = Number(b.status_filter ?? 0);
+    const all = [...this.groups.values()]
+      .filter((g) => !g.dismissed && (!owners || owners.includes(g.owner)))
+      .map((g) => ({ chat_id: g.chat_id, status: this.users.get(g.owner)?.status === 5 ? 1 : 0 }))
+      .filter((g) => status === 0 || g.status === status);
+    const start = b.cursor ? Number.parseInt(String(b.cursor), 10) || 0 : 0;
+    const page = all.slice(start, start + limit);
+    return this.ok({ group_chat_list: page, next_cursor: start + limit < all.length ? String(start + limit) : '' });
+  }
+
+  groupchatGet(b: Record<string, unknown>): Answer {
+    const g = this.groups.get(String(b.chat_id ?? ''));
+    if (!g || g.dismissed) return this.err(40050);
+    const withNames = Number(b.need_name ?? 0) === 1;
+    return this.ok({
+      group_chat: {
+        chat_id: g.chat_id,
+        name: g.name,
+        owner: g.owner,
+        create_time: g.create_time,
+        notice: g.notice ?? '',
+        member_list: g.members.map((m) => ({
+          ...m,
+          ...(withNames ? { name: this.users.get(m.userid)?.name ?? this.contacts.get(m.userid)?.name ?? '' } : {}),
+        })),
+        admin_list: [],
+        member_version: g.member_version,
+      },
+    });
+  }
+
+  /**
+   * Daily figures per day in [begin, end] for the owners' groups. Messages are not simulated:
+   * member_has_msg is a stable pseudo-random share (30–70 %) of the members, per owner and day.
+   */
+  groupchatStatisticByDay(b: Record<string, unknown>): Answer {
+    const begin = Number(b.day_begin_time);
+    const end = b.day_end_time === undefined ? begin : Number(b.day_end_time);
+    if (!Number.isFinite(begin) || begin <= 0 || end < begin) return this.err(40058, 'invalid day range');
+    if (end - begin > 29 * 86400) return this.err(40058, 'the range spans at most 30 days');
+    const today = Math.floor((this.now() / 1000 + 8 * 3600) / 86400) * 86400 - 8 * 3600;
+    if (end >= today) return this.err(40058, 'days must lie before today');
+    const filter = (b.owner_filter as { userid_list?: unknown } | undefined)?.userid_list;
+    const owners = Array.isArray(filter) ? filter.map(String) : [];
+    if (!owners.length || owners.length > 100) return this.err(40058, 'owner_filter.userid_list must have 1..100 ids');
+    const groups = [...this.groups.values()].filter((g) => owners.includes(g.owner));
+    const items = [];
+    for (let day = begin; day <= end; day += 86400) {
+      const dayEnd = day + 86400;
+      const live = groups.filter((g) => g.create_time < dayEnd && !g.dismissed);
+      const members = live.flatMap((g) => g.members.filter((m) => m.join_time < dayEnd));
+      const ids = new Set(live.map((g) => g.chat_id));
+      const newMembers = this.groupJoins.filter((j) => ids.has(j.chat_id) && j.at >= day && j.at < dayEnd).length;
+      let h = day;
+      for (const o of owners) for (const ch of o) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+      const share = 0.3 + ((h % 1000) / 1000) * 0.4;
+      items.push({
+        stat_time: day,
+        data: {
+          new_chat_cnt: live.filter((g) => g.create_time >= day).length,
+          chat_total: live.length,
+          chat_has_msg: Math.round(live.length * share),
+          new_member_cnt: newMembers,
+          member_total: members.length,
+          member_has_msg: Math.floor(members.length * share),
+          msg_total: members.length * 3,
+          migrate_trainee_chat_cnt: 0,
+        },
+      });
+    }
+    return this.ok({ items });
+  }
+
   ticket(kind: 'jsapi' | 'agent_config'): Answer {
     const now = this.now();
     const cur = this.tickets.get(kind);
@@ -764,6 +924,12 @@ const HANDLERS: Record<string, Handler> = {
   'externalcontact/transfer_result': { method: 'POST', run: (f, _q, b) => f.transferResult('onjob', b) },
   'externalcontact/resigned/transfer_customer': { method: 'POST', run: (f, _q, b) => f.transfer('resigned', b) },
   'externalcontact/resigned/transfer_result': { method: 'POST', run: (f, _q, b) => f.transferResult('resigned', b) },
+  'externalcontact/groupchat/list': { method: 'POST', run: (f, _q, b) => f.groupchatList(b) },
+  'externalcontact/groupchat/get': { method: 'POST', run: (f, _q, b) => f.groupchatGet(b) },
+  'externalcontact/groupchat/statistic_group_by_day': {
+    method: 'POST',
+    run: (f, _q, b) => f.groupchatStatisticByDay(b),
+  },
   'message/send': { method: 'POST', run: (f, _q, b) => f.messageSend(b) },
   get_jsapi_ticket: { method: 'GET', run: (f) => f.ticket('jsapi') },
   'ticket/get': {

@@ -290,6 +290,52 @@ export async function simulateTextMessage(
   return send(target, 'text-message', xml, { userid: opts.userid });
 }
 
+export interface GroupMembersOptions {
+  chatId: string;
+  action: 'join' | 'quit';
+  /** userids or external_userids */
+  ids: string[];
+  /** join: groupchat/get codes (1 invited, 2 invite link, 3 QR code; default 3). */
+  scene?: number;
+  /** quit: 0 left by themselves (default), 1 removed by the owner. */
+  quitScene?: 0 | 1;
+  /** false: change the fake but do not deliver the event (a lost callback). */
+  deliver?: boolean;
+}
+
+const itemList = (ids: string[]) => ({
+  bare: ids.map((id) => `<Item><![CDATA[${id.replace(/]]>/g, '')}]]></Item>`).join(''),
+});
+
+/**
+ * Members join or leave a customer group (change_external_chat / update / add_member|del_member)
+ * with the LastMemVer/CurMemVer the fake's group moved between. The callback's JoinScene codes
+ * differ from groupchat/get's (0 invited or link, 3 QR code).
+ */
+export async function simulateGroupMembers(target: SimulatorTarget, opts: GroupMembersOptions): Promise<SimResult> {
+  if (typeof target === 'string') return remote(target, 'group-members', opts);
+  const { fake } = sandboxOf(target);
+  if (!opts.ids?.length) throw new SimulationError('ids are required');
+  const g = fake.groups.get(opts.chatId);
+  if (!g || g.dismissed) throw new SimulationError(`no sandbox group ${opts.chatId}`);
+  const join = opts.action === 'join';
+  const scene = opts.scene ?? 3;
+  const v = join ? fake.joinGroup(opts.chatId, opts.ids, scene) : fake.quitGroup(opts.chatId, opts.ids);
+  const fields: XmlField[] = [
+    ['ChatId', opts.chatId],
+    ['UpdateDetail', join ? 'add_member' : 'del_member'],
+    join ? ['JoinScene', scene === 3 ? 3 : 0] : ['QuitScene', opts.quitScene ?? 0],
+    ['MemChangeCnt', opts.ids.length],
+    ['MemChangeList', itemList(opts.ids)],
+    ['LastMemVer', v.lastMemVer],
+    ['CurMemVer', v.curMemVer],
+  ];
+  const xml = eventXml(fake.corpId, v.at, 'change_external_chat', 'update', fields);
+  if (opts.deliver === false)
+    return { action: 'group-members', status: 0, body: '', plaintext: xml, note: 'not delivered' };
+  return send(target, 'group-members', xml, {});
+}
+
 /** Action name → function, for the page's and the CLI's dispatch. */
 export const SIMULATIONS = {
   'add-contact': simulateAddContact,
@@ -298,6 +344,7 @@ export const SIMULATIONS = {
   'transfer-refused': simulateTransferRefused,
   'tag-changed': simulateTagChanged,
   'text-message': simulateTextMessage,
+  'group-members': simulateGroupMembers,
 } as const;
 
 export type SimulationName = keyof typeof SIMULATIONS;

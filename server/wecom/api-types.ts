@@ -57,6 +57,49 @@ export interface TransferResultItem {
   takeover_time?: number;
 }
 
+/** groupchat/list item: status 0 owner normal, 1 owner resigned, 2 transfer running, 3 transfer done. */
+export interface GroupChatListItem {
+  chat_id: string;
+  status: number;
+}
+
+/** groupchat/get member_list[] element (PROTOCOL-SOP.md §1). join_scene: 1 invited, 2 invite link, 3 group QR. */
+export interface GroupChatMember {
+  userid: string;
+  /** 1 corp member, 2 external contact */
+  type: number;
+  unionid?: string;
+  /** Unix seconds */
+  join_time?: number;
+  join_scene?: number;
+  invitor?: { userid: string };
+  group_nickname?: string;
+  state?: string;
+}
+
+export interface GroupChatDetail {
+  chat_id: string;
+  name?: string;
+  owner: string;
+  /** Unix seconds */
+  create_time?: number;
+  notice?: string;
+  member_list: GroupChatMember[];
+  admin_list?: { userid: string }[];
+  member_version?: string;
+}
+
+/** statistic `data` (PROTOCOL-SOP.md §1); every field may be absent. */
+export interface GroupStatData {
+  new_chat_cnt?: number;
+  chat_total?: number;
+  chat_has_msg?: number;
+  new_member_cnt?: number;
+  member_total?: number;
+  member_has_msg?: number;
+  msg_total?: number;
+}
+
 export interface WecomApi {
   getUserInfo(
     code: string,
@@ -127,6 +170,21 @@ export interface WecomApi {
     text: { content: string };
     safe?: 0 | 1;
   }): Promise<{ invaliduser?: string; msgid?: string }>;
+  /** groupchat/list, one page. `owner_filter` is always sent (without it WeCom may answer 81017). */
+  listGroupChats(req: {
+    ownerUserids: string[];
+    statusFilter?: number;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ group_chat_list: GroupChatListItem[]; next_cursor?: string }>;
+  /** groupchat/get without names (need_name=0: we never store customers' names from groups). */
+  getGroupChat(chatId: string): Promise<GroupChatDetail>;
+  /** groupchat/statistic_group_by_day for one or more owners (totals across them); days are 00:00 CST, Unix seconds. */
+  groupStatisticByDay(req: {
+    dayBeginTime: number;
+    dayEndTime: number;
+    ownerUserids: string[];
+  }): Promise<{ stat_time: number; data: GroupStatData }[]>;
   /** Corp jsapi ticket (cached in the DB like tokens); never sent to a browser. */
   getJsapiTicket(): Promise<string>;
   /** App (agent_config) ticket. */

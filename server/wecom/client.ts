@@ -1,5 +1,13 @@
 import axios, { AxiosAdapter, AxiosInstance } from 'axios';
-import type { CorpTagGroup, ExternalContactDetail, TransferResultItem, WecomApi } from './api-types';
+import type {
+  CorpTagGroup,
+  ExternalContactDetail,
+  GroupChatDetail,
+  GroupChatListItem,
+  GroupStatData,
+  TransferResultItem,
+  WecomApi,
+} from './api-types';
 import { HTTP_ERRCODE, LOCAL_LIMIT_ERRCODE, NETWORK_ERRCODE, ruleFor, toError, WecomApiError } from './errors';
 import { RateLimitExceeded, RateLimiter, RateLimiterOptions } from './rate-limit';
 import { cacheKey, SecretStore, TokenCache, TokenCacheOptions } from './token-cache';
@@ -348,6 +356,60 @@ export class WecomClient implements WecomApi {
   async sendMessage(req: Parameters<WecomApi['sendMessage']>[0]) {
     const r = await this.call('message/send', { method: 'POST', auth: 'agent', body: req });
     return { invaliduser: (r.invaliduser as string) || undefined, msgid: r.msgid as string | undefined };
+  }
+
+  async listGroupChats(req: Parameters<WecomApi['listGroupChats']>[0]) {
+    const r = await this.call('externalcontact/groupchat/list', {
+      method: 'POST',
+      auth: 'contact',
+      body: {
+        status_filter: req.statusFilter ?? 0,
+        owner_filter: { userid_list: req.ownerUserids },
+        cursor: req.cursor ?? '',
+        limit: req.limit ?? 1000,
+      },
+    });
+    return {
+      group_chat_list: ((r.group_chat_list ?? []) as GroupChatListItem[]).map((g) => ({
+        chat_id: String(g.chat_id),
+        status: Number(g.status ?? 0),
+      })),
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
+  }
+
+  async getGroupChat(chatId: string): Promise<GroupChatDetail> {
+    const r = await this.call('externalcontact/groupchat/get', {
+      method: 'POST',
+      auth: 'contact',
+      body: { chat_id: chatId, need_name: 0 },
+    });
+    const g = (r.group_chat ?? {}) as GroupChatDetail;
+    if (!g.chat_id || !g.owner) {
+      throw new WecomApiError({
+        api: 'externalcontact/groupchat/get',
+        errcode: 0,
+        errmsg: 'answer has no group_chat',
+        kind: 'unknown',
+      });
+    }
+    return { ...g, member_list: g.member_list ?? [] };
+  }
+
+  async groupStatisticByDay(req: Parameters<WecomApi['groupStatisticByDay']>[0]) {
+    const r = await this.call('externalcontact/groupchat/statistic_group_by_day', {
+      method: 'POST',
+      auth: 'contact',
+      body: {
+        day_begin_time: req.dayBeginTime,
+        day_end_time: req.dayEndTime,
+        owner_filter: { userid_list: req.ownerUserids },
+      },
+    });
+    return ((r.items ?? []) as { stat_time: number; data?: GroupStatData }[]).map((i) => ({
+      stat_time: Number(i.stat_time),
+      data: i.data ?? {},
+    }));
   }
 
   getJsapiTicket(): Promise<string> {

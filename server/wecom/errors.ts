@@ -87,6 +87,18 @@ const RULES: Record<number, ErrcodeRule> = {
   60011: data,
   60111: data,
   84061: data,
+  81017: {
+    action: 'fail',
+    kind: 'data',
+    fix: () => 'WeCom refused groupchat/list without owner_filter (81017): the request must name at most 100 owners',
+  },
+  40050: data, // chat_id does not exist (dismissed group)
+  90500: data, // group owner has not resigned (wrong transfer API)
+  90501: data, // not a customer group
+  90502: data, // group owner already resigned
+  90509: data, // not a WeCom customer group
+  90507: backoff, // resigned-owner group transfer still running
+  90508: final, // resigned-owner group transfer already done
   41051: final, // welcome message already sent / chat started / code expired
   40128: final, // transfer limit reached
   40129: final, // customer already in a transfer

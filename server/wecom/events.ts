@@ -57,6 +57,18 @@ export interface EventMap {
   'event/change_contact/create_user': MemberChange;
   'event/change_contact/update_user': MemberChange;
   'event/change_contact/delete_user': MemberChange;
+  /** Customer groups (PROTOCOL-SOP.md §2): create | update | dismiss; member changes carry versions. */
+  'event/change_external_chat': {
+    ChatId: string;
+    UpdateDetail?: string;
+    JoinScene?: string;
+    QuitScene?: string;
+    MemChangeCnt?: string;
+    /** `<MemChangeList><Item>id</Item>…</MemChangeList>`: an object with an Item list. */
+    MemChangeList?: XmlValue;
+    LastMemVer?: string;
+    CurMemVer?: string;
+  };
 }
 export type EventKey = keyof EventMap;
 

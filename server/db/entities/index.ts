@@ -1,5 +1,6 @@
 import { Allocation, ContactWay, RuleSetRow, Transfer, WelcomeMessage } from './allocation';
 import { ContactTag, CorpTag, Customer, ExternalContact, Follow } from './customers';
+import { CustomerGroup, CustomerGroupMember, CustomerGroupStat } from './groups';
 import { InboxEvent } from './inbox';
 import { Branch, Manager } from './org';
 import { Outcome } from './outcomes';
@@ -9,6 +10,7 @@ import { CustomerHolding, FollowNote, TodoReminder } from './workbench';
 
 export * from './allocation';
 export * from './customers';
+export * from './groups';
 export * from './inbox';
 export * from './org';
 export * from './outcomes';
@@ -41,4 +43,7 @@ export const entities = [
   FollowNote,
   TodoReminder,
   Outcome,
+  CustomerGroup,
+  CustomerGroupMember,
+  CustomerGroupStat,
 ];
