@@ -11,7 +11,7 @@ import {
   WelcomeMessage,
 } from '../../../server/db/entities';
 import { yesterdayCst } from '../../../server/jobs/daily-metrics';
-import { runJobNow } from '../../../server/jobs/plugin';
+import { JOBS, runJobNow } from '../../../server/jobs/plugin';
 import { JOBS_TIMEZONE, type JobDefinition, JobRunner, type JobScheduler } from '../../../server/jobs/runner';
 import { metricValue } from '../../helpers/callback';
 import { DB_TARGETS, freshDb, openFreshDb, testConfig } from '../../helpers/db';
@@ -198,11 +198,13 @@ describe.each(DB_TARGETS)('product jobs on %s', (target) => {
     await fresh.drop();
   });
 
-  it('registers the five product jobs', () => {
+  it('registers the product jobs', () => {
     expect(app.jobs.names().sort()).toEqual([
       'allocation-expiry',
       'corp-tag-sync',
       'daily-metrics',
+      'group-stats',
+      'groups-sync',
       'transfer-results',
       'transfer-retry',
     ]);
@@ -417,7 +419,7 @@ describe('jobs plugin lifecycle', () => {
     const app = await build(testConfig(fresh.url, { JOBS_ENABLED: 'true' }));
     try {
       await app.ready();
-      expect(cron.getTasks().size).toBe(before + 5);
+      expect(cron.getTasks().size).toBe(before + JOBS.length);
     } finally {
       await app.close();
       await fresh.drop();
@@ -436,6 +438,33 @@ describe('jobs plugin lifecycle', () => {
       expect((await runJobNow(app, 'allocation-expiry')).outcome).toBe('ok');
     } finally {
       await app.close();
+      await fresh.drop();
+    }
+  });
+});
+
+describe.each(DB_TARGETS)('customer-group jobs on %s', (target) => {
+  it('groups-sync brings the demo groups in under the lease; group-stats stores yesterday per owner', async () => {
+    const { seedDemoData } = await import('../../../server/sandbox/seed');
+    const { CustomerGroup, CustomerGroupStat } = await import('../../../server/db/entities');
+    const { DEMO_BRANCHES } = await import('../../../server/sandbox/demo-data');
+    const fresh = await openFreshDb(target);
+    const clock = Date.UTC(2026, 10, 23, 4, 0, 0);
+    const app = await build(testConfig(fresh.url, { JOBS_ENABLED: 'false' }), { db: fresh.ds, now: () => clock });
+    try {
+      await app.ready();
+      await seedDemoData(fresh.ds, clock);
+      const res = await runJobNow(app, 'groups-sync');
+      expect(res).toMatchObject({ outcome: 'ok', result: { groups: DEMO_BRANCHES.length, newGroups: 7 } });
+      const groups = await fresh.ds.getRepository(CustomerGroup).find();
+      expect(new Set(groups.map((g) => g.branchCode))).toEqual(new Set(DEMO_BRANCHES.map((b) => b.code)));
+      expect(groups.every((g) => g.customerCount > 0)).toBe(true);
+      const stats = await runJobNow(app, 'group-stats');
+      expect(stats).toMatchObject({ outcome: 'ok', result: { owners: 7, rows: 7, failed: 0 } });
+      expect(await fresh.ds.getRepository(CustomerGroupStat).countBy({ day: '2026-11-22' })).toBe(7);
+    } finally {
+      await app.close();
+      await fresh.ds.destroy();
       await fresh.drop();
     }
   });
