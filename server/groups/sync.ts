@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
-import { wecomErrorInfo } from '../contacts/wecom-error';
 import { Manager, type QuitScene } from '../db/entities';
 import type { GroupChatDetail, WecomApi } from '../wecom/api-types';
+import { wecomErrorInfo } from '../wecom/errors';
 import * as repo from './repo';
 
 /**
