@@ -1,5 +1,6 @@
 import { invalidateAllocationCache } from '../../server/allocation/service';
 import { CsvInputError } from '../../server/imports/csv-source';
+import { type OutcomeImportReport, runOutcomeImport } from '../../server/imports/outcomes';
 import { type ImportReport, runImport } from '../../server/imports/service';
 import type { ImportKind } from '../../server/imports/specs';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
@@ -7,7 +8,7 @@ import type { Progress } from './progress';
 import { renderTable } from './table';
 
 export interface ImportArgs {
-  kind: ImportKind;
+  kind: ImportKind | 'outcomes';
   file: string;
   skipInvalid?: boolean;
   /** Issues listed in table output (all are in --json up to the service's cap). */
@@ -20,14 +21,15 @@ export interface ImportArgs {
  * when the file itself is unusable (missing, empty, no/incomplete header, malformed CSV).
  */
 export async function importCommand(args: ImportArgs, ctx: CommandContext): Promise<CommandResult> {
+  if (args.kind === 'outcomes') return importOutcomesCommand(args, ctx);
   if (!['branches', 'managers', 'customers', 'holdings'].includes(args.kind)) {
-    throw new UsageError(`unknown import kind "${args.kind}": branches, managers, customers or holdings`);
+    throw new UsageError(`unknown import kind "${args.kind}": branches, managers, customers, holdings or outcomes`);
   }
   const bars: Partial<Record<'validate' | 'write', Progress>> = {};
   let report: ImportReport;
   try {
     report = await runImport(ctx.db, {
-      kind: args.kind,
+      kind: args.kind as ImportKind,
       path: args.file,
       apply: ctx.apply,
       skipInvalid: args.skipInvalid,
@@ -107,5 +109,82 @@ export function formatImport(r: ImportReport, ctx: CommandContext, showIssues: n
   } else {
     out.push('no errors: run again with --apply to write.');
   }
+  return out.join('\n');
+}
+
+/**
+ * `import outcomes <file.csv>`: bank outcomes credited to the last send within the attribution
+ * window. Exit 1 when rows have errors (the apply is refused whole), 2 when the file is unusable.
+ */
+async function importOutcomesCommand(args: ImportArgs, ctx: CommandContext): Promise<CommandResult> {
+  if (args.skipInvalid)
+    throw new UsageError('--skip-invalid is not allowed for outcomes: fix the file and import it whole');
+  const bars: Partial<Record<'validate' | 'write', Progress>> = {};
+  let report: OutcomeImportReport;
+  try {
+    report = await runOutcomeImport(ctx.db, {
+      path: args.file,
+      apply: ctx.apply,
+      operator: ctx.operator,
+      now: ctx.now(),
+      windowDays: ctx.config.learning?.attributionWindowDays,
+      onProgress: (p) => {
+        const label = p.phase === 'validate' ? 'validate' : ctx.apply ? 'import' : 'attribute';
+        if (p.phase === 'write' && !bars.write) bars.validate?.stop();
+        bars[p.phase] ??= ctx.progress(label, p.totalBytes, 'rows');
+        bars[p.phase]!.update(p.bytesRead, { rows: p.rows });
+      },
+    });
+  } catch (err) {
+    if (err instanceof CsvInputError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    bars.validate?.stop();
+    bars.write?.stop();
+  }
+  const exitCode = report.errorRows > 0 ? EXIT.findings : EXIT.ok;
+  return { exitCode, json: report, output: formatOutcomes(report, ctx, args.showIssues ?? 50) };
+}
+
+export function formatOutcomes(r: OutcomeImportReport, ctx: CommandContext, showIssues: number): string {
+  const out: string[] = [modeLine(ctx)];
+  out.push(
+    `import outcomes from ${r.file} (${r.encoding}, sha256 ${r.sha256.slice(0, 12)}…): ${r.rows} rows, ` +
+      `${r.errorRows} with errors, ${r.warningRows} with warnings only; attribution window ${r.windowDays} days`,
+  );
+  if (r.issues.length) {
+    const listed = r.issues.slice(0, showIssues);
+    out.push('');
+    out.push(
+      renderTable(
+        ['line', 'key', 'column', 'level', 'reason'],
+        listed.map((i) => [i.line, i.key ?? '', i.column ?? '', i.severity, i.reason]),
+      ),
+    );
+    const more = r.issues.length - listed.length + r.issuesNotListed;
+    if (more > 0) out.push(`… and ${more} more issues (use --json for the full list)`);
+  }
+  out.push('');
+  if (r.refused) {
+    out.push(`REFUSED: ${r.errorRows} rows have errors, nothing was written. Fix them and import the file again.`);
+    return out.join('\n');
+  }
+  const verb = r.applied ? '' : ' (would be)';
+  out.push(
+    renderTable(
+      ['result', 'rows'],
+      [
+        [`new outcomes${verb}`, r.inserted],
+        ['  credited to a send', r.attributed],
+        ['  no send in the window', r.unattributed],
+        ['already imported', r.alreadyImported],
+        ...Object.entries(r.byEvent).map(([e, n]): [string, number] => [`  event ${e}`, n]),
+      ],
+    ),
+  );
+  out.push('');
+  if (r.applied) out.push(`written in one transaction; audit row recorded for operator ${ctx.operator}.`);
+  else if (r.errorRows > 0) out.push(`${r.errorRows} rows have errors: --apply will refuse this file.`);
+  else out.push('no errors: run again with --apply to write.');
   return out.join('\n');
 }

@@ -19,9 +19,17 @@ import { sandboxCommand } from './sandbox';
 export function registerCommands(program: Command, run: Runner): void {
   program
     .command('import')
-    .description('import branches, managers, customers or holdings from a CSV file (UTF-8 or GBK, header row required)')
+    .description(
+      'import branches, managers, customers, holdings or outcomes from a CSV file (UTF-8 or GBK, header row required)',
+    )
     .addArgument(
-      new Argument('<kind>', 'what the file holds').choices(['branches', 'managers', 'customers', 'holdings']),
+      new Argument('<kind>', 'what the file holds').choices([
+        'branches',
+        'managers',
+        'customers',
+        'holdings',
+        'outcomes',
+      ]),
     )
     .argument('<file>', 'CSV file')
     .option('--skip-invalid', 'with --apply: import the valid rows of a file that has bad rows')
@@ -35,9 +43,14 @@ Columns (header names, any order):
   customers  customer_id,name,phone,segment,owner_userid,lat,lng,region_code,tags
              optional: asset_tier,risk_rating,risk_rating_date,birthday,preferred_branch
   holdings   customer_id,product,product_type,amount_band,open_date,maturity_date
+  outcomes   customer_id,event,occurred_at                optional: product,amount
+             (event: 开户, 绑卡, 签约手机银行, 购买理财, 资产提升 …; occurred_at in bank time, UTC+8)
 Phones are stored only as a salted hash and names masked (张*明); a birthday keeps only MM-DD;
 holdings keep an amount band (5万以下, 5-20万, 20-50万, 50-100万, 100-300万, 300万以上), never an amount. Unknown owner_userid is a
-warning (the row is kept); unknown branches, bad coordinates, duplicates are errors.`,
+warning (the row is kept); unknown branches, bad coordinates, duplicates are errors.
+Outcomes keep only the amount band and are credited to the last send (发送, or 复制 confirmed 已发送)
+to the customer within ATTRIBUTION_WINDOW_DAYS (default 14), for the same product when one is named;
+a file with any bad row is refused whole, and the same outcome imported twice is stored once.`,
     )
     .action((kind: string, file: string, opts: { skipInvalid?: boolean; showIssues: string }, cmd: Command) =>
       run(importCommand, { kind, file, skipInvalid: opts.skipInvalid, showIssues: Number(opts.showIssues) || 50 }, cmd),
