@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import cron from 'node-cron';
 import { z } from 'zod';
 
 /**
@@ -117,6 +118,12 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{6,64}$/, 'must look like a corp id')
     .optional(),
   DEMO_DATA: bool.optional(),
+  TODO_REMINDER_CRON: z
+    .string()
+    .trim()
+    .refine((v) => cron.validate(v), 'must be a cron expression (minute hour day month weekday), in Asia/Shanghai')
+    .default('30 8 * * *'),
+  TODO_TOUCH_CADENCE_DAYS: int(1, 365).default('30'),
 });
 
 export type DbKind = 'sqlite' | 'mysql' | 'mariadb';
@@ -149,6 +156,8 @@ export interface Config {
   };
   worker: { enabled: boolean; concurrency: number; maxAttempts: number; pollMs: number; leaseMs: number };
   jobs: { enabled: boolean };
+  /** 今日待办: the morning reminder's schedule (Asia/Shanghai) and the touch cadence (days). */
+  todo: { reminderCron: string; cadenceDays: number };
   entry: { allocationTtlHours: number; rateLimitPerMinute: number };
   /**
    * Suggestions that learn (issue 12): a bank outcome is credited to the last send within
@@ -254,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       leaseMs: e.WORKER_LEASE_MS,
     },
     jobs: { enabled: e.JOBS_ENABLED },
+    todo: { reminderCron: e.TODO_REMINDER_CRON, cadenceDays: e.TODO_TOUCH_CADENCE_DAYS },
     entry: { allocationTtlHours: e.ENTRY_ALLOCATION_TTL_HOURS, rateLimitPerMinute: e.ENTRY_RATE_LIMIT_PER_MINUTE },
     learning: {
       attributionWindowDays: e.ATTRIBUTION_WINDOW_DAYS,

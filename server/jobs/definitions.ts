@@ -3,10 +3,38 @@ import { audit } from '../audit/audit';
 import { resyncTagLibrary } from '../contacts/tags';
 import { pollTransferResults, retryQueuedTransfers } from '../contacts/transfers';
 import { fetchGroupStats, syncGroups } from '../groups/sync';
+import { sendTodoReminders } from '../todo/reminder';
 import { computeDailyMetrics } from './daily-metrics';
 import type { JobDefinition } from './runner';
 
 const MIN = 60_000;
+
+/** The 今日待办 morning reminder; its time comes from TODO_REMINDER_CRON (Asia/Shanghai). */
+export function todoReminderJob(schedule: string): JobDefinition {
+  return {
+    name: 'todo-reminder',
+    schedule,
+    periodMs: 24 * 60 * MIN,
+    description: 'one 今日待办 app message (textcard) per manager with items, at most one per member per day',
+    run: async (ctx) => ({
+      ...(await sendTodoReminders({
+        db: ctx.db,
+        wecom: ctx.wecom,
+        agentId: ctx.config.wecom.agentId,
+        publicBaseUrl: ctx.config.publicBaseUrl,
+        cadenceDays: ctx.config.todo.cadenceDays,
+        now: ctx.now,
+        log: ctx.log,
+        signal: ctx.signal,
+      })),
+    }),
+  };
+}
+
+/** The product's cron jobs with the configured schedules. */
+export function productJobs(config: { todo: { reminderCron: string } }): JobDefinition[] {
+  return [...JOBS, todoReminderJob(config.todo.reminderCron)];
+}
 
 /** The product's cron jobs. Each calls a service; no SQL lives here. */
 export const JOBS: JobDefinition[] = [

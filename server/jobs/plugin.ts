@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { JOBS } from './definitions';
+import { productJobs } from './definitions';
 import { type JobDefinition, JobRunner, type JobRunnerOptions, type JobRunResult } from './runner';
 
 declare module 'fastify' {
@@ -19,7 +19,7 @@ export interface JobsPluginOptions extends JobRunnerOptions {
 /** Cron jobs behind a DB lease. Schedules start on ready and stop (waiting for running jobs) on close. */
 export const jobsPlugin = fp<JobsPluginOptions>(
   async (app, opts) => {
-    const runner = new JobRunner(app, opts.jobs ?? JOBS, opts);
+    const runner = new JobRunner(app, opts.jobs ?? productJobs(app.config), opts);
     app.decorate('jobs', runner);
     if (opts.enabled ?? app.config.jobs.enabled) app.addHook('onReady', async () => runner.start());
     // preClose: running jobs finish while the DB is still open; onClose only makes sure nothing is left.
@@ -34,5 +34,5 @@ export function runJobNow(app: FastifyInstance, name: string): Promise<JobRunRes
   return app.jobs.runNow(name);
 }
 
-export { JOBS } from './definitions';
+export { JOBS, productJobs } from './definitions';
 export type { JobDefinition, JobRunResult } from './runner';

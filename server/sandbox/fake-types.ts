@@ -137,8 +137,12 @@ export interface FakeCall {
 export interface SentMessage {
   at: number;
   touser: string;
+  /** text: the text; textcard: title + newline + description. */
   content: string;
   msgid: string;
+  msgtype?: 'text' | 'textcard';
+  /** textcard: the link the card opens. */
+  url?: string;
 }
 
 export interface SentWelcome {

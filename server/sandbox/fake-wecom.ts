@@ -739,9 +739,23 @@ export class FakeWecom {
 
   messageSend(b: Record<string, unknown>): Answer {
     if (String(b.agentid ?? '') !== this.agentId) return this.err(40056);
-    if (b.msgtype !== 'text') return this.err(40058, 'the sandbox supports msgtype text');
-    const content = (b.text as { content?: unknown } | undefined)?.content;
-    if (typeof content !== 'string' || !content) return this.err(40058, 'text.content required');
+    let content: unknown;
+    let url: string | undefined;
+    if (b.msgtype === 'text') {
+      content = (b.text as { content?: unknown } | undefined)?.content;
+      if (typeof content !== 'string' || !content) return this.err(40058, 'text.content required');
+    } else if (b.msgtype === 'textcard') {
+      const card = (b.textcard ?? {}) as { title?: unknown; description?: unknown; url?: unknown };
+      // WeCom's limits: title ≤ 128 bytes, description ≤ 512 bytes, url ≤ 2048 bytes.
+      if (typeof card.title !== 'string' || !card.title || Buffer.byteLength(card.title) > 128)
+        return this.err(40058, 'textcard.title required (≤ 128 bytes)');
+      if (typeof card.description !== 'string' || !card.description || Buffer.byteLength(card.description) > 512)
+        return this.err(40058, 'textcard.description required (≤ 512 bytes)');
+      if (typeof card.url !== 'string' || !/^https?:\/\//.test(card.url) || card.url.length > 2048)
+        return this.err(40058, 'textcard.url must be an http(s) URL');
+      content = `${card.title}\n${card.description}`;
+      url = card.url;
+    } else return this.err(40058, 'the sandbox supports msgtype text and textcard');
     const to = String(b.touser ?? '')
       .split('|')
       .filter(Boolean);
@@ -749,7 +763,15 @@ export class FakeWecom {
     const valid = to.filter((u) => u === '@all' || this.users.get(u)?.status === 1);
     const invalid = to.filter((u) => !valid.includes(u));
     const msgid = `sbxmsg${++this.idSeq}${rand(12)}`;
-    if (valid.length) this.messages.push({ at: this.now(), touser: valid.join('|'), content, msgid });
+    if (valid.length)
+      this.messages.push({
+        at: this.now(),
+        touser: valid.join('|'),
+        content: content as string,
+        msgid,
+        msgtype: b.msgtype as 'text' | 'textcard',
+        url,
+      });
     return this.ok({ invaliduser: invalid.join('|'), msgid });
   }
 

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit';
 import { badRequest, forbidden, unauthorized } from '../errors';
 import { TableTemplateProvider, type TemplateProvider } from '../playbook';
+import { TodoService } from '../todo/service';
 import type { WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
 import { jssdkSignature } from '../wecom/jssdk';
@@ -79,6 +80,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     () => app.now(),
   );
   const usedCodes = new UsedCodes();
+  const todo = new TodoService(app.db, () => app.now(), app.config.todo.cadenceDays);
 
   function setSession(reply: FastifyReply, v: Viewer): void {
     const token = signSession(
@@ -197,6 +199,12 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
         linked: await service.link(await viewer(req), req.params.externalUserId, req.body.bankCustomerId),
       }),
     );
+
+    api.get('/todo', { schema: { response: { 200: S.TodoReply } } }, async (req) => {
+      const v = await viewer(req);
+      if (v.role === 'operator') throw forbidden('forbidden_role', 'operators have no customer to-do list');
+      return todo.forViewer(v);
+    });
 
     // 跟进记录: authorised like the card (serving/owning manager or the branch lead).
     api.post(

@@ -142,6 +142,40 @@ export const NoteBody = Type.Object(
 export const NoteReply = Type.Object({ note: TimelineItem });
 export const TimelineReply = Type.Object({ timeline: Type.Array(TimelineItem), nextFollowUp: NullableStr });
 
+const TodoKindE = StringEnum(['followup_due', 'maturing', 'birthday', 'new_stage1', 'stale', 'deleted'] as const);
+const TodoCounts = Type.Object({
+  followup_due: Type.Integer(),
+  maturing: Type.Integer(),
+  birthday: Type.Integer(),
+  new_stage1: Type.Integer(),
+  stale: Type.Integer(),
+  deleted: Type.Integer(),
+});
+export const TodoItem = Type.Object({
+  kind: TodoKindE,
+  kindZh: Type.String(),
+  externalUserId: Type.String(),
+  customerName: Type.String(),
+  segment: NullableStr,
+  detail: Type.String(),
+  canChat: Type.Boolean(),
+});
+const TodoListProps = {
+  userid: Type.String(),
+  name: Type.String(),
+  total: Type.Integer(),
+  counts: TodoCounts,
+  items: Type.Array(TodoItem),
+  truncated: Type.Boolean(),
+};
+export const TodoList = Type.Object(TodoListProps);
+/** 今日待办 of the signed-in manager; a branch lead also gets the branch by manager. */
+export const TodoReply = Type.Object({
+  day: Type.String(),
+  ...TodoListProps,
+  branch: NullableObject({ branchCode: Type.String(), managers: Type.Array(TodoList) }),
+});
+
 export const Card = Type.Object({
   customer: Type.Object({
     externalUserId: Type.String(),

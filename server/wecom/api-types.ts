@@ -163,13 +163,20 @@ export interface WecomApi {
     takeover_userid: string;
     cursor?: string;
   }): Promise<{ customer: TransferResultItem[]; next_cursor?: string }>;
-  sendMessage(req: {
-    touser: string;
-    msgtype: 'text';
-    agentid: number;
-    text: { content: string };
-    safe?: 0 | 1;
-  }): Promise<{ invaliduser?: string; msgid?: string }>;
+  sendMessage(
+    req:
+      | { touser: string; msgtype: 'text'; agentid: number; text: { content: string }; safe?: 0 | 1 }
+      | {
+          touser: string;
+          msgtype: 'textcard';
+          agentid: number;
+          /** description: WeCom renders a small subset of HTML (div class gray/normal/highlight). */
+          textcard: { title: string; description: string; url: string; btntxt?: string };
+          /** Merge identical messages to one member within this window (seconds). */
+          enable_duplicate_check?: 0 | 1;
+          duplicate_check_interval?: number;
+        },
+  ): Promise<{ invaliduser?: string; msgid?: string }>;
   /** groupchat/list, one page. `owner_filter` is always sent (without it WeCom may answer 81017). */
   listGroupChats(req: {
     ownerUserids: string[];

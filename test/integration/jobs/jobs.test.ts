@@ -11,7 +11,7 @@ import {
   WelcomeMessage,
 } from '../../../server/db/entities';
 import { yesterdayCst } from '../../../server/jobs/daily-metrics';
-import { JOBS, runJobNow } from '../../../server/jobs/plugin';
+import { productJobs, runJobNow } from '../../../server/jobs/plugin';
 import { JOBS_TIMEZONE, type JobDefinition, JobRunner, type JobScheduler } from '../../../server/jobs/runner';
 import { metricValue } from '../../helpers/callback';
 import { DB_TARGETS, freshDb, openFreshDb, testConfig } from '../../helpers/db';
@@ -205,6 +205,7 @@ describe.each(DB_TARGETS)('product jobs on %s', (target) => {
       'daily-metrics',
       'group-stats',
       'groups-sync',
+      'todo-reminder',
       'transfer-results',
       'transfer-retry',
     ]);
@@ -419,7 +420,7 @@ describe('jobs plugin lifecycle', () => {
     const app = await build(testConfig(fresh.url, { JOBS_ENABLED: 'true' }));
     try {
       await app.ready();
-      expect(cron.getTasks().size).toBe(before + JOBS.length);
+      expect(cron.getTasks().size).toBe(before + productJobs(app.config).length);
     } finally {
       await app.close();
       await fresh.drop();
