@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit';
-import { badRequest, forbidden, unauthorized } from '../errors';
+import { AppError, forbidden, unauthorized } from '../errors';
 import { TableTemplateProvider, type TemplateProvider } from '../playbook';
 import { TodoService } from '../todo/service';
 import type { WecomApi } from '../wecom/api-types';
@@ -161,7 +161,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
       { schema: { querystring: S.JssdkQuery, response: { 200: S.JssdkConfig } } },
       async (req) => {
         const problem = checkSignableUrl(req.query.url, app.config.publicBaseUrl);
-        if (problem) throw badRequest(problem);
+        if (problem) throw new AppError(problem.code, 400, problem.message);
         const client = app.wecom;
         let corpTicket: string;
         let agentTicket: string;

@@ -184,15 +184,19 @@ describe.each(DB_TARGETS)('sidebar session and JS-SDK config on %s', (target) =>
     });
 
     it.each([
-      ['a #fragment', `${PUBLIC}/sidebar/#/card`],
-      ['another origin', 'https://evil.example/sidebar/'],
-      ['another port', `${PUBLIC}:8443/sidebar/`],
-      ['a relative URL', '/sidebar/'],
-    ])('rejects a URL with %s (400)', async (_label, url) => {
+      ['a #fragment', `${PUBLIC}/sidebar/#/card`, 'url_has_fragment'],
+      ['another origin', 'https://evil.example/sidebar/', 'url_foreign_origin'],
+      ['another port', `${PUBLIC}:8443/sidebar/`, 'url_foreign_origin'],
+      ['a relative URL', '/sidebar/', 'url_not_absolute'],
+      ['an upper-case scheme', `${PUBLIC.replace('https', 'HTTPS')}/sidebar/`, 'url_not_canonical'],
+      ['userinfo', `${PUBLIC.replace('https://', 'https://user:pass@')}/sidebar/`, 'url_not_canonical'],
+      ['the default port written out', `${PUBLIC}:443/sidebar/`, 'url_not_canonical'],
+    ])('rejects a URL with %s (400 with its code, no signature)', async (_label, url, code) => {
       const cookie = await t.login('lilei');
       const res = await t.get(`/api/sidebar/jssdk-config?url=${encodeURIComponent(url)}`, cookie);
       expect(res.statusCode).toBe(400);
-      expect(res.json().error.code).toBe('bad_request');
+      expect(res.json().error.code).toBe(code);
+      expect(res.body).not.toContain('signature');
     });
 
     it('needs a session', async () => {

@@ -33,13 +33,80 @@ describe('session tokens', () => {
 });
 
 describe('JS-SDK signing scope', () => {
-  it('only signs pages of this deployment, without a fragment', () => {
-    const base = 'https://scrm.bank.example';
+  const base = 'https://scrm.bank.example';
+  const code = (url: string, b = base) => checkSignableUrl(url, b)?.code ?? null;
+
+  it('signs pages of this deployment exactly as a browser writes them', () => {
     expect(checkSignableUrl('https://scrm.bank.example/sidebar/?a=%E5%BE%AE', base)).toBeNull();
-    expect(checkSignableUrl('https://scrm.bank.example/sidebar/#x', base)).toMatch(/fragment/);
-    expect(checkSignableUrl('https://scrm.bank.example.evil.com/sidebar/', base)).toMatch(/not a page/);
-    expect(checkSignableUrl('http://scrm.bank.example/sidebar/', base)).toMatch(/not a page/);
-    expect(checkSignableUrl('sidebar', base)).toMatch(/absolute/);
+    expect(checkSignableUrl('https://scrm.bank.example/', base)).toBeNull();
+    expect(checkSignableUrl('https://scrm.bank.example/sidebar/index.html?x=1&y=%20', base)).toBeNull();
+    expect(checkSignableUrl('http://127.0.0.1:3000/sidebar/', 'http://127.0.0.1:3000')).toBeNull();
+    expect(checkSignableUrl('http://localhost:8080/sidebar/', 'http://localhost:8080/')).toBeNull();
+  });
+
+  it('a non-canonical PUBLIC_BASE_URL is compared in its canonical form', () => {
+    expect(checkSignableUrl('https://scrm.bank.example/sidebar/', 'HTTPS://SCRM.Bank.Example:443')).toBeNull();
+    expect(code('https://scrm.bank.example:443/sidebar/', 'HTTPS://SCRM.Bank.Example:443')).toBe('url_not_canonical');
+  });
+
+  it('refuses a fragment, a relative URL and other origins with their own codes', () => {
+    expect(checkSignableUrl('https://scrm.bank.example/sidebar/#x', base)).toEqual({
+      code: 'url_has_fragment',
+      message: expect.stringMatching(/fragment/),
+    });
+    expect(code('sidebar')).toBe('url_not_absolute');
+    expect(code('/sidebar/')).toBe('url_not_absolute');
+    expect(code('https://scrm.bank.example.evil.com/sidebar/')).toBe('url_foreign_origin');
+    expect(code('http://scrm.bank.example/sidebar/')).toBe('url_foreign_origin');
+    expect(code('https://scrm.bank.example:8443/sidebar/')).toBe('url_foreign_origin');
+    expect(code('https://evil.com@scrm.bank.example.evil.com/')).toBe('url_foreign_origin');
+  });
+
+  // Each of these parses to our origin, so an origin comparison alone signed them.
+  it.each([
+    ['an upper-case scheme', 'HTTPS://scrm.bank.example/sidebar/'],
+    ['a mixed-case scheme', 'Https://scrm.bank.example/sidebar/'],
+    ['an upper-case host', 'https://SCRM.bank.example/sidebar/'],
+    ['userinfo', 'https://user:pass@scrm.bank.example/sidebar/'],
+    ['a user name only', 'https://user@scrm.bank.example/sidebar/'],
+    ['an empty userinfo', 'https://@scrm.bank.example/sidebar/'],
+    ['the default port written out', 'https://scrm.bank.example:443/sidebar/'],
+    ['a zero-padded default port', 'https://scrm.bank.example:0443/sidebar/'],
+    ['no slashes after the scheme', 'https:scrm.bank.example/sidebar/'],
+    ['backslashes', 'https:\\\\scrm.bank.example\\sidebar\\'],
+    ['three slashes', 'https:///scrm.bank.example/sidebar/'],
+    ['a percent-encoded host', 'https://scrm%2Ebank.example/sidebar/'],
+    ['fullwidth letters in the host', 'https://ｓｃｒｍ.bank.example/sidebar/'],
+    ['a leading space', ' https://scrm.bank.example/sidebar/'],
+    ['a trailing newline', 'https://scrm.bank.example/sidebar/\n'],
+    ['a tab inside the host', 'https://scrm.bank\t.example/sidebar/'],
+    ['a tab inside the path', 'https://scrm.bank.example/side\tbar/'],
+    ['no path at all', 'https://scrm.bank.example'],
+    ['an unencoded space in the query', 'https://scrm.bank.example/sidebar/?a=b c'],
+    ['a dot segment', 'https://scrm.bank.example/x/../sidebar/'],
+  ])('refuses %s as url_not_canonical', (_label, url) => {
+    expect(new URL(url).origin).toBe(base); // the parser does map it onto our origin
+    expect(code(url)).toBe('url_not_canonical');
+  });
+
+  it.each([
+    ['hex IPv4 (0x7f.1)', 'http://0x7f.1:3000/sidebar/'],
+    ['short IPv4 (127.1)', 'http://127.1:3000/sidebar/'],
+    ['octal IPv4', 'http://0177.0.0.1:3000/sidebar/'],
+    ['a single 32-bit number', 'http://2130706433:3000/sidebar/'],
+    ['hex octets', 'http://0x7f.0x0.0x0.0x1:3000/sidebar/'],
+    ['a trailing dot after the last octet', 'http://127.0.0.1.:3000/sidebar/'],
+    ['an upper-case scheme', 'HTTP://127.0.0.1:3000/sidebar/'],
+    ['userinfo', 'http://user:pass@127.0.0.1:3000/sidebar/'],
+    ['a zero-padded port', 'http://127.0.0.1:03000/sidebar/'],
+  ])('refuses %s for an IPv4 deployment as url_not_canonical', (_label, url) => {
+    const ip = 'http://127.0.0.1:3000';
+    expect(new URL(url).origin).toBe(ip);
+    expect(code(url, ip)).toBe('url_not_canonical');
+  });
+
+  it('names the canonical origin in the message', () => {
+    expect(checkSignableUrl('HTTPS://scrm.bank.example/', base)?.message).toContain('https://scrm.bank.example/');
   });
 });
 
