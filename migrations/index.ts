@@ -1,6 +1,7 @@
 import { Initial1732400000000 } from './1732400000000-Initial';
 import { ScriptLibrary1796312120000 } from './1796312120000-ScriptLibrary';
 import { Workbench1796314000000 } from './1796314000000-Workbench';
+import { SidebarLinkLimits1796316067000 } from './1796316067000-SidebarLinkLimits';
 import { TemplateOutcomes1796316500000 } from './1796316500000-TemplateOutcomes';
 import { CustomerGroups1796318437000 } from './1796318437000-CustomerGroups';
 
@@ -9,6 +10,7 @@ export const migrations = [
   Initial1732400000000,
   ScriptLibrary1796312120000,
   Workbench1796314000000,
+  SidebarLinkLimits1796316067000,
   TemplateOutcomes1796316500000,
   CustomerGroups1796318437000,
 ];

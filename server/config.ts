@@ -112,6 +112,8 @@ const envSchema = z.object({
   ENTRY_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default('120'),
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default('14'),
   CAMPAIGN_PRODUCTS: z.string().trim().max(2000).default(''),
+  SIDEBAR_LINK_MAX_FAILURES: int(1, 1000).default('5'),
+  SIDEBAR_LINK_WINDOW_MINUTES: int(1, 24 * 60).default('15'),
   WECOM_SANDBOX_CORP_ID: z
     .string()
     .trim()
@@ -165,6 +167,11 @@ export interface Config {
    * Optional so hand-built configs in tests keep compiling; absent = 14 days, no campaigns.
    */
   learning?: { attributionWindowDays: number; campaignProducts: string[] };
+  /**
+   * Failed customer-link attempts allowed per manager per window (sidebar). Optional so hand-built
+   * configs in tests keep compiling; absent = 5 per 15 minutes (server/sidebar/link-limits.ts).
+   */
+  sidebarLink?: { maxFailures: number; windowMs: number };
   demoData: boolean;
 }
 
@@ -271,6 +278,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .map((p) => p.trim())
         .filter(Boolean),
     },
+    sidebarLink: { maxFailures: e.SIDEBAR_LINK_MAX_FAILURES, windowMs: e.SIDEBAR_LINK_WINDOW_MINUTES * 60_000 },
     demoData: e.DEMO_DATA ?? sandbox,
   };
 }

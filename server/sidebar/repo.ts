@@ -65,6 +65,12 @@ export interface AllocationRow {
   rule_version: string | null;
 }
 
+export interface LinkCandidate {
+  id: string;
+  phone_hash: string | null;
+  owner_userid: string | null;
+}
+
 type Db = DataSource | EntityManager;
 
 export class SidebarRepo {
@@ -165,9 +171,21 @@ export class SidebarRepo {
     return rows[0] ?? null;
   }
 
-  async customerExists(id: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query('SELECT id FROM customers WHERE id = ?', [id]);
-    return rows.length > 0;
+  /** What a link attempt compares: the salted phone hash and the owner (PK lookup). */
+  async customerForLink(id: string): Promise<LinkCandidate | null> {
+    const rows: LinkCandidate[] = await this.db.query(
+      'SELECT id, phone_hash, owner_userid FROM customers WHERE id = ?',
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Customers with this phone hash (idx_customers_phone); two are enough to know it is ambiguous. */
+  async customersByPhoneHash(hash: string): Promise<LinkCandidate[]> {
+    return this.db.query(
+      'SELECT id, phone_hash, owner_userid FROM customers WHERE phone_hash = ? ORDER BY id LIMIT 2',
+      [hash],
+    );
   }
 
   async linkContact(externalUserid: string, customerId: string, now: number, db: Db = this.db): Promise<void> {

@@ -9,6 +9,7 @@ import type { WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
 import { jssdkSignature } from '../wecom/jssdk';
 import { checkSignableUrl } from './jssdk';
+import { DEFAULT_LINK_LIMITS } from './link-limits';
 import * as S from './schemas';
 import { SidebarService, type Viewer, viewerFrom, wecomFailure } from './service';
 import {
@@ -78,6 +79,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     templates,
     () => app.wecom,
     () => app.now(),
+    { phoneSalt: app.config.phoneHashSalt, limits: app.config.sidebarLink ?? DEFAULT_LINK_LIMITS },
   );
   const usedCodes = new UsedCodes();
   const todo = new TodoService(app.db, () => app.now(), app.config.todo.cadenceDays);
@@ -196,7 +198,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
       '/customers/:externalUserId/link',
       { schema: { params: S.ExternalUserIdParams, body: S.LinkBody, response: { 200: S.LinkReply } } },
       async (req) => ({
-        linked: await service.link(await viewer(req), req.params.externalUserId, req.body.bankCustomerId),
+        linked: await service.link(await viewer(req), req.params.externalUserId, req.body),
       }),
     );
 

@@ -217,8 +217,15 @@ export const TagsBody = Type.Object(
 );
 export const TagsReply = Type.Object({ corpTags: Type.Array(CorpTagGroup) });
 
+/**
+ * The proof that the contact is this bank customer: the phone number the customer gives, with the
+ * customer number or alone. The phone's format is checked by the service (400 invalid_phone).
+ */
 export const LinkBody = Type.Object(
-  { bankCustomerId: Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S+$' }) },
+  {
+    bankCustomerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S+$' })),
+    phone: Type.String({ minLength: 1, maxLength: 32 }),
+  },
   { additionalProperties: false },
 );
 export const LinkReply = Type.Object({

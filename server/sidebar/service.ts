@@ -1,10 +1,23 @@
 import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
+import { hashPhone, isPlausiblePhone } from '../customers/phone';
 import { AppError, badRequest, forbidden, notFound } from '../errors';
 import { maskName } from '../imports/mask';
 import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
 import type { WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
+import {
+  ambiguous,
+  invalidPhone,
+  type LinkMode,
+  type LinkProof,
+  matchCustomer,
+  noMatch,
+  ownedElsewhere,
+  PHONE_INPUT,
+  rateLimited,
+} from './link';
+import { LinkAttemptLimiter, type LinkLimitOptions } from './link-limits';
 import { type ContactRow, type ManagerRow, SidebarRepo, type TagRow, type TouchRow } from './repo';
 import type { Touch } from './schemas';
 import { Workbench } from './workbench';
@@ -126,20 +139,29 @@ export function wecomFailure(api: string, err: unknown): AppError {
   return new AppError('wecom_error', 502, `WeCom ${api} failed: ${detail}`);
 }
 
+export interface SidebarLinkOptions {
+  /** PHONE_HASH_SALT: the salt the imports hashed phone numbers with. */
+  phoneSalt: string;
+  limits: LinkLimitOptions;
+}
+
 export class SidebarService {
   readonly repo: SidebarRepo;
   readonly workbench: Workbench;
   private readonly tags: TagCatalog;
+  private readonly linkLimits: LinkAttemptLimiter;
 
   constructor(
     private readonly db: DataSource,
     private readonly templates: TemplateProvider,
     private readonly wecom: () => WecomApi,
     private readonly now: () => number,
+    private readonly linkOpts: SidebarLinkOptions,
   ) {
     this.repo = new SidebarRepo(db);
     this.workbench = new Workbench(db, now);
     this.tags = new TagCatalog(() => this.repo.tagLibrary(), now);
+    this.linkLimits = new LinkAttemptLimiter(db, linkOpts.limits);
   }
 
   /**
@@ -282,21 +304,57 @@ export class SidebarService {
     return { corpTags: groupTags(await this.tags.get(), new Set(selected)) };
   }
 
-  async link(viewer: Viewer, externalUserid: string, bankCustomerId: string) {
-    const c = await this.access(viewer, externalUserid);
-    if (!(await this.repo.customerExists(bankCustomerId))) {
-      throw notFound('customer_not_found', 'no bank customer with this id');
+  /**
+   * Links the contact to the bank customer the manager proves with the customer's phone number (and
+   * optionally the customer number). Every attempt writes an audit row (never the phone); failed
+   * ones count against the manager's limit. A customer owned by someone else may be linked only to
+   * a contact that owner follows. See ./link.ts for the answers.
+   */
+  async link(viewer: Viewer, externalUserid: string, proof: LinkProof) {
+    const enteredId = proof.bankCustomerId?.trim() || null;
+    const by: LinkMode = enteredId === null ? 'phone' : 'customer_id_and_phone';
+    const refused = async (reason: string, err: AppError, customerId?: string) => {
+      await audit(this.db, {
+        actor: viewer.userid,
+        action: 'sidebar.link_refused',
+        subject: externalUserid,
+        detail: { reason, by, enteredCustomerId: enteredId, ...(customerId ? { customerId } : {}) },
+      });
+      return err;
+    };
+
+    let c: AccessibleContact;
+    try {
+      c = await this.access(viewer, externalUserid);
+    } catch (err) {
+      throw err instanceof AppError ? await refused(err.code, err) : err;
+    }
+    if (!PHONE_INPUT.test(proof.phone) || !isPlausiblePhone(proof.phone)) {
+      throw await refused('invalid_phone', invalidPhone());
+    }
+    const slot = await this.linkLimits.reserve(viewer.userid, this.now());
+    if (!slot.ok) throw await refused('rate_limited', rateLimited(slot.retryAfterMs));
+
+    const match = await matchCustomer(this.repo, enteredId, hashPhone(proof.phone, this.linkOpts.phoneSalt));
+    if (match.kind === 'none') throw await refused('no_match', noMatch());
+    if (match.kind === 'ambiguous') throw await refused('ambiguous', ambiguous());
+    // The phone matched: whatever follows is not a guess, so it does not count against the limit.
+    await this.linkLimits.release(viewer.userid);
+    const { customer } = match;
+    const owner = customer.owner_userid;
+    if (owner && owner !== viewer.userid && !c.rows.some((r) => r.follow_userid === owner)) {
+      throw await refused('owned_elsewhere', ownedElsewhere(), customer.id);
     }
     await this.db.transaction(async (tx) => {
-      await this.repo.linkContact(externalUserid, bankCustomerId, this.now(), tx);
+      await this.repo.linkContact(externalUserid, customer.id, this.now(), tx);
       await audit(tx, {
         actor: viewer.userid,
         action: 'sidebar.link',
         subject: externalUserid,
-        detail: { customerId: bankCustomerId, previous: c.head.customer_id },
+        detail: { customerId: customer.id, previous: c.head.customer_id, by },
       });
     });
-    return { externalUserId: externalUserid, bankCustomerId };
+    return { externalUserId: externalUserid, bankCustomerId: customer.id };
   }
 
   async searchTemplates(viewer: Viewer, q: string | undefined, stage: number | undefined, externalUserid?: string) {

@@ -88,38 +88,6 @@ describe.each(DB_TARGETS)('sidebar actions on %s', (target) => {
     });
   });
 
-  describe('POST /customers/:id/link', () => {
-    it('refuses an unknown bank customer id with 404 customer_not_found', async () => {
-      const res = await t.post('/api/sidebar/customers/wmC/link', { bankCustomerId: 'C404' }, cookies.lilei);
-      expect(res.statusCode).toBe(404);
-      expect(res.json().error.code).toBe('customer_not_found');
-    });
-
-    it('refuses a manager who does not follow the contact', async () => {
-      const res = await t.post('/api/sidebar/customers/wmC/link', { bankCustomerId: 'C005' }, cookies.zhang);
-      expect(res.statusCode).toBe(403);
-    });
-
-    it('links a followed contact to a bank customer; the card then loads', async () => {
-      expect((await t.get('/api/sidebar/customers/wmC', cookies.lilei)).statusCode).toBe(404);
-      const res = await t.post('/api/sidebar/customers/wmC/link', { bankCustomerId: 'C005' }, cookies.lilei);
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ linked: { externalUserId: 'wmC', bankCustomerId: 'C005' } });
-      const cardRes = await t.get('/api/sidebar/customers/wmC', cookies.lilei);
-      expect(cardRes.statusCode).toBe(200);
-      expect(cardRes.json().customer).toMatchObject({ name: '吴*', bankCustomerId: 'C005', segment: '代发' });
-      const [row] = await t.db.query(
-        `SELECT customer_id, matched_by FROM external_contacts WHERE external_userid = 'wmC'`,
-      );
-      expect(row).toEqual({ customer_id: 'C005', matched_by: 'manual' });
-    });
-
-    it('validates the body', async () => {
-      const res = await t.post('/api/sidebar/customers/wmC/link', { bankCustomerId: '' }, cookies.lilei);
-      expect(res.statusCode).toBe(400);
-    });
-  });
-
   describe('GET /templates', () => {
     it('searches every stage by title or content, ranked, filled for the customer', async () => {
       const res = await t.get(
