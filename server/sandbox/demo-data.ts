@@ -37,6 +37,11 @@ export interface DemoCustomer {
   lng: number;
   regionCode: string;
   bankTags: string[];
+  /**
+   * The (fictitious) phone number on file, 1390000 + the customer's number: what a demo customer
+   * "tells" the manager when the sidebar asks to link a contact. Stored only as a salted hash.
+   */
+  phone: string;
   /** Set when the customer already added a manager in WeCom. */
   externalUserid?: string;
   followUserid?: string;
@@ -172,6 +177,7 @@ function makeCustomers(): DemoCustomer[] {
       lng: Math.round((branch.lng + (rnd() - 0.5) * 0.05) * 1e6) / 1e6,
       regionCode: branch.regionCode,
       bankTags: [BANK_TAGS[Math.floor(rnd() * BANK_TAGS.length)]],
+      phone: `1390000${String(i).padStart(4, '0')}`,
     };
     // Every fifth customer has already added a manager (the owner if any), so the sidebar has someone.
     if (i % 5 === 0 || i % 5 === 1) {

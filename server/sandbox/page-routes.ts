@@ -44,6 +44,8 @@ export async function pageRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
         maskedName: c.maskedName,
         segment: c.segment,
         owner: c.ownerUserid,
+        // Fictitious: what the customer would tell a manager who links them in the sidebar.
+        phone: c.phone,
       })),
       tagGroups: fake.tagGroups,
       transfers: fake.transfers,

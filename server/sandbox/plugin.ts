@@ -45,7 +45,7 @@ export const sandboxPlugin = fp(
 
     // Seed before any later plugin or request can look at the DB.
     if (app.config.demoData) {
-      const seeded = await seedDemoData(app.db, app.now());
+      const seeded = await seedDemoData(app.db, app.now(), app.config.phoneHashSalt);
       if (seeded) app.log.info({ branches: seeded.branches, customers: seeded.customers }, 'sandbox demo data seeded');
     }
   },

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { DEFAULT_RULE_SET } from '../allocation';
+import { hashPhone } from '../customers/phone';
 import {
   Branch,
   ContactTag,
@@ -32,9 +33,10 @@ export interface SeedResult {
 /**
  * Writes the demo bank into our DB, once: only when there are no branches yet, in one transaction,
  * so a restart (or two processes starting together) never duplicates anything.
- * Returns null when the DB already had data.
+ * Returns null when the DB already had data. With `phoneSalt` (PHONE_HASH_SALT) the demo customers'
+ * phone numbers are stored as the imports store them, so the sidebar can link contacts by phone.
  */
-export async function seedDemoData(db: DataSource, now: number): Promise<SeedResult | null> {
+export async function seedDemoData(db: DataSource, now: number, phoneSalt?: string): Promise<SeedResult | null> {
   if ((await db.getRepository(Branch).count()) > 0) return null;
   const contacts = DEMO_CUSTOMERS.filter((c) => c.externalUserid);
   try {
@@ -81,7 +83,7 @@ export async function seedDemoData(db: DataSource, now: number): Promise<SeedRes
         DEMO_CUSTOMERS.map((c) => ({
           id: c.id,
           maskedName: c.maskedName,
-          phoneHash: null,
+          phoneHash: phoneSalt ? hashPhone(c.phone, phoneSalt) : null,
           segment: c.segment,
           ownerUserid: c.ownerUserid,
           lat: c.lat,

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { DEMO_CUSTOMERS } from '../../server/sandbox/demo-data';
 import { ARTIFACTS, type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
 
 interface Sent {
@@ -279,33 +280,96 @@ describe('sidebar in Chromium against the sandbox', () => {
     await shot(page, 'state-group-360');
   });
 
-  it('an unknown customer offers linking by bank customer id, then shows the card', async () => {
+  /** A WeCom contact the current manager follows that is linked to no bank customer yet. */
+  const unlinkedContact = async (ext: string) => {
     const now = Date.now();
-    const [free] = await server.app.db.query(
-      `SELECT c.id FROM customers c WHERE NOT EXISTS (SELECT 1 FROM external_contacts ec WHERE ec.customer_id = c.id)
-        ORDER BY c.id LIMIT 1`,
-    );
     await server.app.db.query(
       `INSERT INTO external_contacts (external_userid, customer_id, unionid, name, type, gender, avatar, matched_by, created_at, updated_at)
-       VALUES ('wmE2Eunlinked', NULL, NULL, '', 1, 0, NULL, NULL, ?, ?)`,
-      [now, now],
+       VALUES (?, NULL, NULL, '', 1, 0, NULL, NULL, ?, ?)`,
+      [ext, now, now],
     );
     await server.app.db.query(
       `INSERT INTO follows (external_userid, userid, state, remark, added_at, deleted_at, deleted_by, half)
-       VALUES ('wmE2Eunlinked', ?, NULL, NULL, ?, NULL, NULL, 0)`,
-      [manager, now],
+       VALUES (?, ?, NULL, NULL, ?, NULL, NULL, 0)`,
+      [ext, manager, now],
     );
+  };
+  const phoneOf = (id: string) => {
+    const c = DEMO_CUSTOMERS.find((x) => x.id === id);
+    if (!c) throw new Error(`${id} is not a demo customer`);
+    return c.phone;
+  };
+  /** Fills and submits the link form; unless it is expected to link, waits until the form is usable again. */
+  const submitLink = async (customerId: string, phone: string, { links = false } = {}) => {
+    await page.fill('[data-testid="link-customer-id"]', customerId);
+    await page.fill('[data-testid="link-phone"]', phone);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/link') && r.request().method() === 'POST'),
+      page.click('[data-testid="link-submit"]'),
+    ]);
+    if (!links) await page.waitForSelector('[data-testid="link-error"]');
+    if (!links) await page.waitForSelector('[data-testid="link-submit"]:not([disabled])');
+  };
+
+  it('an unknown customer: the link form asks for 手机号 and 客户号, refuses without naming anything, then links', async () => {
+    const [free] = await server.app.db.query(
+      `SELECT c.id FROM customers c WHERE (c.owner_userid IS NULL OR c.owner_userid = ?)
+          AND NOT EXISTS (SELECT 1 FROM external_contacts ec WHERE ec.customer_id = c.id)
+        ORDER BY c.id LIMIT 1`,
+      [manager],
+    );
+    const [foreign] = await server.app.db.query(
+      `SELECT c.id FROM customers c WHERE c.owner_userid IS NOT NULL AND c.owner_userid <> ? ORDER BY c.id LIMIT 1`,
+      [manager],
+    );
+    await unlinkedContact('wmE2Eunlinked');
     await chatWith('wmE2Eunlinked');
     await open();
     expect(await page.textContent('[data-testid="state-not-found"]')).toContain('客户不在系统中');
+    const form = (await page.textContent('[data-testid="link-form"]')) ?? '';
+    expect(form).toContain('手机号');
+    expect(form).toContain('客户号');
+    expect(await page.isDisabled('[data-testid="link-submit"]')).toBe(true); // no phone yet
     await shot(page, 'state-not-found-360');
-    await page.fill('[data-testid="link-input"]', 'NO-SUCH-CUSTOMER');
-    await page.click('[data-testid="link-submit"]');
-    await page.waitForSelector('[data-testid="toast"]:has-text("未找到该客户号")');
-    await page.fill('[data-testid="link-input"]', free.id);
-    await page.click('[data-testid="link-submit"]');
+
+    // Another manager's customer, proven with the right phone: refused, naming nobody.
+    await submitLink(foreign.id, phoneOf(foreign.id));
+    const owned = (await page.textContent('[data-testid="link-error"]')) ?? '';
+    expect(owned).toContain('其他客户经理管户');
+    expect(owned).not.toContain(foreign.id);
+
+    // A wrong phone and an unknown number: one and the same message.
+    await submitLink(free.id, '13700000000');
+    const wrongPhone = await page.textContent('[data-testid="link-error"]');
+    expect(wrongPhone).toContain('未找到匹配的客户');
+    await submitLink('NO-SUCH-CUSTOMER', phoneOf(free.id));
+    expect(await page.textContent('[data-testid="link-error"]')).toBe(wrongPhone);
+    await shot(page, 'link-mismatch-360');
+
+    // Phone alone, as the customer says it.
+    await submitLink('', `+86 ${phoneOf(free.id).replace(/(\d{3})(\d{4})(\d{4})/, '$1 $2 $3')}`, { links: true });
     await page.waitForSelector('main[data-phase="card"]');
     expect(await page.textContent('[data-testid="customer-card"]')).toContain(free.id);
+    await page.waitForSelector('[data-testid="toast"]:has-text("已关联客户")');
+  });
+
+  it('the link form says when there were too many failed attempts', async () => {
+    await unlinkedContact('wmE2Elimited');
+    await chatWith('wmE2Elimited');
+    await open();
+    await server.app.db.query('DELETE FROM sidebar_link_limits'); // the failures of the test before
+    try {
+      for (let i = 0; i < 5; i++) {
+        await submitLink('NO-SUCH-CUSTOMER', '13700000000');
+        expect(await page.textContent('[data-testid="link-error"]')).toContain('未找到匹配的客户');
+      }
+      await submitLink('NO-SUCH-CUSTOMER', '13700000000');
+      expect(await page.textContent('[data-testid="link-error"]')).toBe('核验失败次数过多，请 15 分钟后再试');
+      expect(await page.getAttribute('main', 'data-phase')).toBe('not_found');
+      await shot(page, 'link-rate-limited-360');
+    } finally {
+      await server.app.db.query('DELETE FROM sidebar_link_limits');
+    }
   });
 
   it('someone else’s customer: 无权限', async () => {

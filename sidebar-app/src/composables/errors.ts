@@ -23,6 +23,16 @@ const MESSAGES: Record<string, string> = {
   wecom_error: '企业微信接口调用失败',
   bad_request: '请求参数有误',
   rate_limited: '操作过于频繁，请稍后再试',
+  // Linking a contact to a bank customer. Not found and a wrong phone are one answer on purpose.
+  customer_ambiguous: '该手机号对应多位客户，请同时填写客户号',
+  customer_owned_elsewhere: '该客户由其他客户经理管户，且对方未添加此微信客户，无法关联',
+  link_rate_limited: '核验失败次数过多，请稍后再试',
+  invalid_phone: '请输入正确的手机号',
+  // JS-SDK signing: the page address is not this service's own (opened through an odd link).
+  url_not_canonical: '页面地址异常，请从企业微信重新打开侧边栏',
+  url_foreign_origin: '页面地址异常，请从企业微信重新打开侧边栏',
+  url_has_fragment: '页面地址异常，请从企业微信重新打开侧边栏',
+  url_not_absolute: '页面地址异常，请从企业微信重新打开侧边栏',
 };
 
 export function messageFor(code: string, fallback = '服务暂时不可用，请稍后重试'): string {

@@ -1,7 +1,7 @@
 import { computed, reactive } from 'vue';
 import { ApiError } from '../services/http';
 import type { SidebarApi } from '../services/sidebarApi';
-import type { CorpTagGroup, Customer, Template, Touch } from '../services/types';
+import type { CorpTagGroup, Customer, LinkBody, Template, Touch } from '../services/types';
 import { messageFor } from './errors';
 import type { Toaster } from './useToast';
 
@@ -14,6 +14,8 @@ export interface CardState {
   /** Tag ids with a mark_tag call in flight (chips show as busy). */
   pendingTags: string[];
   linking: boolean;
+  /** Why the last link attempt was refused (Chinese), shown in the link form. */
+  linkError: string | null;
 }
 
 function cloneGroups(groups: CorpTagGroup[]): CorpTagGroup[] {
@@ -28,6 +30,20 @@ function findTag(groups: CorpTagGroup[], tagId: string) {
   return null;
 }
 
+/**
+ * Chinese text for a refused link. An unknown customer number and a wrong phone number get the same
+ * answer from the server, so they get one text here too.
+ */
+export function linkFailureMessage(err: unknown): string {
+  if (!(err instanceof ApiError)) return '关联失败，请重试';
+  if (err.code === 'customer_not_found') return '未找到匹配的客户，请向客户核实客户号和手机号后重试';
+  if (err.code === 'link_rate_limited') {
+    const seconds = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (typeof seconds === 'number' && seconds > 0) return `核验失败次数过多，请 ${Math.ceil(seconds / 60)} 分钟后再试`;
+  }
+  return messageFor(err.code, '关联失败，请重试');
+}
+
 export function useCustomerCard(api: SidebarApi, toast: Toaster) {
   const state = reactive<CardState>({
     externalUserId: null,
@@ -36,12 +52,14 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
     loading: false,
     pendingTags: [],
     linking: false,
+    linkError: null,
   });
 
   const lastTouches = computed<Touch[]>(() => (state.customer ? state.customer.touches.slice(0, 5) : []));
 
   /** Loads card + suggestions; throws ApiError so the page can pick a state (404, 403, error). */
   async function load(externalUserId: string): Promise<void> {
+    if (state.externalUserId !== externalUserId) state.linkError = null;
     state.externalUserId = externalUserId;
     state.loading = true;
     try {
@@ -81,22 +99,24 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
     }
   }
 
-  /** Link this WeCom contact to a bank customer id, then show the card. */
-  async function link(bankCustomerId: string): Promise<boolean> {
-    const id = bankCustomerId.trim();
-    if (!state.externalUserId || !id) return false;
+  /**
+   * Link this WeCom contact to a bank customer, proven by the phone number the customer gives
+   * (with the customer number, or alone), then show the card. A refusal stays in the form
+   * (state.linkError) so the manager can correct what they typed.
+   */
+  async function link(proof: LinkBody): Promise<boolean> {
+    const phone = proof.phone.trim();
+    const bankCustomerId = proof.bankCustomerId?.trim() ?? '';
+    if (!state.externalUserId || !phone || state.linking) return false;
     state.linking = true;
+    state.linkError = null;
     try {
-      await api.link(state.externalUserId, id);
+      await api.link(state.externalUserId, bankCustomerId ? { bankCustomerId, phone } : { phone });
       await load(state.externalUserId);
       toast.show('success', '已关联客户');
       return true;
     } catch (err) {
-      const code = err instanceof ApiError ? err.code : 'unknown';
-      toast.show(
-        'error',
-        code === 'customer_not_found' ? '未找到该客户号，请核对后重试' : messageFor(code, '关联失败'),
-      );
+      state.linkError = linkFailureMessage(err);
       return false;
     } finally {
       state.linking = false;

@@ -1,7 +1,7 @@
 import { reactive, shallowRef } from 'vue';
 import { ApiError, type HttpClient } from '../services/http';
 import type { SidebarApi } from '../services/sidebarApi';
-import type { Bootstrap, JssdkConfig, Me } from '../services/types';
+import type { Bootstrap, JssdkConfig, LinkBody, Me } from '../services/types';
 import { JS_API_LIST, type WecomAdapter, WecomError } from '../wecom/adapter';
 import { type BrowserEnv, stripHash } from './env';
 import { classifyError } from './errors';
@@ -179,8 +179,8 @@ export function useSidebar(deps: SidebarDeps) {
     return start();
   }
 
-  async function link(bankCustomerId: string): Promise<void> {
-    if (await card.link(bankCustomerId)) state.phase = 'card';
+  async function link(proof: LinkBody): Promise<void> {
+    if (await card.link(proof)) state.phase = 'card';
   }
 
   return { state, adapter, toast, card, templates, start, retry, link };

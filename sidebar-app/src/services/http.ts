@@ -4,12 +4,15 @@
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
+  /** The envelope's optional `details` (e.g. retryAfterSeconds of a 429). */
+  readonly details: unknown;
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, details?: unknown) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 
   /** Network failure (offline, DNS, CORS, aborted): no HTTP status at all. */
@@ -64,10 +67,10 @@ function parseBody(text: string): unknown {
 }
 
 function toApiError(status: number, body: unknown): ApiError {
-  const envelope = body as { error?: { code?: unknown; message?: unknown } } | null;
+  const envelope = body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null;
   const code = typeof envelope?.error?.code === 'string' ? envelope.error.code : `http_${status}`;
   const message = typeof envelope?.error?.message === 'string' ? envelope.error.message : `HTTP ${status}`;
-  return new ApiError(status, code, message);
+  return new ApiError(status, code, message, envelope?.error?.details);
 }
 
 export function createHttpClient(options: { baseUrl?: string; fetch: FetchLike }): HttpClient {

@@ -32,10 +32,13 @@ export function createSidebarApi(http: HttpClient) {
         method: 'POST',
         body: { add, remove } satisfies TagsBody,
       }),
-    link: (externalUserId: string, bankCustomerId: string) =>
+    /** Without a customer number the field is left out (the server refuses an empty one). */
+    link: (externalUserId: string, proof: LinkBody) =>
       http.request<LinkReply>(`${base}/customers/${enc(externalUserId)}/link`, {
         method: 'POST',
-        body: { bankCustomerId } satisfies LinkBody,
+        body: (proof.bankCustomerId
+          ? { bankCustomerId: proof.bankCustomerId, phone: proof.phone }
+          : { phone: proof.phone }) satisfies LinkBody,
       }),
     templates: (query: TemplateQuery) =>
       http.request<TemplatesReply>(`${base}/templates`, {

@@ -81,25 +81,78 @@ describe('useCustomerCard', () => {
     expect(t.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
   });
 
-  it('links an unknown contact to a bank customer id and reloads the card', async () => {
-    let linked = false;
-    const t = setup({
-      'GET /api/sidebar/customers/wmNEW': () =>
-        linked
-          ? { status: 200, body: cardResponse({ externalUserId: 'wmNEW' }) }
-          : { status: 404, body: { error: { code: 'customer_not_found', message: 'x' } } },
-      'POST /api/sidebar/customers/wmNEW/link': (call) => {
-        linked = (call.body as { bankCustomerId: string }).bankCustomerId === 'C0001';
-        return linked
-          ? { status: 200, body: { ok: true } }
-          : { status: 404, body: { error: { code: 'customer_not_found', message: 'x' } } };
-      },
+  describe('link', () => {
+    const notFound = { status: 404, body: { error: { code: 'customer_not_found', message: 'x' } } };
+    function linkSetup(
+      answer: (body: { bankCustomerId?: string; phone: string }) => { status: number; body: unknown },
+    ) {
+      let linked = false;
+      const t = setup({
+        'GET /api/sidebar/customers/wmNEW': () =>
+          linked ? { status: 200, body: cardResponse({ externalUserId: 'wmNEW' }) } : notFound,
+        'POST /api/sidebar/customers/wmNEW/link': (call) => {
+          const res = answer(call.body as { bankCustomerId?: string; phone: string });
+          linked = res.status === 200;
+          return res;
+        },
+      });
+      return t;
+    }
+    const ok = { status: 200, body: { linked: { externalUserId: 'wmNEW', bankCustomerId: 'C0001' } } };
+    const err = (status: number, code: string, details?: unknown) => ({
+      status,
+      body: { error: { code, message: 'x', ...(details ? { details } : {}) } },
     });
-    await expect(t.card.load('wmNEW')).rejects.toBeTruthy();
-    await expect(t.card.link('  C9999 ')).resolves.toBe(false);
-    expect(t.toast.items.at(-1)?.text).toContain('未找到该客户号');
-    await expect(t.card.link(' C0001 ')).resolves.toBe(true);
-    expect(t.card.state.customer?.externalUserId).toBe('wmNEW');
+
+    it('sends the customer number and the phone (trimmed), then reloads the card', async () => {
+      const t = linkSetup((b) => (b.bankCustomerId === 'C0001' && b.phone === '13800000001' ? ok : notFound));
+      await expect(t.card.load('wmNEW')).rejects.toBeTruthy();
+      await expect(t.card.link({ bankCustomerId: '  C9999 ', phone: '13800000001' })).resolves.toBe(false);
+      expect(t.card.state.linkError).toBe('未找到匹配的客户，请向客户核实客户号和手机号后重试');
+      await expect(t.card.link({ bankCustomerId: ' C0001 ', phone: ' 13800000001 ' })).resolves.toBe(true);
+      expect(t.calls.filter((c) => c.method === 'POST').map((c) => c.body)).toEqual([
+        { bankCustomerId: 'C9999', phone: '13800000001' },
+        { bankCustomerId: 'C0001', phone: '13800000001' },
+      ]);
+      expect(t.card.state.customer?.externalUserId).toBe('wmNEW');
+      expect(t.card.state.linkError).toBeNull();
+      expect(t.toast.items.at(-1)?.text).toBe('已关联客户');
+    });
+
+    it('sends the phone alone when there is no customer number; nothing without a phone', async () => {
+      const t = linkSetup(() => ok);
+      await expect(t.card.load('wmNEW')).rejects.toBeTruthy();
+      await expect(t.card.link({ bankCustomerId: 'C0001', phone: '  ' })).resolves.toBe(false);
+      expect(t.calls.filter((c) => c.method === 'POST')).toEqual([]);
+      await expect(t.card.link({ bankCustomerId: '  ', phone: '13800000001' })).resolves.toBe(true);
+      expect(t.calls.filter((c) => c.method === 'POST').map((c) => c.body)).toEqual([{ phone: '13800000001' }]);
+    });
+
+    it.each([
+      ['customer_not_found', err(404, 'customer_not_found'), '未找到匹配的客户，请向客户核实客户号和手机号后重试'],
+      ['customer_ambiguous', err(409, 'customer_ambiguous'), '该手机号对应多位客户，请同时填写客户号'],
+      [
+        'customer_owned_elsewhere',
+        err(403, 'customer_owned_elsewhere'),
+        '该客户由其他客户经理管户，且对方未添加此微信客户，无法关联',
+      ],
+      [
+        'link_rate_limited',
+        err(429, 'link_rate_limited', { retryAfterSeconds: 600 }),
+        '核验失败次数过多，请 10 分钟后再试',
+      ],
+      ['link_rate_limited without details', err(429, 'link_rate_limited'), '核验失败次数过多，请稍后再试'],
+      ['invalid_phone', err(400, 'invalid_phone'), '请输入正确的手机号'],
+      ['forbidden_customer', err(403, 'forbidden_customer'), '您无权查看该客户'],
+      ['an unknown code', err(500, 'internal'), '关联失败，请重试'],
+    ])('%s shows its Chinese message in the form', async (_label, answer, text) => {
+      const t = linkSetup(() => answer);
+      await expect(t.card.load('wmNEW')).rejects.toBeTruthy();
+      await expect(t.card.link({ phone: '13800000001' })).resolves.toBe(false);
+      expect(t.card.state.linkError).toBe(text);
+      expect(t.card.state.linking).toBe(false);
+      expect(text).not.toMatch(/[A-Za-z_]{4,}/); // no codes or English for the manager
+    });
   });
 
   it('counts a recorded touch: newest first, stage = touches + 1 capped at 4', async () => {

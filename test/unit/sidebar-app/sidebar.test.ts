@@ -151,7 +151,7 @@ describe('useSidebar boot flow', () => {
     });
     await s.sidebar.start();
     expect(s.sidebar.state.phase).toBe('not_found');
-    await s.sidebar.link('C0001');
+    await s.sidebar.link({ bankCustomerId: 'C0001', phone: '13800000001' });
     expect(s.sidebar.state.phase).toBe('card');
   });
 
