@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { DataSource } from 'typeorm';
 import { AuditEntry, Branch } from '../../../server/db/entities';
-import { DB_TARGETS, type FreshDb, openFreshDb } from '../../helpers/db';
+import { DB_TARGETS } from '../../helpers/db';
+import { useFreshDb } from '../../helpers/fixtures';
 import { fixture } from './helpers';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -29,15 +29,7 @@ function cli(args: string[], url: string): Promise<{ code: number | null; stdout
 }
 
 describe.each(DB_TARGETS)('the ops CLI process on %s', (target) => {
-  let db: FreshDb & { ds: DataSource };
-  beforeAll(async () => {
-    db = await openFreshDb(target);
-  });
-  afterAll(async () => {
-    await db.ds.destroy();
-    await db.drop();
-  });
-
+  const db = useFreshDb(target);
   it('--help exits 0; unknown commands, bad choices and missing arguments exit 2', async () => {
     const help = await cli(['--help'], db.url);
     expect(help.code).toBe(0);

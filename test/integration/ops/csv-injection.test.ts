@@ -1,14 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { DataSource } from 'typeorm';
 import { importCommand } from '../../../scripts/commands/import';
 import { reportCommand } from '../../../scripts/commands/report';
 import { rulesDryRunCommand } from '../../../scripts/commands/rules';
 import type { Config } from '../../../server/config';
 import { Branch, Customer, Manager } from '../../../server/db/entities';
-import { DB_TARGETS, type FreshDb, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS, testConfig } from '../../helpers/db';
+import { useFreshDb } from '../../helpers/fixtures';
 import { ctxFor, fixture } from './helpers';
 import { NOW, seedActivity, seedOrg } from './seed';
 
@@ -23,21 +22,12 @@ function liveCells(text: string): string[] {
 }
 
 describe.each(DB_TARGETS)('CSV exports neutralise spreadsheet formulas on %s', (target) => {
-  let db: FreshDb & { ds: DataSource };
+  const db = useFreshDb(target, { tmp: 'ops-csv-' });
   let config: Config;
-  let tmp: string;
 
   beforeAll(async () => {
-    db = await openFreshDb(target);
     config = testConfig(db.url);
-    tmp = mkdtempSync(join(tmpdir(), 'ops-csv-'));
   });
-  afterAll(async () => {
-    await db.ds.destroy();
-    await db.drop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
   it('report --format csv: hostile branch and manager names arrive as text', async () => {
     await seedOrg(db.ds);
     await seedActivity(db.ds);
@@ -45,7 +35,7 @@ describe.each(DB_TARGETS)('CSV exports neutralise spreadsheet formulas on %s', (
     await db.ds.getRepository(Branch).update({ code: 'XH01' }, { name: CALC });
     const ctx = ctxFor(db.ds, config, { now: () => NOW });
     for (const by of ['manager', 'branch'] as const) {
-      const out = join(tmp, `report-${by}.csv`);
+      const out = join(db.tmp, `report-${by}.csv`);
       await reportCommand({ by, format: 'csv', out }, ctx);
       const text = readFileSync(out, 'utf8');
       expect(liveCells(text)).toEqual([]);
@@ -76,7 +66,7 @@ describe.each(DB_TARGETS)('CSV exports neutralise spreadsheet formulas on %s', (
       createdAt: NOW,
       updatedAt: NOW,
     });
-    const out = join(tmp, 'decisions.csv');
+    const out = join(db.tmp, 'decisions.csv');
     await rulesDryRunCommand({ file: fixture('rules-v3.json'), all: true, out }, ctxFor(db.ds, config));
     const text = readFileSync(out, 'utf8');
     expect(liveCells(text)).toEqual([]);

@@ -1,43 +1,33 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataSource } from 'typeorm';
 import { EXIT } from '../../../scripts/commands/context';
 import { importCommand } from '../../../scripts/commands/import';
 import type { Config } from '../../../server/config';
 import { Customer, CustomerHolding } from '../../../server/db/entities';
 import type { ImportReport } from '../../../server/imports/service';
-import { DB_TARGETS, type FreshDb, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS, testConfig } from '../../helpers/db';
+import { useFreshDb } from '../../helpers/fixtures';
 import { ctxFor, dbChecksum, fixture } from './helpers';
 
 /** Bank data for the 360° card: profile columns on customers, and `import holdings`. */
 describe.each(DB_TARGETS)('ops import of card data on %s', (target) => {
-  let db: FreshDb & { ds: DataSource };
+  const db = useFreshDb(target, { tmp: 'ops-import-card-' });
   let config: Config;
-  let tmp: string;
 
   const run = (kind: 'branches' | 'managers' | 'customers' | 'holdings', file: string, apply = false) =>
     importCommand({ kind, file }, ctxFor(db.ds, config, { apply }));
   const write = (name: string, text: string, encoding: 'utf-8' | 'gbk' = 'utf-8') => {
     const iconv = require('iconv-lite') as typeof import('iconv-lite');
-    const file = join(tmp, name);
+    const file = join(db.tmp, name);
     writeFileSync(file, encoding === 'gbk' ? iconv.encode(text, 'gbk') : text);
     return file;
   };
 
   beforeAll(async () => {
-    db = await openFreshDb(target);
     config = testConfig(db.url);
-    tmp = mkdtempSync(join(tmpdir(), 'ops-import-card-'));
     await run('branches', fixture('branches.csv'), true);
     await run('managers', fixture('managers.csv'), true);
   });
-  afterAll(async () => {
-    await db.ds.destroy();
-    await db.drop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
   it('imports the optional profile columns; a full birthdate keeps only month and day', async () => {
     const file = write(
       'customers-profile.csv',

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataSource } from 'typeorm';
 import { EXIT, UsageError } from '../../../scripts/commands/context';
 import { importCommand } from '../../../scripts/commands/import';
 import { recordingProgress } from '../../../scripts/commands/progress';
@@ -9,25 +7,17 @@ import type { Config } from '../../../server/config';
 import { hashPhone } from '../../../server/customers/phone';
 import { AuditEntry, Branch, Customer, Manager } from '../../../server/db/entities';
 import type { ImportReport } from '../../../server/imports/service';
-import { DB_TARGETS, type FreshDb, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS, testConfig } from '../../helpers/db';
+import { useFreshDb } from '../../helpers/fixtures';
 import { ctxFor, dbChecksum, fixture, sqliteFilesChecksum } from './helpers';
 
 describe.each(DB_TARGETS)('ops import on %s', (target) => {
-  let db: FreshDb & { ds: DataSource };
+  const db = useFreshDb(target, { tmp: 'ops-import-' });
   let config: Config;
-  let tmp: string;
 
   beforeAll(async () => {
-    db = await openFreshDb(target);
     config = testConfig(db.url);
-    tmp = mkdtempSync(join(tmpdir(), 'ops-import-'));
   });
-  afterAll(async () => {
-    await db.ds.destroy();
-    await db.drop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
   const run = (kind: 'branches' | 'managers' | 'customers', file: string, apply = false, extra = {}) =>
     importCommand({ kind, file, ...extra }, ctxFor(db.ds, config, { apply }));
 
@@ -127,7 +117,7 @@ describe.each(DB_TARGETS)('ops import on %s', (target) => {
   });
 
   it('detects updates and writes only changed rows', async () => {
-    const file = join(tmp, 'customers-changed.csv');
+    const file = join(db.tmp, 'customers-changed.csv');
     writeFileSync(
       file,
       'customer_id,name,phone,segment,owner_userid,lat,lng,region_code,tags\n' +
@@ -167,7 +157,7 @@ describe.each(DB_TARGETS)('ops import on %s', (target) => {
 
   it('detects GBK even when the first megabytes are plain ASCII', async () => {
     const iconv = require('iconv-lite') as typeof import('iconv-lite');
-    const file = join(tmp, 'late-gbk.csv');
+    const file = join(db.tmp, 'late-gbk.csv');
     const ascii = Array.from({ length: 60_000 }, (_, i) => `A${i},,,,,,,,`).join('\n');
     const header = 'customer_id,name,phone,segment,owner_userid,lat,lng,region_code,tags\n';
     writeFileSync(file, Buffer.concat([Buffer.from(`${header}${ascii}\n`), iconv.encode('Z1,诸葛亮,,,,,,,\n', 'gbk')]));
@@ -176,18 +166,18 @@ describe.each(DB_TARGETS)('ops import on %s', (target) => {
   });
 
   it('treats an unusable file as an input error', async () => {
-    const noHeader = join(tmp, 'no-owner.csv');
+    const noHeader = join(db.tmp, 'no-owner.csv');
     writeFileSync(noHeader, 'customer_id,name\nC1,张三\n');
     await expect(run('customers', noHeader)).rejects.toThrow(UsageError);
     await expect(run('customers', noHeader)).rejects.toThrow(/lacks required column\(s\) phone, segment/);
-    const empty = join(tmp, 'empty.csv');
+    const empty = join(db.tmp, 'empty.csv');
     writeFileSync(empty, '');
     await expect(run('branches', empty)).rejects.toThrow(/header row is required/);
-    await expect(run('branches', join(tmp, 'missing.csv'))).rejects.toThrow(/cannot read/);
+    await expect(run('branches', join(db.tmp, 'missing.csv'))).rejects.toThrow(/cannot read/);
   });
 
   it('imports 100,000 customers with progress, then finds them all unchanged', async () => {
-    const file = join(tmp, 'customers-100k.csv');
+    const file = join(db.tmp, 'customers-100k.csv');
     const lines = ['customer_id,name,phone,segment,owner_userid,lat,lng,region_code,tags'];
     for (let i = 0; i < 100_000; i++) {
       const lat = (30 + (i % 1000) / 1000).toFixed(4);

@@ -1,19 +1,18 @@
-import type { DataSource } from 'typeorm';
 import { EXIT, UsageError } from '../../../scripts/commands/context';
 import { inboxListCommand, inboxReplayCommand, inboxStatsCommand } from '../../../scripts/commands/inbox';
 import type { Config } from '../../../server/config';
 import { AuditEntry, InboxEvent, type InboxStatus } from '../../../server/db/entities';
-import { DB_TARGETS, type FreshDb, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS, testConfig } from '../../helpers/db';
+import { useFreshDb } from '../../helpers/fixtures';
 import { ctxFor, dbChecksum } from './helpers';
 
 describe.each(DB_TARGETS)('ops inbox on %s', (target) => {
-  let db: FreshDb & { ds: DataSource };
+  const db = useFreshDb(target);
   let config: Config;
   const ids: Record<string, number> = {};
   const ctx = (apply = false) => ctxFor(db.ds, config, { apply });
 
   beforeAll(async () => {
-    db = await openFreshDb(target);
     config = testConfig(db.url);
     const row = (key: string, status: InboxStatus, changeType = 'add_external_contact') => ({
       dedupKey: key.padEnd(64, '0'),
@@ -42,11 +41,6 @@ describe.each(DB_TARGETS)('ops inbox on %s', (target) => {
       ids[key] = res.identifiers[0].id as number;
     }
   });
-  afterAll(async () => {
-    await db.ds.destroy();
-    await db.drop();
-  });
-
   it('stats counts per status and exits 1 while dead or malformed events wait', async () => {
     const res = await inboxStatsCommand({}, ctx());
     expect(res.exitCode).toBe(EXIT.findings);

@@ -1,35 +1,25 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { DataSource } from 'typeorm';
 import { EXIT, UsageError } from '../../../scripts/commands/context';
 import { reportCommand } from '../../../scripts/commands/report';
 import type { Config } from '../../../server/config';
 import type { OperatingReport } from '../../../server/reports/queries';
-import { DB_TARGETS, type FreshDb, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS, testConfig } from '../../helpers/db';
+import { useFreshDb } from '../../helpers/fixtures';
 import { ctxFor, dbChecksum } from './helpers';
 import { NOW, seedActivity, seedOrg } from './seed';
 
 describe.each(DB_TARGETS)('ops report on %s', (target) => {
-  let db: FreshDb & { ds: DataSource };
+  const db = useFreshDb(target, { tmp: 'ops-report-' });
   let config: Config;
-  let tmp: string;
   const ctx = () => ctxFor(db.ds, config, { now: () => NOW });
 
   beforeAll(async () => {
-    db = await openFreshDb(target);
     config = testConfig(db.url);
-    tmp = mkdtempSync(join(tmpdir(), 'ops-report-'));
     await seedOrg(db.ds);
     await seedActivity(db.ds);
   });
-  afterAll(async () => {
-    await db.ds.destroy();
-    await db.drop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
   it('computes the totals and flags churn above the 10% target (exit 1), without writing', async () => {
     const before = await dbChecksum(db.ds);
     const res = await reportCommand({}, ctx());
@@ -81,7 +71,7 @@ describe.each(DB_TARGETS)('ops report on %s', (target) => {
   });
 
   it('writes CSV with a BOM and one line per group plus the total', async () => {
-    const out = join(tmp, 'r.csv');
+    const out = join(db.tmp, 'r.csv');
     const res = await reportCommand({ by: 'manager', format: 'csv', out }, ctx());
     expect(res.output).toContain(`csv report written to ${out}`);
     const text = readFileSync(out, 'utf8');
@@ -92,7 +82,7 @@ describe.each(DB_TARGETS)('ops report on %s', (target) => {
   });
 
   it('writes one self-contained HTML page with charts, Chinese labels and target lines', async () => {
-    const out = join(tmp, 'r.html');
+    const out = join(db.tmp, 'r.html');
     await reportCommand({ by: 'branch', format: 'html', out }, ctx());
     const html = readFileSync(out, 'utf8');
     expect(html).toMatch(/^<!DOCTYPE html>/);

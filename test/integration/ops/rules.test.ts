@@ -1,7 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataSource } from 'typeorm';
 import { allocateExplainCommand, allocateReplayCommand } from '../../../scripts/commands/allocate';
 import { EXIT, UsageError } from '../../../scripts/commands/context';
 import { importCommand } from '../../../scripts/commands/import';
@@ -15,30 +13,22 @@ import {
 import { allocateCustomer } from '../../../server/allocation/service';
 import type { Config } from '../../../server/config';
 import { AuditEntry, RuleSetRow } from '../../../server/db/entities';
-import { DB_TARGETS, type FreshDb, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS, testConfig } from '../../helpers/db';
+import { useFreshDb } from '../../helpers/fixtures';
 import { ctxFor, dbChecksum, fixture } from './helpers';
 
 describe.each(DB_TARGETS)('ops rules and allocate on %s', (target) => {
-  let db: FreshDb & { ds: DataSource };
+  const db = useFreshDb(target, { tmp: 'ops-rules-' });
   let config: Config;
-  let tmp: string;
   const ctx = (apply = false) => ctxFor(db.ds, config, { apply });
 
   beforeAll(async () => {
-    db = await openFreshDb(target);
     config = testConfig(db.url);
-    tmp = mkdtempSync(join(tmpdir(), 'ops-rules-'));
     for (const kind of ['branches', 'managers', 'customers'] as const) {
       const res = await importCommand({ kind, file: fixture(`${kind}.csv`) }, ctx(true));
       expect(res.json).toMatchObject({ applied: true });
     }
   });
-  afterAll(async () => {
-    await db.ds.destroy();
-    await db.drop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
   it('validate: a good file exits 0; schema errors and unknown or absent fallback managers exit 1 with paths', async () => {
     expect(await rulesValidateCommand({ file: fixture('rules-v2.json') }, ctx())).toMatchObject({
       exitCode: EXIT.ok,
@@ -53,12 +43,12 @@ describe.each(DB_TARGETS)('ops rules and allocate on %s', (target) => {
     expect(ghost.output).toContain('manager "nobody" does not exist');
     expect(ghost.output).toContain('manager "liuyang" is leave');
     expect(ghost.output).toContain('no manager has skill "payroll"');
-    await expect(rulesValidateCommand({ file: join(tmp, 'missing.json') }, ctx())).rejects.toThrow(UsageError);
+    await expect(rulesValidateCommand({ file: join(db.tmp, 'missing.json') }, ctx())).rejects.toThrow(UsageError);
   });
 
   it('dry-run: summary per rule, branch and manager, the diff against the active set, per-customer CSV; writes nothing', async () => {
     const before = await dbChecksum(db.ds);
-    const out = join(tmp, 'decisions.csv');
+    const out = join(db.tmp, 'decisions.csv');
     const res = await rulesDryRunCommand({ file: fixture('rules-v3.json'), out }, ctx());
     expect(await dbChecksum(db.ds)).toBe(before);
     expect(res.exitCode).toBe(EXIT.ok);
@@ -137,7 +127,7 @@ describe.each(DB_TARGETS)('ops rules and allocate on %s', (target) => {
   });
 
   it('apply refuses a known version with a different body', async () => {
-    const file = join(tmp, 'v2-changed.json');
+    const file = join(db.tmp, 'v2-changed.json');
     writeFileSync(file, JSON.stringify({ version: '2026-11-v2', maxDistanceMeters: 9000 }));
     await expect(rulesApplyCommand({ file }, ctx(true))).rejects.toThrow(/already exists with a different body/);
   });
