@@ -126,6 +126,15 @@ const envSchema = z.object({
     .refine((v) => cron.validate(v), 'must be a cron expression (minute hour day month weekday), in Asia/Shanghai')
     .default('30 8 * * *'),
   TODO_TOUCH_CADENCE_DAYS: int(1, 365).default('30'),
+  SEGMENT_TAG_GROUP: z.string().trim().min(1).max(30).default('客户分层'),
+  SEGMENT_TAG_NAMES: z
+    .string()
+    .trim()
+    .refine(
+      (v) => v.split(',').every((p) => /^[^=,]{1,16}=[^=,]{1,30}$/.test(p.trim())),
+      'must be segment=tag pairs separated by commas, e.g. 代发=代发客户,高潜=高潜客户',
+    )
+    .default('代发=代发客户,高潜=高潜客户,流降=流失预警'),
 });
 
 export type DbKind = 'sqlite' | 'mysql' | 'mariadb';
@@ -160,6 +169,8 @@ export interface Config {
   jobs: { enabled: boolean };
   /** 今日待办: the morning reminder's schedule (Asia/Shanghai) and the touch cadence (days). */
   todo: { reminderCron: string; cadenceDays: number };
+  /** The one corp tag group of customer segments, and the tag each bank segment maps to. */
+  segmentTags: { group: string; names: Record<string, string> };
   entry: { allocationTtlHours: number; rateLimitPerMinute: number };
   /**
    * Suggestions that learn (issue 12): a bank outcome is credited to the last send within
@@ -271,6 +282,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     jobs: { enabled: e.JOBS_ENABLED },
     todo: { reminderCron: e.TODO_REMINDER_CRON, cadenceDays: e.TODO_TOUCH_CADENCE_DAYS },
+    segmentTags: {
+      group: e.SEGMENT_TAG_GROUP,
+      names: Object.fromEntries(e.SEGMENT_TAG_NAMES.split(',').map((p) => p.trim().split('=') as [string, string])),
+    },
     entry: { allocationTtlHours: e.ENTRY_ALLOCATION_TTL_HOURS, rateLimitPerMinute: e.ENTRY_RATE_LIMIT_PER_MINUTE },
     learning: {
       attributionWindowDays: e.ATTRIBUTION_WINDOW_DAYS,

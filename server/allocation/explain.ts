@@ -135,3 +135,19 @@ export function explainInWords(decision: Decision): string {
   }
   return lines.join('\n');
 }
+
+const MANAGER_IN_SUMMARY = /客户经理 ([A-Za-z0-9_.@-]+)/g;
+
+/** Userids a Chinese summary names ("客户经理 hz_sunlei"), for a name lookup. */
+export function managersInSummary(summaryZh: string): string[] {
+  return [...new Set([...summaryZh.matchAll(MANAGER_IN_SUMMARY)].map((m) => m[1]))];
+}
+
+/**
+ * The Chinese summary as a manager reads it: every manager by name, never by userid. Stored
+ * explanations keep userids (they are stable; names change); this runs when one is shown. A
+ * userid no longer in the managers table becomes a role, not a code.
+ */
+export function withManagerNames(summaryZh: string, names: ReadonlyMap<string, string>): string {
+  return summaryZh.replace(MANAGER_IN_SUMMARY, (_m, id: string) => `客户经理 ${names.get(id) ?? '（已不在名单中）'}`);
+}

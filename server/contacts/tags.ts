@@ -7,13 +7,17 @@ import { wecomErrorInfo } from '../wecom/errors';
 import { addContactTags } from './repo';
 
 /**
- * Corp tags (企业标签): the local mirror of the tag library, and marking a contact with the segment
- * and campaign tags. Tags are created in WeCom when missing, so a new campaign needs no console work.
+ * Corp tags (企业标签): the local mirror of the tag library, and marking a contact with its segment
+ * tag. Segments live in ONE group (SEGMENT_TAG_GROUP, default 客户分层) under the tag names of
+ * SEGMENT_TAG_NAMES (代发→代发客户 …), the same group the bank's console shows, so no second
+ * 客群/高潜 group appears. Campaign and channel codes are NOT tags: a manager would see 活动/h5demo
+ * on the customer; attribution stays in allocations.campaign and contact_ways.
  */
 
-/** Tag group names used for the tags this service applies. */
-export const SEGMENT_GROUP = '客群';
-export const CAMPAIGN_GROUP = '活动';
+/** The segment tag for a bank segment (created in WeCom when missing). */
+export function segmentTag(config: { group: string; names: Record<string, string> }, segment: string): WantedTag {
+  return { group: config.group, name: config.names[segment] ?? segment };
+}
 /** WeCom's limit for a tag name (PROTOCOL.md §5, uncertain; 30 is the documented figure). */
 const MAX_TAG_NAME = 30;
 const ERR_TAG_NAME_EXISTS = 40071;

@@ -106,17 +106,17 @@ export const DEMO_MANAGERS: DemoManager[] = [
   { userid: 'hz_ops', name: '运营小李', branchCode: 'HZ001', role: 'operator', capacity: 0, skills: '' },
 ];
 
-/** Corp tag library (企业标签) with fixed ids so the DB mirror and the fake agree. */
+/** Corp tag library (企业标签) with fixed ids so the DB mirror and the fake agree. `order`: larger first, as in WeCom. */
 export const DEMO_TAG_GROUPS: FakeTagGroup[] = [
   {
     group_id: 'etsbxgrp_tier',
     group_name: '客户分层',
     create_time: 1767225600,
-    order: 1,
+    order: 3,
     tag: [
-      { id: 'etsbxtag_payroll', name: '代发客户', create_time: 1767225600, order: 1 },
+      { id: 'etsbxtag_payroll', name: '代发客户', create_time: 1767225600, order: 3 },
       { id: 'etsbxtag_potential', name: '高潜客户', create_time: 1767225600, order: 2 },
-      { id: 'etsbxtag_churn', name: '流失预警', create_time: 1767225600, order: 3 },
+      { id: 'etsbxtag_churn', name: '流失预警', create_time: 1767225600, order: 1 },
     ],
   },
   {
@@ -125,20 +125,20 @@ export const DEMO_TAG_GROUPS: FakeTagGroup[] = [
     create_time: 1767225600,
     order: 2,
     tag: [
-      { id: 'etsbxtag_wealth', name: '稳健理财', create_time: 1767225600, order: 1 },
-      { id: 'etsbxtag_fund', name: '基金定投', create_time: 1767225600, order: 2 },
-      { id: 'etsbxtag_insure', name: '保险保障', create_time: 1767225600, order: 3 },
-      { id: 'etsbxtag_card', name: '信用卡', create_time: 1767225600, order: 4 },
+      { id: 'etsbxtag_wealth', name: '稳健理财', create_time: 1767225600, order: 4 },
+      { id: 'etsbxtag_fund', name: '基金定投', create_time: 1767225600, order: 3 },
+      { id: 'etsbxtag_insure', name: '保险保障', create_time: 1767225600, order: 2 },
+      { id: 'etsbxtag_card', name: '信用卡', create_time: 1767225600, order: 1 },
     ],
   },
   {
     group_id: 'etsbxgrp_event',
     group_name: '活动',
     create_time: 1767225600,
-    order: 3,
+    order: 1,
     tag: [
-      { id: 'etsbxtag_newyear', name: '春节礼遇', create_time: 1767225600, order: 1 },
-      { id: 'etsbxtag_payday', name: '代发专享日', create_time: 1767225600, order: 2 },
+      { id: 'etsbxtag_newyear', name: '春节礼遇', create_time: 1767225600, order: 2 },
+      { id: 'etsbxtag_payday', name: '代发专享日', create_time: 1767225600, order: 1 },
     ],
   },
 ];

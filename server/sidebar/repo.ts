@@ -115,10 +115,15 @@ export class SidebarRepo {
     );
   }
 
-  /** The live corp tag library, in display order (small: read through TagCatalog). */
+  /**
+   * The live corp tag library in WeCom's display order (small: read through TagCatalog). WeCom's
+   * `order` puts the LARGER value first, for groups and for tags within a group (get_corp_tag_list:
+   * "order值大的排序靠前"); ties keep the id order.
+   */
   async tagLibrary(): Promise<TagRow[]> {
     return this.db.query(
-      'SELECT id, group_id, group_name, name FROM tags WHERE deleted = 0 ORDER BY group_id, sort_order, id',
+      `SELECT id, group_id, group_name, name FROM tags WHERE deleted = 0
+        ORDER BY group_order DESC, group_id, sort_order DESC, id`,
     );
   }
 
@@ -169,6 +174,14 @@ export class SidebarRepo {
       customerId ? [externalUserid, customerId] : [externalUserid],
     );
     return rows[0] ?? null;
+  }
+
+  async managerNames(userids: string[]): Promise<Map<string, string>> {
+    const rows: { userid: string; name: string }[] = await this.db.query(
+      `SELECT userid, name FROM managers WHERE userid IN (${userids.map(() => '?').join(',')})`,
+      userids,
+    );
+    return new Map(rows.map((r) => [r.userid, r.name]));
   }
 
   /** What a link attempt compares: the salted phone hash and the owner (PK lookup). */

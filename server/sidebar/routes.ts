@@ -80,6 +80,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     () => app.wecom,
     () => app.now(),
     { phoneSalt: app.config.phoneHashSalt, limits: app.config.sidebarLink ?? DEFAULT_LINK_LIMITS },
+    app.config.segmentTags,
   );
   const usedCodes = new UsedCodes();
   const todo = new TodoService(app.db, () => app.now(), app.config.todo.cadenceDays);

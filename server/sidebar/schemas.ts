@@ -197,6 +197,8 @@ export const Card = Type.Object({
     allocation: NullableObject({ reason: Type.String(), summaryZh: Type.String(), ruleVersion: NullableStr }),
     followedSince: NullableStr,
     /** The manager serving this customer in WeCom (the viewer's follow, else the first active one). */
+    /** What the segment badge shows: follows the segment tag in WeCom (see SidebarService.segmentBadge). */
+    segmentBadge: Type.Optional(NullableStr),
     servingManager: Type.Optional(NullableObject({ userid: Type.String(), name: Type.String() })),
     profile: Type.Optional(Profile),
     maturing: Type.Optional(Type.Array(Maturing)),
@@ -215,7 +217,11 @@ export const TagsBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const TagsReply = Type.Object({ corpTags: Type.Array(CorpTagGroup) });
+export const TagsReply = Type.Object({
+  corpTags: Type.Array(CorpTagGroup),
+  /** The segment badge after the change (see SidebarService.segmentBadge). */
+  segmentBadge: Type.Optional(NullableStr),
+});
 
 /**
  * The proof that the contact is this bank customer: the phone number the customer gives, with the

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { managersInSummary, withManagerNames } from '../allocation/explain';
 import { audit } from '../audit/audit';
 import { hashPhone, isPlausiblePhone } from '../customers/phone';
 import { AppError, badRequest, forbidden, notFound } from '../errors';
@@ -157,6 +158,10 @@ export class SidebarService {
     private readonly wecom: () => WecomApi,
     private readonly now: () => number,
     private readonly linkOpts: SidebarLinkOptions,
+    private readonly segmentTags: { group: string; names: Record<string, string> } = {
+      group: '客户分层',
+      names: { 代发: '代发客户', 高潜: '高潜客户', 流降: '流失预警' },
+    },
   ) {
     this.repo = new SidebarRepo(db);
     this.workbench = new Workbench(db, now);
@@ -232,7 +237,10 @@ export class SidebarService {
       let summaryZh = '';
       try {
         const ex = JSON.parse(allocation.explanation ?? 'null') as { summaryZh?: unknown } | null;
-        if (typeof ex?.summaryZh === 'string') summaryZh = ex.summaryZh;
+        if (typeof ex?.summaryZh === 'string') {
+          const ids = managersInSummary(ex.summaryZh);
+          summaryZh = withManagerNames(ex.summaryZh, ids.length ? await this.repo.managerNames(ids) : new Map());
+        }
       } catch {
         /* an unreadable explanation still shows the reason */
       }
@@ -255,6 +263,7 @@ export class SidebarService {
           : null,
         branchName: head.owner_branch_name ?? followBranch,
         corpTags: groupTags(library, new Set(c.tagIds)),
+        segmentBadge: this.segmentBadge(library, new Set(c.tagIds), head.segment),
         bankTags: customerCtx.bankTags,
         stage,
         touchCount,
@@ -268,6 +277,22 @@ export class SidebarService {
       },
       templates,
     };
+  }
+
+  /**
+   * The segment badge follows the segment tag a manager sees in WeCom: when the library has the
+   * segment group (SEGMENT_TAG_GROUP), the badge is the segment of the selected tag there, and no
+   * badge when none is selected (removing 高潜客户 removes the 高潜 badge at once; adding it shows
+   * it). Without that group in the library, the badge is the bank's segment. Script ranking keeps
+   * using the bank's segment from the last import either way.
+   */
+  segmentBadge(library: TagRow[], selected: ReadonlySet<string>, bankSegment: string | null): string | null {
+    const group = library.filter((t) => t.group_name === this.segmentTags.group);
+    if (group.length === 0) return bankSegment;
+    const bySegmentTag = new Map(Object.entries(this.segmentTags.names).map(([seg, tag]) => [tag, seg]));
+    const chosen = group.filter((t) => selected.has(t.id)).map((t) => bySegmentTag.get(t.name) ?? t.name);
+    if (chosen.length === 0) return null;
+    return bankSegment && chosen.includes(bankSegment) ? bankSegment : chosen[0];
   }
 
   async updateTags(viewer: Viewer, externalUserid: string, add: string[], remove: string[]) {
@@ -301,7 +326,11 @@ export class SidebarService {
       });
       return this.repo.followTagIds(externalUserid, tagUserid, tx);
     });
-    return { corpTags: groupTags(await this.tags.get(), new Set(selected)) };
+    const library = await this.tags.get();
+    return {
+      corpTags: groupTags(library, new Set(selected)),
+      segmentBadge: this.segmentBadge(library, new Set(selected), c.head.segment),
+    };
   }
 
   /**

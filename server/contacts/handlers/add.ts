@@ -8,7 +8,7 @@ import { wecomErrorInfo } from '../../wecom/errors';
 import { type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { matchCustomer } from '../matching';
 import { upsertContact, upsertFollow } from '../repo';
-import { applyContactTags, CAMPAIGN_GROUP, SEGMENT_GROUP, type WantedTag } from '../tags';
+import { applyContactTags, segmentTag, type WantedTag } from '../tags';
 import { requestTransfers } from '../transfers';
 import { sendWelcome, welcomeStarted, welcomesIdle } from '../welcome';
 
@@ -134,8 +134,8 @@ export function addHandler(half: boolean) {
     // 3. Tags last: the slowest part, and the least urgent.
     const customer = match.customerId ? await db.manager.findOne(Customer, { where: { id: match.customerId } }) : null;
     const wanted: WantedTag[] = [];
-    if (customer?.segment) wanted.push({ group: SEGMENT_GROUP, name: customer.segment });
-    if (allocation?.campaign) wanted.push({ group: CAMPAIGN_GROUP, name: allocation.campaign });
+    // Only the segment: a campaign code is attribution (allocations.campaign), not a customer tag.
+    if (customer?.segment) wanted.push(segmentTag(ctx.config.segmentTags, customer.segment));
     if (wanted.length === 0) return;
     try {
       await applyContactTags(db, wecom, { userid, externalUserid }, wanted, now);

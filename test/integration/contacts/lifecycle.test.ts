@@ -65,16 +65,20 @@ describe.each(DB_TARGETS)('contact lifecycle on %s', (target) => {
     const follow = await h.app.db.manager.findOneByOrFail(Follow, { externalUserid: ext, userid: 'wang_hz01' });
     expect(follow).toMatchObject({ state: entry.state, deletedAt: null, half: false });
 
-    // Segment (代发) and campaign tags exist at the fake and are on the relation there and here.
+    // Only the segment tag, in the one segment group (客户分层/代发客户); the campaign code is not a tag,
+    // it stays on the allocation.
     const fakeFollow = h.fake.follows.get(`${ext}|wang_hz01`)!;
     const names = h.fake.tagGroups.flatMap((g) =>
       g.tag.filter((t) => fakeFollow.tag_ids.includes(t.id)).map((t) => `${g.group_name}/${t.name}`),
     );
-    expect(names.sort()).toEqual(['客群/代发', '活动/春季理财节']);
+    expect(names.sort()).toEqual(['客户分层/代发客户']);
+    expect(h.fake.tagGroups.map((g) => g.group_name)).not.toContain('客群');
+    expect(h.fake.tagGroups.flatMap((g) => g.tag.map((t) => t.name))).not.toContain('春季理财节');
+    expect(allocation.campaign).toBe('春季理财节');
     const local = await h.app.db.manager.findBy(ContactTag, { externalUserid: ext, userid: 'wang_hz01' });
     expect(local.map((t) => t.tagId).sort()).toEqual([...fakeFollow.tag_ids].sort());
     expect(h.fake.count('externalcontact/mark_tag')).toBe(1);
-    expect(await h.app.db.manager.countBy(CorpTag, { deleted: false })).toBeGreaterThanOrEqual(2);
+    expect(await h.app.db.manager.countBy(CorpTag, { deleted: false })).toBeGreaterThanOrEqual(1);
 
     // The welcome latency was recorded.
     const metric = await h.app.metrics.registry.getSingleMetric('wecom_welcome_latency_seconds')?.get();
@@ -183,9 +187,10 @@ describe.each(DB_TARGETS)('contact lifecycle on %s', (target) => {
     // The manager removed a tag in the client: edit_external_contact makes the local tags follow.
     const ours = new Set((await db.manager.find(ContactTag)).map((t) => `${t.externalUserid}|${t.userid}`));
     const tagged = [...h.fake.follows.values()].find(
-      (f) => f.tag_ids.length === 2 && ours.has(`${f.external_userid}|${f.userid}`),
+      (f) => f.tag_ids.length === 1 && ours.has(`${f.external_userid}|${f.userid}`),
     )!;
-    tagged.tag_ids = tagged.tag_ids.slice(0, 1);
+    expect((await db.manager.findBy(ContactTag, { externalUserid: tagged.external_userid })).length).toBe(1);
+    tagged.tag_ids = [];
     await deliverCallback(
       h.app,
       eventXml(h.fake.corpId, Math.floor(h.clock.now / 1000), 'change_external_contact', 'edit_external_contact', [

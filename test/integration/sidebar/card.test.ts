@@ -27,7 +27,7 @@ describe.each(DB_TARGETS)('sidebar customer card on %s', (target) => {
       stage: 1,
       touchCount: 0,
       touches: [],
-      allocation: { reason: 'owner', summaryZh: '管户客户经理 lilei 在岗，直接分配', ruleVersion: 'v1' },
+      allocation: { reason: 'owner', summaryZh: '管户客户经理 李雷 在岗，直接分配', ruleVersion: 'v1' },
       followedSince: expect.stringMatching(/^2026-11-22T/),
     });
     // lilei's follow carries t1; hanmei's t3 on another follow is not lilei's; deleted t4 is hidden.

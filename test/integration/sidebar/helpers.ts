@@ -252,14 +252,13 @@ export async function seed(db: DataSource, far: FarSide): Promise<void> {
     deleted,
     updatedAt: at,
   });
-  await db
-    .getRepository(CorpTag)
-    .insert([
-      tag('t1', 'g1', '客户意向', '高意向', 1),
-      tag('t2', 'g1', '客户意向', '待跟进', 2),
-      tag('t3', 'g2', '产品偏好', '理财', 1),
-      tag('t4', 'g2', '产品偏好', '已停用', 2, true),
-    ]);
+  await db.getRepository(CorpTag).insert([
+    // WeCom's order: larger first (groups by groupOrder, tags by sortOrder).
+    { ...tag('t1', 'g1', '客户意向', '高意向', 2), groupOrder: 2 },
+    { ...tag('t2', 'g1', '客户意向', '待跟进', 1), groupOrder: 2 },
+    { ...tag('t3', 'g2', '产品偏好', '理财', 2), groupOrder: 1 },
+    { ...tag('t4', 'g2', '产品偏好', '已停用', 1, true), groupOrder: 1 },
+  ]);
   await db.getRepository(ContactTag).insert([
     { externalUserid: 'wmA', userid: 'lilei', tagId: 't1', createdAt: at },
     { externalUserid: 'wmA', userid: 'hanmei', tagId: 't3', createdAt: at },

@@ -1,4 +1,4 @@
-import { Customer, CustomerHolding, Follow } from '../../../server/db/entities';
+import { ContactTag, CorpTag, Customer, CustomerHolding, Follow } from '../../../server/db/entities';
 import { DB_TARGETS } from '../../helpers/db';
 import { type SidebarTestApp, startSidebarApp, T0 } from './helpers';
 
@@ -158,5 +158,61 @@ describe.each(DB_TARGETS)('sidebar workbench card and notes on %s', (target) => 
     expect(tl.nextFollowUp).toBe('2026-11-24');
     // The previous manager no longer serves the customer.
     expect((await card('hanmei', 'wmD')).statusCode).toBe(403);
+  });
+
+  it('tag groups and tags follow WeCom order (larger first); the segment badge follows the segment tag', async () => {
+    const seg = (id: string, name: string, sortOrder: number) => ({
+      id,
+      groupId: 'gseg',
+      groupName: '客户分层',
+      name,
+      sortOrder,
+      groupOrder: 9,
+      deleted: false,
+      updatedAt: T0,
+    });
+    await t.db
+      .getRepository(CorpTag)
+      .insert([seg('s1', '代发客户', 3), seg('s2', '高潜客户', 2), seg('s3', '流失预警', 1)]);
+    await t.db.getRepository(ContactTag).insert({ externalUserid: 'wmB', userid: 'zhang', tagId: 's2', createdAt: T0 });
+    const createTime = Math.floor(T0 / 1000);
+    t.far.fake.load({
+      tagGroups: [
+        {
+          group_id: 'gseg',
+          group_name: '客户分层',
+          create_time: createTime,
+          order: 9,
+          tag: [
+            { id: 's1', name: '代发客户', create_time: createTime, order: 3 },
+            { id: 's2', name: '高潜客户', create_time: createTime, order: 2 },
+            { id: 's3', name: '流失预警', create_time: createTime, order: 1 },
+          ],
+        },
+      ],
+    });
+    t.far.fake.follows.get('wmB|zhang')?.tag_ids.push('s2');
+    t.clock.now += 61_000; // past the tag library cache
+    cookies.zhang = await t.login('zhang');
+    const { customer } = (await card('zhang', 'wmB')).json();
+    expect(customer.corpTags.map((g: { groupName: string }) => g.groupName)).toEqual([
+      '客户分层',
+      '客户意向',
+      '产品偏好',
+    ]);
+    expect(customer.corpTags[0].tags.map((x: { name: string }) => x.name)).toEqual([
+      '代发客户',
+      '高潜客户',
+      '流失预警',
+    ]);
+    expect(customer.segment).toBe('高潜');
+    expect(customer.segmentBadge).toBe('高潜');
+    // Removing 高潜客户 removes the badge at once, in the reply and on the next card.
+    const removed = await t.post('/api/sidebar/customers/wmB/tags', { add: [], remove: ['s2'] }, cookies.zhang);
+    expect(removed.statusCode).toBe(200);
+    expect(removed.json().segmentBadge).toBeNull();
+    expect((await card('zhang', 'wmB')).json().customer.segmentBadge).toBeNull();
+    const added = await t.post('/api/sidebar/customers/wmB/tags', { add: ['s2'], remove: [] }, cookies.zhang);
+    expect(added.json().segmentBadge).toBe('高潜');
   });
 });
