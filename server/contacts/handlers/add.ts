@@ -11,6 +11,7 @@ import { upsertContact, upsertFollow } from '../repo';
 import { applyContactTags, segmentTag, type WantedTag } from '../tags';
 import { requestTransfers } from '../transfers';
 import { sendWelcome, welcomeStarted, welcomesIdle } from '../welcome';
+import { contactOf } from './contact-event';
 
 /** How long after the event starts the welcome waits for externalcontact/get (先生/女士) before sending without it. */
 const GENDER_WAIT_MS = 150;
@@ -44,12 +45,12 @@ export function addHandler(half: boolean) {
     ctx: HandlerContext,
   ): Promise<void> => {
     const { db, wecom } = ctx;
-    const externalUserid = field(event, 'ExternalUserID');
-    const userid = field(event, 'UserID');
-    if (!externalUserid || !userid) {
+    const ids = contactOf(event);
+    if (!ids) {
       ctx.log.warn('add event without UserID or ExternalUserID; ignored');
       return;
     }
+    const { externalUserid, userid } = ids;
     const state = field(event, 'State') || null;
     const welcomeCode = field(event, 'WelcomeCode') || undefined;
     const welcomeDone = welcomeCode ? welcomeStarted() : () => undefined;

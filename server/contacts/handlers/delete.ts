@@ -2,6 +2,7 @@ import { adjustLoad } from '../../allocation/service';
 import { audit } from '../../audit/audit';
 import { type BaseEvent, type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { deleteFollow, openOnjobTransferFrom, updateTransfer } from '../repo';
+import { contactOf } from './contact-event';
 
 const eventTime = (event: BaseEvent, fallback: number) => Number(field(event, 'CreateTime')) * 1000 || fallback;
 
@@ -14,9 +15,9 @@ export async function managerDeletedCustomer(
   ctx: HandlerContext,
 ): Promise<void> {
   const { db } = ctx;
-  const externalUserid = field(event, 'ExternalUserID');
-  const userid = field(event, 'UserID');
-  if (!externalUserid || !userid) return;
+  const ids = contactOf(event);
+  if (!ids) return;
+  const { externalUserid, userid } = ids;
   const byTransfer = field(event, 'Source') === 'DELETE_BY_TRANSFER';
   const at = eventTime(event, ctx.now());
   const res = await deleteFollow(db, externalUserid, userid, byTransfer ? 'transfer' : 'manager', at);
@@ -44,9 +45,9 @@ export async function customerDeletedManager(
   ctx: HandlerContext,
 ): Promise<void> {
   const { db } = ctx;
-  const externalUserid = field(event, 'ExternalUserID');
-  const userid = field(event, 'UserID');
-  if (!externalUserid || !userid) return;
+  const ids = contactOf(event);
+  if (!ids) return;
+  const { externalUserid, userid } = ids;
   const res = await deleteFollow(db, externalUserid, userid, 'customer', eventTime(event, ctx.now()));
   if (!res.wasActive && res.existed) return;
   if (res.wasActive) adjustLoad(db, userid, -1);

@@ -2,6 +2,7 @@ import { audit } from '../../audit/audit';
 import type { TransferStatus } from '../../db/entities';
 import { type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { openTransferTo, updateTransfer } from '../repo';
+import { contactOf } from './contact-event';
 
 const STATUS: Record<string, TransferStatus> = {
   customer_refused: 'refused',
@@ -18,10 +19,11 @@ export async function transferFailed(
   ctx: HandlerContext,
 ): Promise<void> {
   const { db } = ctx;
-  const externalUserid = field(event, 'ExternalUserID');
-  const takeover = field(event, 'UserID');
+  // UserID names the takeover member here.
+  const ids = contactOf(event);
+  if (!ids) return;
+  const { externalUserid, userid: takeover } = ids;
   const reason = field(event, 'FailReason') || 'unknown';
-  if (!externalUserid || !takeover) return;
   const t = await openTransferTo(db, externalUserid, takeover);
   if (!t) {
     ctx.log.info({ externalUserid, takeover }, 'transfer_fail for no open transfer of ours; ignored');
