@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { errorBody } from '../errors';
+import { registerFavicon } from './favicon';
 
 /** dist/sidebar next to the source tree (tsx) or the compiled tree (dist/server/sidebar). */
 export function findSidebarDist(): string | null {
@@ -19,6 +20,7 @@ export function findSidebarDist(): string | null {
  * other path under /sidebar/ answered with index.html (SPA fallback) except missing assets, which 404.
  */
 export async function sidebarStatic(app: FastifyInstance, opts: { root?: string | null }): Promise<void> {
+  if (!app.hasRoute({ method: 'GET', url: '/favicon.ico' })) registerFavicon(app);
   const root = opts.root === undefined ? findSidebarDist() : opts.root;
   if (!root) {
     app.log.warn('dist/sidebar is missing: run `npm run build:sidebar`');

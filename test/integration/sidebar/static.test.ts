@@ -34,6 +34,18 @@ describe('the built sidebar app at /sidebar/', () => {
     rmSync(join(dir, '..'), { recursive: true, force: true });
   });
 
+  it('answers /favicon.ico with an icon (no 404 in the console on a cold open)', async () => {
+    const res = await app.inject({ url: '/favicon.ico' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/x-icon');
+    const body = res.rawPayload;
+    expect([...body.subarray(0, 4)]).toEqual([0, 0, 1, 0]); // ICO header
+    expect(body.subarray(22, 26).toString('latin1')).toBe('\x89PNG');
+    const unbuilt = await appServing(null);
+    expect((await unbuilt.inject({ url: '/favicon.ico' })).statusCode).toBe(200);
+    await unbuilt.close();
+  });
+
   it('serves index.html at /sidebar/ and /sidebar, never cached', async () => {
     for (const url of ['/sidebar/', '/sidebar', '/sidebar/?code=abc&state=s']) {
       const res = await app.inject({ url });
