@@ -13,7 +13,9 @@ import { healthPlugin } from './health';
 import { jobsPlugin } from './jobs/plugin';
 import { fastifyLogger } from './logger';
 import { createMetrics, Metrics } from './metrics';
+import { metricsServerPlugin } from './metrics-server';
 import { sandboxPlugin } from './sandbox/plugin';
+import { securityHeadersPlugin } from './security-headers';
 import { sidebarPlugin } from './sidebar';
 import { EventRegistry } from './wecom/events';
 import { wecomPlugin } from './wecom/plugin';
@@ -92,7 +94,13 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
 
+  // First: its onRoute hook gives every route registered below its security headers.
+  await app.register(securityHeadersPlugin, {
+    publicBaseUrl: config.publicBaseUrl,
+    extraFrameAncestors: config.sidebarFrameAncestors,
+  });
   await app.register(healthPlugin);
+  await app.register(metricsServerPlugin);
   await app.register(workerPlugin, { enabled: opts.worker ?? config.worker.enabled });
   await app.register(callbackPlugin);
   // Feature plugins register below (WeCom client, sandbox, contacts, entry API, sidebar).

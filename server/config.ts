@@ -135,6 +135,21 @@ const envSchema = z.object({
       'must be segment=tag pairs separated by commas, e.g. 代发=代发客户,高潜=高潜客户',
     )
     .default('代发=代发客户,高潜=高潜客户,流降=流失预警'),
+  METRICS_PORT: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => v === 'off' || (/^\d+$/.test(v) && Number(v) <= 65535), 'must be a port (0 = any free port) or off')
+    .default('9464'),
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  SIDEBAR_FRAME_ANCESTORS: z
+    .string()
+    .trim()
+    .refine(
+      (v) => v.split(/[\s,]+/).every((o) => /^https:\/\/(\*\.)?[a-z0-9.-]+(:\d+)?$/i.test(o)),
+      'must be https origins separated by spaces or commas (https://host or https://*.host)',
+    )
+    .optional(),
 });
 
 export type DbKind = 'sqlite' | 'mysql' | 'mariadb';
@@ -184,6 +199,10 @@ export interface Config {
    */
   sidebarLink?: { maxFailures: number; windowMs: number };
   demoData: boolean;
+  /** Prometheus listener; port null = off (METRICS_PORT=off), 0 = any free port. */
+  metrics: { port: number | null; host: string };
+  /** Extra origins allowed to frame /sidebar/ (besides the WeCom web client). */
+  sidebarFrameAncestors: string[];
 }
 
 const randomAlnum = (n: number) => {
@@ -295,5 +314,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     sidebarLink: { maxFailures: e.SIDEBAR_LINK_MAX_FAILURES, windowMs: e.SIDEBAR_LINK_WINDOW_MINUTES * 60_000 },
     demoData: e.DEMO_DATA ?? sandbox,
+    metrics: { port: e.METRICS_PORT === 'off' ? null : Number(e.METRICS_PORT), host: e.METRICS_HOST },
+    sidebarFrameAncestors: e.SIDEBAR_FRAME_ANCESTORS ? e.SIDEBAR_FRAME_ANCESTORS.split(/[\s,]+/) : [],
   };
 }

@@ -36,6 +36,22 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
+  // Prometheus on its own listener (loopback by default), never on the public port; before the
+  // public port, so a taken METRICS_PORT stops the start (naming the variable) before any callback
+  // is accepted. Closed by app.close() (an onClose hook) in the shutdown above.
+  let metricsAt = 'off (METRICS_PORT=off)';
+  if (config.metrics.port !== null) {
+    try {
+      metricsAt = await app.metricsServer.listen({ port: config.metrics.port, host: config.metrics.host });
+    } catch (err) {
+      process.stderr.write(
+        `METRICS_PORT: cannot listen on ${config.metrics.host}:${config.metrics.port} (${(err as Error).message}); set another port or off\n`,
+      );
+      await app.close();
+      process.exit(78);
+    }
+    app.log.info({ url: `${metricsAt}/metrics` }, 'metrics listening');
+  }
   await app.listen({ port: config.port, host: config.host });
   const base = config.publicBaseUrl;
   app.log.info({ mode: config.wecom.sandbox ? 'sandbox' : 'production', db: config.database.kind }, 'listening');
@@ -45,7 +61,7 @@ async function main() {
         `  Sidebar:       ${base}/sidebar/\n` +
         `  Sandbox page:  ${base}/sandbox/\n` +
         `  Callback URL:  ${base}/wecom/callback\n` +
-        `  Metrics:       ${base}/metrics\n\n`,
+        `  Metrics:       ${config.metrics.port === null ? metricsAt : `${metricsAt}/metrics`}\n\n`,
     );
   }
 }

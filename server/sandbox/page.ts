@@ -31,7 +31,7 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
   <strong>企业微信沙箱（演示模式）</strong>
   <span>企业ID：<code id="corp"></code> 应用ID：<code id="agent"></code></span>
   <a href="/sidebar/" target="_blank">打开侧边栏 /sidebar/</a>
-  <a href="/metrics" target="_blank">监控指标 /metrics</a>
+  <span title="监控指标不在公网端口上">监控指标：独立端口 METRICS_PORT（默认 http://127.0.0.1:9464/metrics）</span>
 </header>
 <main>
 <section>

@@ -20,6 +20,9 @@ async function main() {
     return;
   }
   const app = await build(loadConfig(process.env), { worker: false });
+  // /metrics lives on its own listener (as in main.ts); the bench reads its counters there.
+  if (app.config.metrics.port !== null)
+    await app.metricsServer.listen({ port: app.config.metrics.port, host: '127.0.0.1' });
   await app.listen({ port, host: '127.0.0.1' });
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const h = monitorEventLoopDelay({ resolution: 1 });

@@ -52,8 +52,8 @@ const WARM_S = 2;
 
 type Counters = { duplicates: number; batches: number; rows: number };
 
-async function counters(port: number): Promise<Counters> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+async function counters(metricsPort: number): Promise<Counters> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text().catch(() => '');
   const read = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
   return {
     duplicates: read(/wecom_callbacks_duplicate_total (\d+)/),
@@ -65,6 +65,7 @@ async function counters(port: number): Promise<Counters> {
 interface Target {
   label: string;
   port: number;
+  metricsPort: number;
   stop(): Promise<void>;
   /** Next unused event for this target: every request it ever sees is a new event. */
   cursor: number;
@@ -84,9 +85,9 @@ async function drive(t: Target, requests: { path: string; body: string }[], seco
   const need = Math.min(requests.length - t.cursor, seconds * RATE_CAP);
   const slice = t.label === 'bare' ? requests.slice(0, need) : requests.slice(t.cursor, t.cursor + need);
   if (t.label !== 'bare') t.cursor += need;
-  const before = await counters(t.port);
+  const before = await counters(t.metricsPort);
   const r = await loadTest({ port: t.port, requests: slice, connections: CONNECTIONS, durationS: seconds });
-  const after = await counters(t.port);
+  const after = await counters(t.metricsPort);
   const batches = after.batches - before.batches;
   if (record)
     t.runs.push({

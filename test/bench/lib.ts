@@ -30,11 +30,12 @@ export async function freePort(): Promise<number> {
 export async function startTarget(
   script: string,
   env: Record<string, string>,
-): Promise<{ port: number; stop(): Promise<void> }> {
+): Promise<{ port: number; metricsPort: number; stop(): Promise<void> }> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['-r', 'tsx/cjs', script], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;
@@ -54,6 +55,7 @@ export async function startTarget(
   }
   return {
     port,
+    metricsPort,
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -26,6 +26,8 @@ export interface ExitInfo {
 
 export interface ServerProcess {
   url: string;
+  /** Base URL of the Prometheus listener (GET /metrics), on its own free port. */
+  metricsUrl: string;
   port: number;
   pid: number;
   child: ChildProcess;
@@ -58,6 +60,7 @@ export async function startServer(opts: {
   readyTimeoutMs?: number;
 }): Promise<ServerProcess> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
@@ -65,6 +68,7 @@ export async function startServer(opts: {
     DATABASE_URL: opts.databaseUrl,
     HOST: '127.0.0.1',
     PORT: String(port),
+    METRICS_PORT: String(metricsPort),
     LOG_LEVEL: 'warn',
     WECOM_SANDBOX: 'true',
     WECOM_SANDBOX_CORP_ID: SANDBOX_CREDENTIALS.corpId,
@@ -95,6 +99,7 @@ export async function startServer(opts: {
   const url = `http://127.0.0.1:${port}`;
   const proc: ServerProcess = {
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     port,
     pid: child.pid!,
     child,

@@ -131,7 +131,7 @@ describe.each(DB_TARGETS)('inbox worker on %s', (target) => {
     const stats = await inboxStats(fresh.ds);
     expect(stats.done).toBeGreaterThanOrEqual(1);
     expect(stats.dead).toBeGreaterThanOrEqual(1);
-    const metrics = await app.inject('/metrics');
+    const metrics = await app.metricsServer.inject('/metrics');
     expect(metrics.body).toMatch(/wecom_inbox_depth\{status="dead"\} [1-9]/);
   });
 });

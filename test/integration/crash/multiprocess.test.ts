@@ -34,7 +34,9 @@ describe('two server processes on one MariaDB schema', () => {
       for (const k of keys) expect(rows.get(k)).toMatchObject({ status: 'unhandled', attempts: 1, lockedBy: null });
 
       // Each process counts the events its worker finished: together exactly 1,000, both took part.
-      const counts = await Promise.all(servers.map(async (s) => unhandledProbes((await get(`${s.url}/metrics`)).body)));
+      const counts = await Promise.all(
+        servers.map(async (s) => unhandledProbes((await get(`${s.metricsUrl}/metrics`)).body)),
+      );
       expect(counts[0] + counts[1]).toBe(EVENTS);
       expect(counts[0]).toBeGreaterThan(0);
       expect(counts[1]).toBeGreaterThan(0);

@@ -107,7 +107,7 @@ describe.each(DB_TARGETS)('shared token cache across 3 instances on %s', (target
   });
 
   it("counts calls in each instance's /metrics by api and errcode", async () => {
-    const res = await apps[0].inject('/metrics');
+    const res = await apps[0].metricsServer.inject('/metrics');
     expect(res.statusCode).toBe(200);
     expect(res.body).toMatch(/wecom_api_calls_total\{api="user\/get",errcode="0"\} \d+/);
     expect(res.body).toMatch(/wecom_api_call_seconds_count\{api="user\/get"\} \d+/);
