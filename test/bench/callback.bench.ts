@@ -53,7 +53,10 @@ const WARM_S = 2;
 type Counters = { duplicates: number; batches: number; rows: number };
 
 async function counters(metricsPort: number): Promise<Counters> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text().catch(() => '');
+  // The bare target has no metrics listener: its counters read 0.
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
   const read = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
   return {
     duplicates: read(/wecom_callbacks_duplicate_total (\d+)/),

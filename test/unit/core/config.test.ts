@@ -58,6 +58,25 @@ describe('config', () => {
     );
   });
 
+  it('metrics listener: loopback 9464 by default, off, 0 = any free port; bad values name the variable', () => {
+    expect(loadConfig({}).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ METRICS_PORT: 'OFF' }).metrics.port).toBeNull();
+    expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '10.0.0.5' }).metrics).toEqual({ port: 0, host: '10.0.0.5' });
+    expect(problems({ METRICS_PORT: '70000' })).toEqual(['METRICS_PORT']);
+    expect(problems({ METRICS_PORT: 'public' })).toEqual(['METRICS_PORT']);
+  });
+
+  it('SIDEBAR_FRAME_ANCESTORS takes https origins only', () => {
+    expect(
+      loadConfig({ SIDEBAR_FRAME_ANCESTORS: 'https://a.example.cn, https://*.b.example.cn' }).sidebarFrameAncestors,
+    ).toEqual(['https://a.example.cn', 'https://*.b.example.cn']);
+    expect(loadConfig({}).sidebarFrameAncestors).toEqual([]);
+    expect(problems({ SIDEBAR_FRAME_ANCESTORS: 'http://a.example.cn' })).toEqual(['SIDEBAR_FRAME_ANCESTORS']);
+    expect(problems({ SIDEBAR_FRAME_ANCESTORS: "https://a.example.cn 'unsafe-inline'" })).toEqual([
+      'SIDEBAR_FRAME_ANCESTORS',
+    ]);
+  });
+
   it('refuses the sandbox together with real credentials', () => {
     expect(problems({ ...PROD, WECOM_SANDBOX: 'true' })).toContain('WECOM_SANDBOX');
   });
