@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { decodeSecretsKey, sandboxSecretsKey } from './lib/secret-box';
 
 /**
  * One schema for every environment variable. Defaults give the embedded demo (SQLite + WeCom
@@ -100,6 +101,17 @@ const envSchema = z.object({
   SESSION_SECRET: secret.optional(),
   ENTRY_SECRET: secret.optional(),
   PHONE_HASH_SALT: secret.optional(),
+  SECRETS_KEY: z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      try {
+        decodeSecretsKey(v);
+      } catch (e) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+      }
+    })
+    .optional(),
   PUBLIC_BASE_URL: url.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CALLBACK_RETENTION_HOURS: int(1, 24 * 30).default('24'),
@@ -174,6 +186,8 @@ export interface Config {
   sessionSecret: string;
   entrySecret: string;
   phoneHashSalt: string;
+  /** AES-256-GCM key for secrets_cache (access tokens, JS-SDK tickets) at rest. */
+  secretsKey: Buffer;
   callback: {
     bodyLimitBytes: number;
     retentionHours: number;
@@ -250,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'SESSION_SECRET',
       'ENTRY_SECRET',
       'PHONE_HASH_SALT',
+      'SECRETS_KEY',
       'PUBLIC_BASE_URL',
     ] as const;
     for (const name of required) {
@@ -286,6 +301,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionSecret: e.SESSION_SECRET ?? randomAlnum(32),
     entrySecret: e.ENTRY_SECRET ?? (sandbox ? 'sandbox-entry-secret-change-me' : randomAlnum(32)),
     phoneHashSalt: e.PHONE_HASH_SALT ?? 'sandbox-phone-salt-change-me',
+    // Fixed in the sandbox (not per process): every process on one database must open the others' rows.
+    secretsKey: e.SECRETS_KEY ? decodeSecretsKey(e.SECRETS_KEY) : sandboxSecretsKey(),
     callback: {
       bodyLimitBytes: 64 * 1024,
       retentionHours: e.CALLBACK_RETENTION_HOURS,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
+import { SecretBox } from '../lib/secret-box';
 import type { WecomApi } from './api-types';
 import { type ClientLog, type ClientMetrics, WecomClient, type WecomClientOptions } from './client';
 import { injectAdapter } from './inject-adapter';
@@ -54,7 +55,7 @@ export function newWecomClient(deps: {
     agentSecret: w.agentSecret,
     contactSecret: w.contactSecret,
     apiBase: w.apiBase,
-    store: new DbSecretStore(deps.db),
+    store: new DbSecretStore(deps.db, new SecretBox(deps.config.secretsKey)),
     metrics: deps.metrics,
     log: deps.log,
     now: deps.now,

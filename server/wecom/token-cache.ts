@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { CachedSecret } from '../db/entities';
+import type { SecretBox } from '../lib/secret-box';
 import { sha256Hex } from './crypto';
 
 /**
@@ -15,6 +16,12 @@ import { sha256Hex } from './crypto';
  * - `invalidate(key, badValue)` only drops the value if it is still the bad one, so N processes that
  *   all saw 40014 for the same token cause one refresh, not N.
  * Values never reach a log: callers log the key's kind only.
+ *
+ * At rest the values are AES-256-GCM ciphertext (DbSecretStore with a SecretBox keyed by
+ * SECRETS_KEY), so a database dump hands out no live token. A value that does not open — written in
+ * clear by an older version, or sealed under a previous SECRETS_KEY — is wiped and read as a miss:
+ * the next caller refetches it (WeCom answers gettoken with the same token while it is valid), and no
+ * clear token stays in the table after the first read.
  */
 
 export interface SecretRow {
@@ -38,14 +45,28 @@ export interface SecretStore {
 }
 
 export class DbSecretStore implements SecretStore {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly box: SecretBox,
+  ) {}
 
   private get repo() {
     return this.db.getRepository(CachedSecret);
   }
 
   async read(name: string): Promise<SecretRow | null> {
-    return this.repo.findOne({ where: { name } });
+    const row = await this.repo.findOne({ where: { name } });
+    if (!row || row.value === null) return row;
+    const value = this.box.open(row.value, name);
+    if (value !== null) return { ...row, value };
+    // Clear (older version) or another key: wipe exactly that value, answer a miss.
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ value: null, expiresAt: null })
+      .where('name = :name AND value = :stored', { name, stored: row.value })
+      .execute();
+    return { ...row, value: null, expiresAt: null };
   }
 
   async tryLease(name: string, holder: string, now: number, leaseUntil: number, freshUntil: number): Promise<boolean> {
@@ -72,7 +93,7 @@ export class DbSecretStore implements SecretStore {
     await this.repo
       .createQueryBuilder()
       .update()
-      .set({ value, expiresAt, leaseHolder: null, leaseUntil: null, updatedAt: now })
+      .set({ value: this.box.seal(value, name), expiresAt, leaseHolder: null, leaseUntil: null, updatedAt: now })
       .where('name = :name', { name })
       .andWhere('(lease_holder = :holder OR lease_holder IS NULL OR lease_until < :now)', { holder, now })
       .execute();
@@ -88,11 +109,15 @@ export class DbSecretStore implements SecretStore {
   }
 
   async invalidate(name: string, badValue: string, now: number): Promise<void> {
+    // Ciphertexts differ for equal values (random IV): compare in clear, then clear exactly the
+    // stored ciphertext we compared, so a value refreshed meanwhile by another process survives.
+    const row = await this.repo.findOne({ where: { name } });
+    if (!row?.value || this.box.open(row.value, name) !== badValue) return;
     await this.repo
       .createQueryBuilder()
       .update()
       .set({ value: null, expiresAt: null, updatedAt: now })
-      .where('name = :name AND value = :badValue', { name, badValue })
+      .where('name = :name AND value = :stored', { name, stored: row.value })
       .execute();
   }
 }

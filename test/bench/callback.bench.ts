@@ -20,6 +20,7 @@ const ENV = {
   SESSION_SECRET: 'bench-session-secret-000000000000',
   ENTRY_SECRET: 'bench-entry-secret-0000000000000',
   PHONE_HASH_SALT: 'bench-phone-salt-00000000000000',
+  SECRETS_KEY: 'c'.repeat(64),
   PUBLIC_BASE_URL: 'http://127.0.0.1',
   LOG_LEVEL: 'warn',
   WORKER_ENABLED: 'false',

@@ -152,6 +152,7 @@ describe.each(DB_TARGETS)('ops reassign and sandbox on %s', (target) => {
       SESSION_SECRET: 's'.repeat(32),
       ENTRY_SECRET: 'e'.repeat(32),
       PHONE_HASH_SALT: 'p'.repeat(32),
+      SECRETS_KEY: 'b'.repeat(64),
       PUBLIC_BASE_URL: 'https://wecom.example.com',
     });
     await expect(sandboxCommand({ action: 'add-contact', userid: 'x' }, { ...ctx(), config: real })).rejects.toThrow(

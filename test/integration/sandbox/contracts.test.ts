@@ -167,6 +167,7 @@ describe.each(DB_TARGETS)('sandbox contracts (OAuth, JS-SDK mock, page, demo see
       SESSION_SECRET: 'x'.repeat(32),
       ENTRY_SECRET: 'y'.repeat(32),
       PHONE_HASH_SALT: 'z'.repeat(32),
+      SECRETS_KEY: 'a'.repeat(64),
       PUBLIC_BASE_URL: 'https://scrm.bank.example',
       DEMO_DATA: 'false',
     });

@@ -19,6 +19,7 @@ const PROD = {
   SESSION_SECRET: 's'.repeat(32),
   ENTRY_SECRET: 'e'.repeat(32),
   PHONE_HASH_SALT: 'p'.repeat(32),
+  SECRETS_KEY: 'd'.repeat(64),
   PUBLIC_BASE_URL: 'https://cm.bank.example',
   DATABASE_URL: 'mysql://app:pw@db.internal:3306/wecom',
 };
@@ -56,6 +57,16 @@ describe('config', () => {
     expect(missing).toEqual(
       expect.arrayContaining(['WECOM_CALLBACK_TOKEN', 'WECOM_CALLBACK_AES_KEY', 'WECOM_AGENT_SECRET']),
     );
+  });
+
+  it('SECRETS_KEY is required in production, checked for 32 bytes, and fixed in the sandbox', () => {
+    expect(loadConfig(PROD).secretsKey).toEqual(Buffer.from('d'.repeat(64), 'hex'));
+    const { SECRETS_KEY: _k, ...noKey } = PROD;
+    expect(problems(noKey)).toEqual(['SECRETS_KEY']);
+    expect(problems({ ...PROD, SECRETS_KEY: 'too-short' })).toEqual(['SECRETS_KEY']);
+    // Two sandbox processes on one database must read each other's rows.
+    expect(loadConfig({}).secretsKey).toEqual(loadConfig({}).secretsKey);
+    expect(loadConfig({}).secretsKey).toHaveLength(32);
   });
 
   it('metrics listener: loopback 9464 by default, off, 0 = any free port; bad values name the variable', () => {
