@@ -6,6 +6,7 @@ import { importCommand } from './import';
 import { inboxListCommand, inboxReplayCommand, inboxStatsCommand } from './inbox';
 import { reassignCommand } from './reassign';
 import { reportCommand } from './report';
+import { reportTemplatesCommand } from './report-templates';
 import {
   rulesApplyCommand,
   rulesDryRunCommand,
@@ -85,14 +86,16 @@ a file with any bad row is refused whole, and the same outcome imported twice is
       run(inboxReplayCommand, { id, allDead: opts.allDead }, cmd),
     );
 
-  program
+  const report = program
     .command('report')
     .description(
       'operating report: adds, churn (target ≤ 10%), activity (target ≥ 40%), allocation mix, welcome, transfers',
     )
     .option('--from <time>', 'start of the period (2026-11-01, 2026-11-01T08:00 or 30d); default 30 days before --to')
     .option('--to <time>', 'end of the period (exclusive); default now')
-    .addOption(new Option('--by <group>', 'one row per branch or per manager').choices(['branch', 'manager']))
+    // No .choices: `report templates --by stage` reaches this parser too (commander parses the parent's
+    // options first); reportCommand and reportTemplatesCommand each check their own values.
+    .addOption(new Option('--by <group>', 'one row per branch or per manager (branch|manager)'))
     .addOption(
       new Option('--view <view>', 'contacts (default) or customer groups (owner = manager)')
         .choices(['contacts', 'groups'])
@@ -105,6 +108,31 @@ a file with any bad row is refused whole, and the same outcome imported twice is
       (opts: { from?: string; to?: string; by?: string; format?: string; out?: string; view?: string }, cmd: Command) =>
         run(reportCommand, opts, cmd),
     );
+  report
+    .command('templates')
+    .description(
+      '复盘 of the script library: sends, customers, conversions, conversion rate with a 95% interval, churn after touch, best variant',
+    )
+    .addHelpText(
+      'after',
+      `
+Options (read by the report command, so they may go before or after "templates"):
+  --from <time>      start of the period; default 30 days before --to
+  --to <time>        end of the period (exclusive); default now
+  --by <group>       stage | template (default) | variant
+  --format <format>  table (default) | csv | html
+  --out <file>       write the report to this file instead of stdout`,
+    )
+    .action((_o: object, cmd: Command) => {
+      const o = (cmd.parent as Command).opts() as {
+        from?: string;
+        to?: string;
+        by?: string;
+        format?: string;
+        out?: string;
+      };
+      return run(reportTemplatesCommand, { from: o.from, to: o.to, by: o.by, format: o.format, out: o.out }, cmd);
+    });
 
   const groups = program.command('groups').description('customer groups (客户群): sync from WeCom, list, set purposes');
   groups

@@ -6,11 +6,11 @@ import { ALLOCATION_REASONS, type OperatingReport, type ReportRow, TRANSFER_STAT
  * charts per branch or manager, then the full table.
  */
 
-const esc = (s: string) =>
+export const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
-const num = (n: number) => n.toLocaleString('zh-CN');
+export const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
+export const num = (n: number) => n.toLocaleString('zh-CN');
 
 export const REASON_ZH: Record<string, string> = {
   owner: '管户经理',
@@ -32,14 +32,14 @@ const COLORS = ['#2f6fdb', '#29a36a', '#f0a020', '#8e5bd8', '#9aa4b2', '#d9534f'
 /** Same order as TRANSFER_STATUSES: success green, in-flight blues, refusals and failures warm. */
 const TRANSFER_COLORS = ['#29a36a', '#8fb3f0', '#5b8def', '#2f6fdb', '#f0a020', '#8e5bd8', '#d9534f'];
 
-function dateText(ms: number): string {
+export function dateText(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 /** Legend swatches laid out by label width (CJK characters are about twice as wide as Latin ones). */
-function legendSvg(items: { label: string; color: string }[], x0: number, y: number): string {
+export function legendSvg(items: { label: string; color: string }[], x0: number, y: number): string {
   let x = x0;
   return items
     .map(({ label, color }) => {
@@ -150,9 +150,79 @@ function mixChart(
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${labelW + chartW + 70} ${height}" width="100%" role="img" aria-label="${esc(title)}">${parts.join('')}${legend}</svg></figure>`;
 }
 
-function card(title: string, value: string, note: string, state: 'good' | 'bad' | 'plain'): string {
+/**
+ * Horizontal bars of a rate per row with its confidence interval as a whisker; `mark` rows get a
+ * star and a green bar (the best wording of a variant group).
+ */
+export function intervalChart(
+  title: string,
+  rows: { label: string; value: number | null; low: number; high: number; mark?: boolean; note?: string }[],
+  color = '#2f6fdb',
+): string {
+  const labelW = 220;
+  const chartW = 500;
+  const barH = 14;
+  const rowH = barH + 10;
+  const top = 10;
+  const height = top + rows.length * rowH + 30;
+  const maxV = Math.max(0.0001, ...rows.map((r) => Math.max(r.high, r.value ?? 0)));
+  const x = (v: number) => labelW + (Math.min(v, maxV) / maxV) * chartW;
+  const parts: string[] = [];
+  rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    parts.push(
+      `<text x="${labelW - 8}" y="${y + barH / 2}" text-anchor="end" dominant-baseline="middle" class="lbl">${esc(`${r.mark ? '★ ' : ''}${r.label}`)}</text>`,
+    );
+    if (r.value === null) {
+      parts.push(`<text x="${labelW + 4}" y="${y + barH - 3}" class="na">无数据</text>`);
+      return;
+    }
+    const tip = `${r.label} ${pct(r.value)}（95% 区间 ${pct(r.low)}–${pct(r.high)}）${r.note ? ` ${r.note}` : ''}`;
+    parts.push(
+      `<rect x="${labelW}" y="${y}" width="${Math.max(1, x(r.value) - labelW).toFixed(1)}" height="${barH}" fill="${r.mark ? '#29a36a' : color}" rx="2"><title>${esc(tip)}</title></rect>`,
+      `<line x1="${x(r.low).toFixed(1)}" y1="${y + barH / 2}" x2="${x(r.high).toFixed(1)}" y2="${y + barH / 2}" stroke="#111" stroke-width="1.2"/>`,
+      `<line x1="${x(r.low).toFixed(1)}" y1="${y + 3}" x2="${x(r.low).toFixed(1)}" y2="${y + barH - 3}" stroke="#111"/>`,
+      `<line x1="${x(r.high).toFixed(1)}" y1="${y + 3}" x2="${x(r.high).toFixed(1)}" y2="${y + barH - 3}" stroke="#111"/>`,
+      `<text x="${(x(r.high) + 6).toFixed(1)}" y="${y + barH - 3}" class="val">${pct(r.value)}${r.note ? ` · ${esc(r.note)}` : ''}</text>`,
+    );
+  });
+  const legend = legendSvg(
+    [
+      { label: '转化率', color },
+      { label: '组内最佳', color: '#29a36a' },
+    ],
+    labelW,
+    height - 16,
+  );
+  return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${labelW + chartW + 140} ${height}" width="100%" role="img" aria-label="${esc(title)}">${parts.join('')}${legend}</svg></figure>`;
+}
+
+export function card(title: string, value: string, note: string, state: 'good' | 'bad' | 'plain'): string {
   return `<div class="card ${state}"><div class="t">${esc(title)}</div><div class="v">${esc(value)}</div><div class="n">${esc(note)}</div></div>`;
 }
+
+/** The page style shared by the operating report and `report templates`. */
+export const REPORT_CSS = `body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:0;background:#f4f6f9;color:#1f2937}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
+.meta{color:#6b7280;font-size:13px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin-top:16px}
+.card{background:#fff;border-radius:8px;padding:12px 14px;border-top:4px solid #9aa4b2;box-shadow:0 1px 2px rgba(0,0,0,.06)}
+.card.good{border-top-color:#29a36a}.card.bad{border-top-color:#d9534f}
+.card .t{font-size:13px;color:#6b7280}.card .v{font-size:26px;font-weight:600;margin:4px 0}.card .n{font-size:12px;color:#6b7280}
+.card.bad .v{color:#c0392b}.card.good .v{color:#1e7e50}
+.findings{margin-top:14px;padding:10px 14px;border-radius:6px;background:#fdecea;color:#8a1f17;font-size:14px}
+.findings.ok{background:#e8f6ee;color:#1e6b43}
+figure{background:#fff;border-radius:8px;padding:12px 16px;margin:12px 0;box-shadow:0 1px 2px rgba(0,0,0,.06)}
+figcaption{font-weight:600;margin-bottom:6px}
+svg .lbl{font-size:12px;fill:#374151}svg .val{font-size:11px;fill:#374151}svg .in{font-size:11px;fill:#fff}
+svg .tgt{font-size:11px;fill:#111;font-weight:600}svg .na{font-size:11px;fill:#9ca3af}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:12px}
+th,td{border-bottom:1px solid #e5e7eb;padding:5px 6px;white-space:nowrap}th{background:#eef2f7;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:600;background:#f9fafb}
+.miss{color:#c0392b;font-weight:600}.note,.defs{font-size:12px;color:#6b7280}
+.scroll{overflow-x:auto}
+`;
 
 const MAX_CHART_ROWS = 30;
 
@@ -240,27 +310,7 @@ export function renderReportHtml(report: OperatingReport, generatedAt: number): 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>客户经理企业微信运营报告 ${esc(dateText(report.from))} 至 ${esc(dateText(report.to))}</title>
 <style>
-body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:0;background:#f4f6f9;color:#1f2937}
-main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-.meta{color:#6b7280;font-size:13px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin-top:16px}
-.card{background:#fff;border-radius:8px;padding:12px 14px;border-top:4px solid #9aa4b2;box-shadow:0 1px 2px rgba(0,0,0,.06)}
-.card.good{border-top-color:#29a36a}.card.bad{border-top-color:#d9534f}
-.card .t{font-size:13px;color:#6b7280}.card .v{font-size:26px;font-weight:600;margin:4px 0}.card .n{font-size:12px;color:#6b7280}
-.card.bad .v{color:#c0392b}.card.good .v{color:#1e7e50}
-.findings{margin-top:14px;padding:10px 14px;border-radius:6px;background:#fdecea;color:#8a1f17;font-size:14px}
-.findings.ok{background:#e8f6ee;color:#1e6b43}
-figure{background:#fff;border-radius:8px;padding:12px 16px;margin:12px 0;box-shadow:0 1px 2px rgba(0,0,0,.06)}
-figcaption{font-weight:600;margin-bottom:6px}
-svg .lbl{font-size:12px;fill:#374151}svg .val{font-size:11px;fill:#374151}svg .in{font-size:11px;fill:#fff}
-svg .tgt{font-size:11px;fill:#111;font-weight:600}svg .na{font-size:11px;fill:#9ca3af}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:12px}
-th,td{border-bottom:1px solid #e5e7eb;padding:5px 6px;white-space:nowrap}th{background:#eef2f7;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:600;background:#f9fafb}
-.miss{color:#c0392b;font-weight:600}.note,.defs{font-size:12px;color:#6b7280}
-.scroll{overflow-x:auto}
-</style>
+${REPORT_CSS}</style>
 </head>
 <body><main>
 <h1>客户经理企业微信运营报告</h1>
