@@ -1,12 +1,5 @@
 import type { TemplateCustomer } from './types';
-import {
-  chooseVariant,
-  EMPTY_SNAPSHOT,
-  isHighConversion,
-  type PerformanceSnapshot,
-  posteriorMean,
-  statsOf,
-} from './variant-performance';
+import { chooseVariant, EMPTY_SNAPSHOT, type PerformanceSnapshot, scoredStatsOf, statsOf } from './variant-performance';
 
 /**
  * The ranking score, kept simple and explainable (higher first, ties by id). Eligibility first —
@@ -113,9 +106,9 @@ export function rankTemplate(
     reasons.push(REASON.campaign);
   }
   if (env.performance) {
-    const s = statsOf(env.performance, t.id);
-    score += Math.round(SCORE.performance * posteriorMean(s) * 100) / 100;
-    if (isHighConversion(s, env.performance.baseline)) reasons.push(REASON.highConversion);
+    const s = scoredStatsOf(env.performance, t.id);
+    score += Math.round(SCORE.performance * s.mean * 100) / 100;
+    if (s.high) reasons.push(REASON.highConversion);
   }
 
   if (q) {

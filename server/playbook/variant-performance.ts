@@ -148,3 +148,32 @@ export const EMPTY_SNAPSHOT: PerformanceSnapshot = { byTemplate: new Map(), base
 export function statsOf(snapshot: PerformanceSnapshot, id: number): VariantStats {
   return snapshot.byTemplate.get(id) ?? EMPTY_STATS;
 }
+
+export interface ScoredStats {
+  /** Posterior mean conversion rate. */
+  mean: number;
+  /** 转化率高 (isHighConversion against the snapshot's baseline). */
+  high: boolean;
+}
+
+const NO_STATS: ScoredStats = Object.freeze({ mean: posteriorMean(EMPTY_STATS), high: false });
+const scored = new WeakMap<PerformanceSnapshot, Map<number, ScoredStats>>();
+
+/**
+ * posteriorMean and isHighConversion of a script, computed once per snapshot (a snapshot is
+ * immutable and lives for minutes; the ranking asks for the same scripts on every card).
+ */
+export function scoredStatsOf(snapshot: PerformanceSnapshot, id: number): ScoredStats {
+  let memo = scored.get(snapshot);
+  if (!memo) {
+    memo = new Map();
+    scored.set(snapshot, memo);
+  }
+  let v = memo.get(id);
+  if (v === undefined) {
+    const s = snapshot.byTemplate.get(id);
+    v = s ? { mean: posteriorMean(s), high: isHighConversion(s, snapshot.baseline) } : NO_STATS;
+    memo.set(id, v);
+  }
+  return v;
+}
