@@ -1,7 +1,8 @@
 /**
  * Sidebar card latency at bank scale: 1,000,000 customers, 100,000 WeCom contacts each followed by
- * one of 5,000 managers, ~200,000 contact tags, 100,000 touches, 100,000 allocations, 200 templates,
- * in a fresh MariaDB schema (and SQLite for comparison). Requests go through the real app
+ * one of 5,000 managers, ~200,000 contact tags, 100,000 touches, 100,000 allocations, 200 templates
+ * (in variant groups of four wordings, with products) and 20,000 outcomes credited to sends, so the
+ * card's ranking runs with its conversion statistics and Thompson sampling (issue 12), in a fresh MariaDB schema (and SQLite for comparison). Requests go through the real app
  * (session check, authorization, card queries, template ranking, response schema) with inject(), so
  * the figure is server time without the network.
  *
@@ -131,6 +132,9 @@ export async function seed(db: DataSource): Promise<void> {
         'owner_userid',
         'status',
         'channel',
+        'variant_group',
+        'variant',
+        'product',
         'created_by',
         'created_at',
         'updated_at',
@@ -144,6 +148,9 @@ export async function seed(db: DataSource): Promise<void> {
         i % 20 === 0 ? mgr(i) : null,
         'approved',
         'chat',
+        i % 20 === 0 ? null : `grp${i >> 2}`,
+        i % 20 === 0 ? null : 'ABCD'[i % 4],
+        ['稳享理财', '基金定投', null][i % 3],
         'bench',
         now,
         now,
@@ -155,6 +162,16 @@ export async function seed(db: DataSource): Promise<void> {
       ['external_userid', 'userid', 'template_id', 'stage', 'channel', 'sent_at'],
       FOLLOWS,
       (i) => [ext(i), mgr(i), 1 + (i % 200), 1, 'send', now - i],
+    );
+    await bulkInsert(
+      q,
+      'outcomes',
+      ['dedup_key', 'customer_id', 'event', 'occurred_at', 'touch_id', 'template_id', 'userid', 'imported_at'],
+      FOLLOWS / 5,
+      (j) => {
+        const i = j * 5;
+        return [`bench${j}`, custOf(i), '开户', now, i + 1, 1 + (i % 200), mgr(i), now];
+      },
     );
     await bulkInsert(
       q,
@@ -262,7 +279,7 @@ async function benchTarget(target: DbTarget): Promise<BenchResult[]> {
         ratio: percentile(cardTimes, 50) / meP50,
       },
       {
-        name: `GET card p99, sequential, ${label}`,
+        name: `GET card (with ranking) p99, sequential, ${label}`,
         value: p99,
         unit: 'ms',
         ...(isMysql ? { target: `< ${TARGET_P99_MS} ms`, pass: p99 < TARGET_P99_MS } : {}),
