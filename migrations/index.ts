@@ -4,6 +4,7 @@ import { Workbench1796314000000 } from './1796314000000-Workbench';
 import { SidebarLinkLimits1796316067000 } from './1796316067000-SidebarLinkLimits';
 import { TemplateOutcomes1796316500000 } from './1796316500000-TemplateOutcomes';
 import { CustomerGroups1796318437000 } from './1796318437000-CustomerGroups';
+import { Campaigns1796319911000 } from './1796319911000-Campaigns';
 
 /** Every migration in order; a new migration file adds its class here. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   SidebarLinkLimits1796316067000,
   TemplateOutcomes1796316500000,
   CustomerGroups1796318437000,
+  Campaigns1796319911000,
 ];

@@ -122,6 +122,9 @@ const envSchema = z.object({
   JOBS_ENABLED: bool.default('true'),
   ENTRY_ALLOCATION_TTL_HOURS: int(1, 24 * 90).default('168'),
   ENTRY_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default('120'),
+  REWARD_WEBHOOK_URL: url.optional(),
+  REWARD_WEBHOOK_SECRET: secret.optional(),
+  REWARD_MAX_ATTEMPTS: int(1, 100).default('10'),
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default('14'),
   CAMPAIGN_PRODUCTS: z.string().trim().max(2000).default(''),
   SIDEBAR_LINK_MAX_FAILURES: int(1, 1000).default('5'),
@@ -201,6 +204,8 @@ export interface Config {
   /** The one corp tag group of customer segments, and the tag each bank segment maps to. */
   segmentTags: { group: string; names: Record<string, string> };
   entry: { allocationTtlHours: number; rateLimitPerMinute: number };
+  /** The bank's reward system (campaign vouchers, referral rewards); url null = not configured. */
+  rewards: { url: string | null; secret: string; maxAttempts: number };
   /**
    * Suggestions that learn (issue 12): a bank outcome is credited to the last send within
    * `attributionWindowDays`; scripts for `campaignProducts` (active campaigns) rank higher (活动中).
@@ -271,6 +276,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       if (!e[name]) problems.push({ variable: name, message: 'is required when the WeCom sandbox is off' });
     }
   }
+  if (e.REWARD_WEBHOOK_URL && !e.REWARD_WEBHOOK_SECRET && !sandbox) {
+    problems.push({ variable: 'REWARD_WEBHOOK_SECRET', message: 'is required when REWARD_WEBHOOK_URL is set' });
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const port = e.PORT;
@@ -323,6 +331,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       names: Object.fromEntries(e.SEGMENT_TAG_NAMES.split(',').map((p) => p.trim().split('=') as [string, string])),
     },
     entry: { allocationTtlHours: e.ENTRY_ALLOCATION_TTL_HOURS, rateLimitPerMinute: e.ENTRY_RATE_LIMIT_PER_MINUTE },
+    rewards: {
+      // The sandbox has its own receiver (/sandbox/rewards) so the demo shows the requests.
+      url: e.REWARD_WEBHOOK_URL ?? (sandbox ? `${publicBaseUrl}/sandbox/rewards` : null),
+      secret: e.REWARD_WEBHOOK_SECRET ?? (sandbox ? 'sandbox-reward-secret-change-me' : ''),
+      maxAttempts: e.REWARD_MAX_ATTEMPTS,
+    },
     learning: {
       attributionWindowDays: e.ATTRIBUTION_WINDOW_DAYS,
       campaignProducts: e.CAMPAIGN_PRODUCTS.split(/[,，]/)

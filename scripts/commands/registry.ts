@@ -1,6 +1,13 @@
 import { Argument, type Command, Option } from 'commander';
 import type { Runner } from '../ops';
 import { allocateExplainCommand, allocateReplayCommand } from './allocate';
+import {
+  campaignsApplyCommand,
+  campaignsListCommand,
+  campaignsQrCommand,
+  campaignsReplayCommand,
+  campaignsRewardsCommand,
+} from './campaigns';
 import { groupsListCommand, groupsSetPurposeCommand, groupsStatsCommand, groupsSyncCommand } from './groups';
 import { importCommand } from './import';
 import { inboxListCommand, inboxReplayCommand, inboxStatsCommand } from './inbox';
@@ -167,6 +174,39 @@ Options (read by the report command, so they may go before or after "templates")
     .description('fetch daily group statistics per owner (statistic_group_by_day) for the last N days')
     .option('--days <n>', 'days before today (1–180)', '1')
     .action((opts: { days?: string }, cmd: Command) => run(groupsStatsCommand, opts, cmd));
+
+  const campaigns = program.command('campaigns').description('campaigns (立减金 …): apply files, QR codes, rewards');
+  campaigns
+    .command('apply')
+    .description(
+      'create or update a campaign from a JSON file (code, name, startsAt, endsAt, reward, newCustomersOnly, churnFlagDays)',
+    )
+    .argument('<file>', 'campaign JSON')
+    .action((file: string, _o: object, cmd: Command) => run(campaignsApplyCommand, { file }, cmd));
+  campaigns
+    .command('list')
+    .description('campaigns, newest first')
+    .action((_o: object, cmd: Command) => run(campaignsListCommand, {}, cmd));
+  campaigns
+    .command('qr')
+    .description('per-manager campaign QR codes (contact ways carrying the campaign)')
+    .argument('<code>', 'campaign code')
+    .option('--manager <userid>', 'one manager')
+    .option('--branch <code>', 'every active manager of a branch')
+    .action((code: string, opts: { manager?: string; branch?: string }, cmd: Command) =>
+      run(campaignsQrCommand, { code, ...opts }, cmd),
+    );
+  const rewards = campaigns
+    .command('rewards')
+    .description('reward requests in the outbox (--failed: dead-lettered ones, exit 1 if any)')
+    .option('--failed', 'only dead-lettered requests')
+    .option('--campaign <code>', 'only this campaign')
+    .action((opts: { failed?: boolean; campaign?: string }, cmd: Command) => run(campaignsRewardsCommand, opts, cmd));
+  rewards
+    .command('replay')
+    .description('queue dead-lettered reward requests again (same idempotency keys)')
+    .option('--campaign <code>', 'only this campaign')
+    .action((opts: { campaign?: string }, cmd: Command) => run(campaignsReplayCommand, opts, cmd));
 
   const rules = program
     .command('rules')

@@ -138,6 +138,7 @@ async function allocateNew(deps: EntryDeps, req: EntryRequest): Promise<EntryAns
         userid,
         state: plan.state,
         purpose: 'allocation',
+        campaign: req.campaign ?? null,
         qrCode: way.qr_code ?? null,
         allocationId: plan.id,
         createdAt: now,

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { expireOpenAllocations } from '../allocation/service';
 import { audit } from '../audit/audit';
+import { deliverDueRewards } from '../campaigns/delivery';
+import { rewardPoster } from '../campaigns/http';
 import { resyncTagLibrary } from '../contacts/tags';
 import { pollTransferResults, retryQueuedTransfers } from '../contacts/transfers';
 import { fetchGroupStats, syncGroups } from '../groups/sync';
@@ -103,5 +106,25 @@ export const JOBS: JobDefinition[] = [
     periodMs: 24 * 60 * MIN,
     description: "yesterday's groupchat/statistic_group_by_day per group owner, kept as history",
     run: async (ctx) => fetchGroupStats(ctx.db, ctx.wecom, { now: ctx.now(), days: 1, signal: ctx.signal }),
+  },
+  {
+    name: 'reward-delivery',
+    schedule: '* * * * *',
+    periodMs: MIN,
+    description: 'POST due campaign/referral rewards from the outbox, signed; retries with backoff, dead-letters',
+    run: async (ctx) => {
+      const r = ctx.config.rewards;
+      if (!r.url) return { skipped: 'REWARD_WEBHOOK_URL is not set' };
+      return deliverDueRewards(ctx.db, {
+        url: r.url,
+        secret: r.secret,
+        maxAttempts: r.maxAttempts,
+        // Per run: a claim left by a crashed run must never be settled by a later one.
+        holder: `${ctx.actor}:${randomUUID().slice(0, 8)}`,
+        now: ctx.now,
+        post: rewardPoster(ctx.app),
+        signal: ctx.signal,
+      });
+    },
   },
 ];

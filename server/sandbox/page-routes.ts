@@ -52,6 +52,7 @@ export async function pageRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
       contactWays: [...fake.contactWays.values()].filter((w) => !w.deleted),
       welcomes: fake.welcomes.slice(-50),
       messages: fake.messages.slice(-50),
+      rewards: sandbox.rewards.received.slice(-50),
     };
   });
 

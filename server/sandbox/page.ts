@@ -111,6 +111,11 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
   <h2>欢迎语与应用消息</h2>
   <table><thead><tr><th>时间</th><th>类型</th><th>对象</th><th>内容</th></tr></thead><tbody id="outbox"></tbody></table>
 </section>
+
+<section>
+  <h2>奖励发放请求 <span class="muted">（内置接收端 /sandbox/rewards，验签、按幂等键去重）</span></h2>
+  <table><thead><tr><th>时间</th><th>活动</th><th>客户经理</th><th>金额</th><th>结果</th></tr></thead><tbody id="rewards"></tbody></table>
+</section>
 </main>
 <script>
 (function () {
@@ -155,6 +160,8 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
       var out = d.welcomes.map(function (w) { return [w.at, '欢迎语', w.userid + ' → ' + w.external_userid, w.content]; })
         .concat(d.messages.map(function (m) { return [m.at, '应用消息', m.touser, m.content]; }))
         .sort(function (a, b) { return b[0] - a[0]; });
+      var rw = { accepted: '已受理', duplicate: '重复（已忽略）', failed: '模拟失败 503', bad_signature: '签名错误' };
+      $('rewards').innerHTML = (d.rewards || []).slice().reverse().map(function (r) { return '<tr><td>' + time(r.at) + '</td><td>' + esc(r.campaign) + '</td><td>' + esc(r.userid) + '</td><td>' + esc(r.amount) + '</td><td class="' + (r.status === 200 ? 'ok' : 'err') + '">' + esc(rw[r.outcome] || r.outcome) + '</td></tr>'; }).join('');
       $('outbox').innerHTML = out.map(function (r) { return '<tr><td>' + time(r[0]) + '</td><td>' + esc(r[1]) + '</td><td>' + esc(r[2]) + '</td><td>' + esc(r[3]) + '</td></tr>'; }).join('');
     });
   }

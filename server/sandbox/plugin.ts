@@ -5,6 +5,7 @@ import { buildFakeWecom } from './fake-wecom';
 import { jssdkMockRoutes } from './jssdk-mock';
 import { oauthRoutes } from './oauth';
 import { pageRoutes } from './page-routes';
+import { newRewardReceiver, rewardReceiverRoutes } from './reward-receiver';
 import { seedDemoData } from './seed';
 import type { Sandbox } from './state';
 
@@ -29,6 +30,7 @@ export const sandboxPlugin = fp(
     const sandbox: Sandbox = {
       fake,
       state: { currentManager: DEMO_MANAGERS[1].userid, context: { entry: 'normal' }, sent: [] },
+      rewards: newRewardReceiver(),
     };
     app.decorate('sandbox', sandbox);
 
@@ -42,6 +44,7 @@ export const sandboxPlugin = fp(
     );
     await app.register(async (o) => oauthRoutes(o, sandbox), { prefix: '/sandbox/oauth' });
     await app.register(async (p) => pageRoutes(p, sandbox), { prefix: '/sandbox' });
+    await app.register(async (r) => rewardReceiverRoutes(r, sandbox.rewards), { prefix: '/sandbox' });
 
     // Seed before any later plugin or request can look at the DB.
     if (app.config.demoData) {

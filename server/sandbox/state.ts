@@ -1,4 +1,5 @@
 import type { FakeWecom } from './fake-wecom';
+import type { RewardReceiverState } from './reward-receiver';
 
 export interface JssdkContext {
   entry: 'single_chat_tools' | 'group_chat_tools' | 'normal';
@@ -29,6 +30,8 @@ export interface SandboxState {
 export interface Sandbox {
   fake: FakeWecom;
   state: SandboxState;
+  /** The built-in reward receiver (REWARD_WEBHOOK_URL defaults to it in sandbox mode). */
+  rewards: RewardReceiverState;
 }
 
 declare module 'fastify' {

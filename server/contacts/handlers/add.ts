@@ -2,6 +2,7 @@ import * as allocationRepo from '../../allocation/repo';
 import { getActiveRuleSet } from '../../allocation/ruleset-store';
 import { adjustLoad, allocateCustomer, confirmAllocation } from '../../allocation/service';
 import { audit } from '../../audit/audit';
+import { decideOnAdd } from '../../campaigns/service';
 import { type Allocation, Customer, Manager } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
 import { wecomErrorInfo } from '../../wecom/errors';
@@ -132,8 +133,24 @@ export function addHandler(half: boolean) {
       },
     });
 
-    // 3. Tags last: the slowest part, and the least urgent.
     const customer = match.customerId ? await db.manager.findOne(Customer, { where: { id: match.customerId } }) : null;
+    // Campaign eligibility, decided once per campaign and customer (server/campaigns).
+    if (!half) {
+      await decideOnAdd(db, {
+        externalUserid,
+        userid,
+        state,
+        unionid: detail.external_contact.unionid ?? null,
+        contactType: detail.external_contact.type,
+        customer: customer ? { id: customer.id, ownerUserid: customer.ownerUserid } : null,
+        allocationCampaign: allocation?.campaign ?? null,
+        addedAt,
+        now,
+      });
+    }
+
+    // 3. Tags last: the slowest part, and the least urgent. Campaign attribution is never a
+    // customer tag (customers can see tags): it stays on the contact way and the allocation.
     const wanted: WantedTag[] = [];
     // Only the segment: a campaign code is attribution (allocations.campaign), not a customer tag.
     if (customer?.segment) wanted.push(segmentTag(ctx.config.segmentTags, customer.segment));

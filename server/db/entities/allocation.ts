@@ -52,6 +52,8 @@ export class ContactWay {
   @Column({ type: 'varchar', length: 32 }) purpose: string;
   @Column({ type: 'varchar', length: 512, nullable: true }) qrCode: string | null;
   @Column({ type: 'varchar', length: 32, nullable: true }) allocationId: string | null;
+  /** Campaign attribution (entry API `campaign`, campaign QR codes): never a customer tag. */
+  @Column({ type: 'varchar', length: 32, nullable: true }) campaign: string | null;
   @EpochMs() createdAt: number;
   @EpochMs({ nullable: true }) deletedAt: number | null;
 }

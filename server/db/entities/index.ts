@@ -1,4 +1,5 @@
 import { Allocation, ContactWay, RuleSetRow, Transfer, WelcomeMessage } from './allocation';
+import { Campaign, CampaignEnrollment, RewardOutbox } from './campaigns';
 import { ContactTag, CorpTag, Customer, ExternalContact, Follow } from './customers';
 import { CustomerGroup, CustomerGroupMember, CustomerGroupStat } from './groups';
 import { InboxEvent } from './inbox';
@@ -9,6 +10,7 @@ import { AuditEntry, CachedSecret, JobLease } from './system';
 import { CustomerHolding, FollowNote, TodoReminder } from './workbench';
 
 export * from './allocation';
+export * from './campaigns';
 export * from './customers';
 export * from './groups';
 export * from './inbox';
@@ -46,4 +48,7 @@ export const entities = [
   CustomerGroup,
   CustomerGroupMember,
   CustomerGroupStat,
+  Campaign,
+  CampaignEnrollment,
+  RewardOutbox,
 ];

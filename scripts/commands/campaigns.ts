@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { In } from 'typeorm';
+import { audit } from '../../server/audit/audit';
+import { CampaignFileError, parseCampaignSpec } from '../../server/campaigns/file';
+import * as repo from '../../server/campaigns/repo';
+import { specToRow } from '../../server/campaigns/service';
+import { ContactWay, Manager } from '../../server/db/entities';
+import { formatTime } from './args';
+import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
+import { renderTable } from './table';
+
+/** `campaigns apply|list|qr|rewards|rewards replay` (server/campaigns). */
+
+export async function campaignsApplyCommand(args: { file: string }, ctx: CommandContext): Promise<CommandResult> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(args.file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read ${args.file} as JSON: ${(err as Error).message}`);
+  }
+  let spec: ReturnType<typeof parseCampaignSpec>;
+  try {
+    spec = parseCampaignSpec(raw);
+  } catch (err) {
+    if (err instanceof CampaignFileError) throw new UsageError(err.message);
+    throw err;
+  }
+  const existing = await repo.findCampaign(ctx.db, spec.code);
+  const lines = [
+    modeLine(ctx),
+    `${existing ? 'update' : 'create'} campaign ${spec.code} (${spec.name}): ${formatTime(spec.startsAt)} → ${formatTime(spec.endsAt)}, ` +
+      `reward ${spec.reward.kind} ${spec.reward.amount}, ${spec.newCustomersOnly ? 'new customers only' : 'all customers'}, churn flag ${spec.churnFlagDays} d`,
+  ];
+  if (ctx.apply) {
+    const row = specToRow(spec, `ops:${ctx.operator}`, ctx.now());
+    await ctx.db.transaction(async (tx) => {
+      await repo.saveCampaign(tx, row);
+      await audit(tx, {
+        actor: `ops:${ctx.operator}`,
+        action: existing ? 'campaign.update' : 'campaign.create',
+        subject: `campaign:${spec.code}`,
+        detail: spec,
+      });
+    });
+  }
+  return {
+    exitCode: EXIT.ok,
+    output: lines.join('\n'),
+    json: { apply: ctx.apply, created: !existing, campaign: spec },
+  };
+}
+
+export async function campaignsListCommand(_args: object, ctx: CommandContext): Promise<CommandResult> {
+  const rows = await repo.listCampaigns(ctx.db);
+  return {
+    exitCode: EXIT.ok,
+    json: rows,
+    output: renderTable(
+      ['code', 'name', 'starts', 'ends', 'reward', 'new only', 'flag days'],
+      rows.map((c) => [
+        c.code,
+        c.name,
+        formatTime(c.startsAt),
+        formatTime(c.endsAt),
+        `${c.rewardKind} ${c.rewardAmount}`,
+        c.newCustomersOnly ? 'yes' : '',
+        c.churnFlagDays,
+      ]),
+    ),
+  };
+}
+
+export interface QrArgs {
+  code: string;
+  manager?: string;
+  branch?: string;
+}
+
+/** Per-manager campaign QR codes: a contact way whose row carries the campaign (never a tag). */
+export async function campaignsQrCommand(args: QrArgs, ctx: CommandContext): Promise<CommandResult> {
+  if (!args.manager === !args.branch) throw new UsageError('give exactly one of --manager <userid> or --branch <code>');
+  const campaign = await repo.findCampaign(ctx.db, args.code);
+  if (!campaign) throw new UsageError(`no campaign ${args.code} (apply its file first)`);
+  const managers = await ctx.db.getRepository(Manager).find({
+    where: args.manager
+      ? { userid: args.manager }
+      : { branchCode: args.branch, status: 'active', role: In(['manager', 'branch_lead']) },
+    order: { userid: 'ASC' },
+  });
+  if (!managers.length)
+    throw new UsageError(args.manager ? `no manager ${args.manager}` : `no active managers at branch ${args.branch}`);
+  const made: { userid: string; state: string; configId: string | null; qrCode: string | null }[] = [];
+  for (const m of managers) {
+    // ≤ 30 characters (WeCom's limit), unguessable: the state alone names the campaign row.
+    const state = `cq${randomBytes(12).toString('base64url')}`;
+    if (!ctx.apply) {
+      made.push({ userid: m.userid, state: '(on --apply)', configId: null, qrCode: null });
+      continue;
+    }
+    if (!ctx.wecom) throw new UsageError('no WeCom API configured for this command');
+    const wecom = await ctx.wecom();
+    const way = await wecom.addContactWay({ type: 1, scene: 2, user: [m.userid], state, skip_verify: true });
+    await ctx.db.transaction(async (tx) => {
+      await tx.insert(ContactWay, {
+        configId: way.config_id,
+        userid: m.userid,
+        state,
+        purpose: 'campaign',
+        campaign: campaign.code,
+        qrCode: way.qr_code ?? null,
+        allocationId: null,
+        createdAt: ctx.now(),
+        deletedAt: null,
+      });
+      await audit(tx, {
+        actor: `ops:${ctx.operator}`,
+        action: 'campaign.qr',
+        subject: `campaign:${campaign.code}`,
+        detail: { userid: m.userid, configId: way.config_id },
+      });
+    });
+    made.push({ userid: m.userid, state, configId: way.config_id, qrCode: way.qr_code ?? null });
+  }
+  return {
+    exitCode: EXIT.ok,
+    json: { apply: ctx.apply, campaign: campaign.code, codes: made },
+    output: [
+      modeLine(ctx),
+      renderTable(
+        ['manager', 'state', 'qr code'],
+        made.map((x) => [x.userid, x.state, x.qrCode ?? '']),
+      ),
+    ].join('\n'),
+  };
+}
+
+export async function campaignsRewardsCommand(
+  args: { failed?: boolean; campaign?: string },
+  ctx: CommandContext,
+): Promise<CommandResult> {
+  const rows = await repo.listRewards(ctx.db, { status: args.failed ? 'dead' : undefined, campaign: args.campaign });
+  const view = rows.map((r) => ({
+    id: r.id,
+    key: r.idempotencyKey,
+    campaign: r.campaignCode,
+    status: r.status,
+    attempts: r.attempts,
+    httpStatus: r.httpStatus,
+    lastError: r.lastError,
+    sentAt: r.sentAt,
+  }));
+  return {
+    exitCode: args.failed && rows.length ? EXIT.findings : EXIT.ok,
+    json: view,
+    output: `${rows.length} reward request(s)\n\n${renderTable(
+      ['id', 'campaign', 'status', 'attempts', 'http', 'last error', 'sent'],
+      view.map((r) => [
+        r.id,
+        r.campaign,
+        r.status,
+        r.attempts,
+        r.httpStatus ?? '',
+        r.lastError ?? '',
+        formatTime(r.sentAt),
+      ]),
+    )}`,
+  };
+}
+
+/** Dead-lettered rewards back to pending (same idempotency key: the bank never pays twice). */
+export async function campaignsReplayCommand(args: { campaign?: string }, ctx: CommandContext): Promise<CommandResult> {
+  const dead = await repo.listRewards(ctx.db, { status: 'dead', campaign: args.campaign, limit: 100_000 });
+  let replayed = 0;
+  if (ctx.apply && dead.length) {
+    await ctx.db.transaction(async (tx) => {
+      replayed = await repo.replayDeadRewards(
+        tx,
+        dead.map((d) => d.id),
+        ctx.now(),
+      );
+      await audit(tx, {
+        actor: `ops:${ctx.operator}`,
+        action: 'reward.replay',
+        subject: 'rewards',
+        detail: { ids: dead.map((d) => d.id) },
+      });
+    });
+  }
+  return {
+    exitCode: EXIT.ok,
+    json: { apply: ctx.apply, dead: dead.length, replayed },
+    output: `${modeLine(ctx)}\n${dead.length} dead reward request(s)${ctx.apply ? `, ${replayed} queued again` : ' would be queued again'}`,
+  };
+}

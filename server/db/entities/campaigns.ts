@@ -1,0 +1,69 @@
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { EpochMs, JsonText } from '../columns';
+
+/** A campaign applied from a file (`ops campaigns apply`). */
+@Entity('campaigns')
+export class Campaign {
+  @PrimaryColumn({ type: 'varchar', length: 32 }) code: string;
+  @Column({ type: 'varchar', length: 128 }) name: string;
+  @EpochMs() startsAt: number;
+  /** Exclusive. */
+  @EpochMs() endsAt: number;
+  @Column({ type: 'varchar', length: 32 }) rewardKind: string;
+  @Column({ type: 'double' }) rewardAmount: number;
+  @Column({ type: 'boolean', default: false }) newCustomersOnly: boolean;
+  /** A customer who deletes the manager within this many days of the add is flagged in the report. */
+  @Column({ type: 'int', default: 7 }) churnFlagDays: number;
+  @JsonText() body: object;
+  @Column({ type: 'varchar', length: 64 }) createdBy: string;
+  @EpochMs() createdAt: number;
+  @EpochMs() updatedAt: number;
+}
+
+export type CampaignChannel = 'entry' | 'qr' | 'referral';
+
+/** The eligibility decision for one customer's add in one campaign; unique per contact and per unionid. */
+@Entity('campaign_enrollments')
+@Index('uq_enrollments_contact', ['campaignCode', 'externalUserid'], { unique: true })
+@Index('uq_enrollments_unionid', ['campaignCode', 'unionid'], { unique: true })
+@Index('idx_enrollments_added', ['campaignCode', 'addedAt'])
+export class CampaignEnrollment {
+  @PrimaryGeneratedColumn('increment') id: number;
+  @Column({ type: 'varchar', length: 32 }) campaignCode: string;
+  @Column({ type: 'varchar', length: 64 }) externalUserid: string;
+  @Column({ type: 'varchar', length: 64, nullable: true }) unionid: string | null;
+  @Column({ type: 'varchar', length: 64 }) userid: string;
+  @Column({ type: 'varchar', length: 32, nullable: true }) branchCode: string | null;
+  @Column({ type: 'varchar', length: 64, nullable: true }) customerId: string | null;
+  @Column({ type: 'varchar', length: 16 }) channel: CampaignChannel;
+  @Column({ type: 'boolean' }) eligible: boolean;
+  /** eligible | outside_period | wecom_user | existing_customer | already_contact */
+  @Column({ type: 'varchar', length: 32 }) reason: string;
+  @EpochMs() addedAt: number;
+  @EpochMs() decidedAt: number;
+}
+
+export type RewardStatus = 'pending' | 'sent' | 'dead';
+
+/** One signed reward request to the bank, written with the decision; delivered by the reward-delivery job. */
+@Entity('reward_outbox')
+@Index('uq_reward_outbox_key', ['idempotencyKey'], { unique: true })
+@Index('idx_reward_outbox_due', ['status', 'nextAttemptAt'])
+export class RewardOutbox {
+  @PrimaryGeneratedColumn('increment') id: number;
+  @Column({ type: 'varchar', length: 128 }) idempotencyKey: string;
+  @Column({ type: 'varchar', length: 32 }) campaignCode: string;
+  @Column({ type: 'varchar', length: 64 }) externalUserid: string;
+  /** The exact JSON sent (signed as is). */
+  @Column({ type: 'text' }) body: string;
+  @Column({ type: 'varchar', length: 16 }) status: RewardStatus;
+  @Column({ type: 'int', default: 0 }) attempts: number;
+  @EpochMs() nextAttemptAt: number;
+  @Column({ type: 'varchar', length: 64, nullable: true }) lockedBy: string | null;
+  @EpochMs({ nullable: true }) lockedUntil: number | null;
+  @Column({ type: 'int', nullable: true }) httpStatus: number | null;
+  @Column({ type: 'varchar', length: 255, nullable: true }) lastError: string | null;
+  @EpochMs() createdAt: number;
+  @EpochMs({ nullable: true }) sentAt: number | null;
+  @EpochMs() updatedAt: number;
+}
