@@ -87,9 +87,13 @@ describe.each(DB_TARGETS)('sidebar link with proof on %s', (target) => {
         [ext, userid, at],
       );
     }
-    for (const u of ['lilei', 'hanmei', 'lead1', 'op1', 'zhang']) cookies[u] = await t.login(u);
+    await loginAll();
   });
   afterAll(async () => t.close());
+  /** After the clock moved past a window, sessions of 30 idle minutes would expire: sign everyone in again. */
+  const loginAll = async () => {
+    for (const u of ['lilei', 'hanmei', 'lead1', 'op1', 'zhang']) cookies[u] = await t.login(u);
+  };
   beforeEach(async () => {
     // Each test starts with no failures counted and with the seeded links.
     await t.db.query('DELETE FROM sidebar_link_limits');
@@ -204,8 +208,7 @@ describe.each(DB_TARGETS)('sidebar link with proof on %s', (target) => {
       expect((await link('wmC', { bankCustomerId: 'C005', phone: PHONES.C005 }, 'lilei')).statusCode).toBe(429);
       t.clock.now += 60_000;
       expect((await link('wmC', { bankCustomerId: 'C005', phone: PHONES.C005 }, 'lilei')).statusCode).toBe(200);
-      cookies.lilei = await t.login('lilei');
-      cookies.hanmei = await t.login('hanmei');
+      await loginAll();
     });
 
     it('successes do not count: four failures, a success, then a fifth failure is still answered', async () => {
@@ -215,6 +218,21 @@ describe.each(DB_TARGETS)('sidebar link with proof on %s', (target) => {
       expect((await link('wmC', { bankCustomerId: 'C005', phone: PHONES.C005 }, 'lilei')).statusCode).toBe(200);
       expect((await link('wmG', { bankCustomerId: 'C404', phone: WRONG }, 'lilei')).statusCode).toBe(404);
       expect((await link('wmG', { bankCustomerId: 'C004', phone: PHONES.C004 }, 'lilei')).statusCode).toBe(429);
+    });
+
+    it('a failure after the window starts a new window at one', async () => {
+      for (let i = 0; i < LIMIT; i++) await link('wmC', { bankCustomerId: 'C404', phone: WRONG }, 'lilei');
+      t.clock.now += WINDOW_MS;
+      await loginAll();
+      expect((await link('wmC', { bankCustomerId: 'C404', phone: WRONG }, 'lilei')).statusCode).toBe(404);
+      const rows = await t.db.query('SELECT userid, window_start, failures FROM sidebar_link_limits');
+      expect(
+        rows.map((r: { window_start: unknown; failures: unknown }) => [Number(r.window_start), Number(r.failures)]),
+      ).toEqual([[t.clock.now, 1]]);
+      for (let i = 1; i < LIMIT; i++) {
+        expect((await link('wmC', { bankCustomerId: 'C404', phone: WRONG }, 'lilei')).statusCode).toBe(404);
+      }
+      expect((await link('wmC', { bankCustomerId: 'C404', phone: WRONG }, 'lilei')).statusCode).toBe(429);
     });
 
     it('a parallel burst cannot pass the limit (the failure is reserved atomically in the database)', async () => {
