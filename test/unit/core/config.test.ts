@@ -44,6 +44,18 @@ describe('config', () => {
     expect(c.demoData).toBe(false);
   });
 
+  it('the sidebar link limit: 5 failures per 15 minutes unless set; a bad value names its variable', () => {
+    expect(loadConfig({}).sidebarLink).toEqual({ maxFailures: 5, windowMs: 15 * 60_000 });
+    expect(loadConfig({ SIDEBAR_LINK_MAX_FAILURES: '3', SIDEBAR_LINK_WINDOW_MINUTES: '60' }).sidebarLink).toEqual({
+      maxFailures: 3,
+      windowMs: 3_600_000,
+    });
+    expect(problems({ SIDEBAR_LINK_MAX_FAILURES: '0', SIDEBAR_LINK_WINDOW_MINUTES: 'soon' }).sort()).toEqual([
+      'SIDEBAR_LINK_MAX_FAILURES',
+      'SIDEBAR_LINK_WINDOW_MINUTES',
+    ]);
+  });
+
   it('names the variable of an AES key that does not decode to 32 bytes', () => {
     expect(problems({ ...PROD, WECOM_CALLBACK_AES_KEY: 'tooShort' })).toEqual(['WECOM_CALLBACK_AES_KEY']);
     expect(problems({ ...PROD, WECOM_CALLBACK_AES_KEY: `${'a'.repeat(42)}!` })).toEqual(['WECOM_CALLBACK_AES_KEY']);
