@@ -118,7 +118,8 @@ const envSchema = z.object({
   WORKER_ENABLED: bool.default('true'),
   WORKER_CONCURRENCY: int(1, 64).default('4'),
   WORKER_MAX_ATTEMPTS: int(1, 100).default('8'),
-  WORKER_LEASE_MS: int(1000, 3_600_000).default('60000'),
+  WORKER_LEASE_MS: int(1000, 3_600_000).default('10000'),
+  INBOX_RETENTION_DAYS: int(1, 3650).default('30'),
   JOBS_ENABLED: bool.default('true'),
   ENTRY_ALLOCATION_TTL_HOURS: int(1, 24 * 90).default('168'),
   ENTRY_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default('120'),
@@ -197,7 +198,19 @@ export interface Config {
     futureSkewSeconds: number;
     batchMaxRows: number;
   };
-  worker: { enabled: boolean; concurrency: number; maxAttempts: number; pollMs: number; leaseMs: number };
+  worker: {
+    enabled: boolean;
+    concurrency: number;
+    maxAttempts: number;
+    pollMs: number;
+    leaseMs: number;
+    /** Lease renewal interval while a handler runs: a third of the lease. */
+    heartbeatMs: number;
+  };
+  inbox: {
+    /** Payloads of dead, malformed and unhandled events are cleared after this many days. */
+    retentionDays: number;
+  };
   jobs: { enabled: boolean };
   /** 今日待办: the morning reminder's schedule (Asia/Shanghai) and the touch cadence (days). */
   todo: { reminderCron: string; cadenceDays: number };
@@ -323,7 +336,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAttempts: e.WORKER_MAX_ATTEMPTS,
       pollMs: 200,
       leaseMs: e.WORKER_LEASE_MS,
+      heartbeatMs: Math.floor(e.WORKER_LEASE_MS / 3),
     },
+    inbox: { retentionDays: e.INBOX_RETENTION_DAYS },
     jobs: { enabled: e.JOBS_ENABLED },
     todo: { reminderCron: e.TODO_REMINDER_CRON, cadenceDays: e.TODO_TOUCH_CADENCE_DAYS },
     segmentTags: {

@@ -48,6 +48,12 @@ export function createMetrics({ defaults = true } = {}) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    inboxLeaseLost: new Counter({
+      name: 'wecom_inbox_lease_lost_total',
+      help: 'Inbox leases this process lost while running a handler (at: taken_over | expired | finish); the result was not recorded',
+      labelNames: ['at'] as const,
+      registers: [registry],
+    }),
     eventsUnhandled: new Counter({
       name: 'wecom_events_unhandled_total',
       help: 'Events stored with no handler in the registry (kept, status unhandled)',

@@ -1,5 +1,12 @@
 import { audit } from '../../server/audit/audit';
-import { eventType, getInboxEvent, inboxStats, listInbox, replayInbox } from '../../server/callback/inbox-repo';
+import {
+  eventType,
+  getInboxEvent,
+  inboxStats,
+  isPurged,
+  listInbox,
+  replayInbox,
+} from '../../server/callback/inbox-repo';
 import type { InboxStatus } from '../../server/db/entities';
 import { formatTime, oneOf, parsePositiveInt } from './args';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
@@ -36,18 +43,23 @@ export async function inboxListCommand(args: InboxListArgs, ctx: CommandContext)
   const items = await listInbox(ctx.db, { status, limit });
   const output = items.length
     ? renderTable(
-        ['id', 'status', 'type', 'attempts', 'received', 'last error'],
+        ['id', 'status', 'type', 'attempts', 'received', 'payload', 'last error'],
         items.map((i) => [
           i.id,
           i.status,
           i.type,
           i.attempts,
           formatTime(i.receivedAt),
+          i.payloadPurged ? 'purged' : 'kept',
           (i.lastError ?? '').slice(0, 80),
         ]),
       )
     : `no ${status ?? ''} events.`.replace('  ', ' ');
-  return { exitCode: EXIT.ok, json: items, output };
+  const purged = items.filter((i) => i.payloadPurged && i.status !== 'done').length;
+  const note = purged
+    ? `\n${purged} of these failed events had their payload purged (older than INBOX_RETENTION_DAYS=${ctx.config.inbox.retentionDays} days): they cannot be replayed; WeCom's own records are the source now.`
+    : '';
+  return { exitCode: EXIT.ok, json: items, output: output + note };
 }
 
 export interface InboxReplayArgs {
@@ -62,6 +74,7 @@ export interface InboxReplayArgs {
 export async function inboxReplayCommand(args: InboxReplayArgs, ctx: CommandContext): Promise<CommandResult> {
   if (!args.id === !args.allDead) throw new UsageError('give either an event id or --all-dead');
   let candidates: { id: number; status: string; type: string }[];
+  let skippedPurged = 0;
   if (args.id) {
     const id = parsePositiveInt(args.id, 'id', Number.MAX_SAFE_INTEGER);
     const ev = await getInboxEvent(ctx.db, id);
@@ -78,13 +91,25 @@ export async function inboxReplayCommand(args: InboxReplayArgs, ctx: CommandCont
         output: `event ${id} is ${ev.status}: only dead, unhandled or malformed events can be replayed.`,
       };
     }
+    if (isPurged(ev)) {
+      const reason = `its payload was purged (events are kept ${ctx.config.inbox.retentionDays} days, INBOX_RETENTION_DAYS)`;
+      return {
+        exitCode: EXIT.findings,
+        json: { replayed: 0, id, status: ev.status, reason: 'payload_purged' },
+        output: `event ${id} (${eventType(ev)}, ${ev.status}) cannot be replayed: ${reason}. Its metadata and last error stay visible in \`inbox list\`.`,
+      };
+    }
     candidates = [{ id, status: ev.status, type: eventType(ev) }];
   } else {
-    candidates = (await listInbox(ctx.db, { status: 'dead', limit: 100_000 })).map((i) => ({
-      id: i.id,
-      status: i.status,
-      type: i.type,
-    }));
+    const dead = await listInbox(ctx.db, { status: 'dead', limit: 100_000 });
+    skippedPurged = dead.filter((i) => i.payloadPurged).length;
+    candidates = dead
+      .filter((i) => !i.payloadPurged)
+      .map((i) => ({
+        id: i.id,
+        status: i.status,
+        type: i.type,
+      }));
   }
   let replayed = 0;
   if (ctx.apply && candidates.length) {
@@ -111,9 +136,20 @@ export async function inboxReplayCommand(args: InboxReplayArgs, ctx: CommandCont
       ? `${replayed} events re-queued as pending; the worker retries them with a fresh attempt budget.`
       : `${candidates.length} events would be re-queued.`,
   );
+  if (skippedPurged) {
+    lines.push(
+      `${skippedPurged} dead events are past INBOX_RETENTION_DAYS (${ctx.config.inbox.retentionDays} days): their payload was purged, they cannot be replayed.`,
+    );
+  }
   return {
     exitCode: EXIT.ok,
-    json: { applied: ctx.apply, candidates: candidates.length, replayed, ids: candidates.map((c) => c.id) },
+    json: {
+      applied: ctx.apply,
+      candidates: candidates.length,
+      replayed,
+      ids: candidates.map((c) => c.id),
+      skippedPurged,
+    },
     output: lines.join('\n'),
   };
 }

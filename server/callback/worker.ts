@@ -6,7 +6,7 @@ import { wecomErrorInfo } from '../wecom/errors';
 import type { WecomEvent } from '../wecom/events';
 import { wecomOf } from '../wecom/plugin';
 import { parseEventXml } from '../wecom/xml';
-import { eventType } from './inbox-repo';
+import { eventType, PURGED_PAYLOAD } from './inbox-repo';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,6 +19,8 @@ export interface WorkerOptions {
   maxAttempts: number;
   pollMs: number;
   leaseMs: number;
+  /** How often held leases are renewed; default a third of the lease (two renewals may fail before it expires). */
+  heartbeatMs?: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   retentionHours: number;
@@ -37,11 +39,25 @@ function isPermanent(err: unknown): boolean {
 
 let claimSeq = 0;
 
+/** A row this process is running a handler for: its claim token and whether the lease is still ours. */
+interface Held {
+  token: string;
+  /** Aborted when a heartbeat finds the row taken over (or cannot confirm the lease before it ends). */
+  abort: AbortController;
+  lost: boolean;
+}
+
 /**
  * Processes the durable inbox. Rows are claimed with a lease (`FOR UPDATE SKIP LOCKED` on MySQL,
  * one atomic UPDATE on SQLite), so N processes on one MySQL never run an event twice at once; a
  * crashed process's lease expires and another takes the row over. Handlers are idempotent, which
  * makes "at least once" delivery "exactly once in effect".
+ *
+ * Leases are short (WORKER_LEASE_MS, 10 s) and a heartbeat renews every lease this process holds
+ * (one UPDATE per interval, guarded by locked_by), so a killed process's rows are taken over within
+ * about a lease while a slow handler of a live process keeps its row. A row whose renewal finds it
+ * taken over is marked lost: its handler is told to stop (ctx.signal) and its result is not written
+ * (the finish is guarded by locked_by too), so the new owner's run is the only one that counts.
  */
 export class InboxWorker {
   readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -54,6 +70,12 @@ export class InboxWorker {
   private lastSweep = 0;
   private readonly chains = new Map<string, Promise<void>>();
   private idleWaiters: (() => void)[] = [];
+  /** Rows whose handler runs in this process, by id. */
+  private readonly held = new Map<number, Held>();
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> | null = null;
+  /** When every held lease was last confirmed (ms, app clock). */
+  private lastRenewal = 0;
 
   constructor(
     private readonly app: FastifyInstance,
@@ -81,11 +103,13 @@ export class InboxWorker {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.active === 0 && !this.claiming) return;
+    if (this.active === 0 && !this.claiming) return this.stopHeartbeat();
     await Promise.race([
       new Promise<void>((r) => this.idleWaiters.push(r)),
       new Promise<void>((r) => setTimeout(r, timeoutMs).unref()),
     ]);
+    // Handlers still running after the timeout lose their leases by expiry; nothing renews them now.
+    this.stopHeartbeat();
   }
 
   /** A new row was committed: look now instead of waiting for the next poll. */
@@ -125,7 +149,7 @@ export class InboxWorker {
     const rows = await this.load(token);
     this.active++;
     try {
-      for (const r of rows) await this.process(r, token);
+      for (const r of rows) await this.process(r, token).catch((err) => this.finishFailed(r, err));
     } finally {
       this.active--;
       this.settle();
@@ -165,11 +189,13 @@ export class InboxWorker {
         this.rewake = false;
         for (const r of rows) {
           this.active++;
-          this.runKeyed(r, token).finally(() => {
-            this.active--;
-            this.settle();
-            this.pump();
-          });
+          this.runKeyed(r, token)
+            .catch((err) => this.finishFailed(r, err))
+            .finally(() => {
+              this.active--;
+              this.settle();
+              this.pump();
+            });
         }
         // A full claim may have left more behind: look again now. Otherwise poll, so rows that
         // arrive while slots are free are never left waiting for a running handler to finish.
@@ -199,17 +225,24 @@ export class InboxWorker {
     if (this.active === 0 && !this.claiming) for (const f of this.idleWaiters.splice(0)) f();
   }
 
-  /** Expired leases (a crashed or killed process) go back to pending; old done rows are purged. */
+  /**
+   * Expired leases (a crashed or killed process) go back to pending; old done rows are purged.
+   * Runs every fifth of a lease (at most every 5 s), so a dead process's rows wait about one lease.
+   */
   private async sweep() {
     const now = this.app.now();
-    if (now - this.lastSweep < 5_000) return;
+    if (now - this.lastSweep < Math.min(5_000, this.opts.leaseMs / 5)) return;
     this.lastSweep = now;
-    await this.db
+    const expired = this.db
       .createQueryBuilder()
       .update(InboxEvent)
       .set({ status: 'pending', lockedBy: null, lockedUntil: null, nextAttemptAt: now })
-      .where("status = 'processing' AND locked_until < :now", { now })
-      .execute();
+      .where("status = 'processing' AND locked_until < :now", { now });
+    // Our own rows are alive whatever the clock says (a renewal may just have failed while the
+    // database was away): never hand a row this process is still running to the queue again.
+    const mine = this.heldTokens();
+    if (mine.length) expired.andWhere('locked_by NOT IN (:...mine)', { mine });
+    await expired.execute();
     // Done rows are kept for the dedup window (older timestamps are rejected as stale anyway).
     const cutoff = now - (this.opts.retentionHours + 1) * 3_600_000;
     await this.db
@@ -284,6 +317,18 @@ export class InboxWorker {
   }
 
   private async process(row: Row, token: string): Promise<void> {
+    const held: Held = { token, abort: new AbortController(), lost: false };
+    this.held.set(row.id, held);
+    this.startHeartbeat();
+    try {
+      await this.run(row, token, held);
+    } finally {
+      this.held.delete(row.id);
+      if (this.held.size === 0) this.stopHeartbeat();
+    }
+  }
+
+  private async run(row: Row, token: string, held: Held): Promise<void> {
     const started = process.hrtime.bigint();
     let event: WecomEvent;
     try {
@@ -302,8 +347,9 @@ export class InboxWorker {
     const type = eventType(typeCols);
     const resolved = this.app.events.resolve(event);
     if (!resolved) {
-      await this.finish(row, token, 'unhandled', { ...typeCols, lastError: null });
-      this.app.metrics.eventsUnhandled.inc({ type });
+      // Counted only when this process still owned the row: the count is "events stored as unhandled".
+      if (await this.finish(row, token, 'unhandled', { ...typeCols, lastError: null }))
+        this.app.metrics.eventsUnhandled.inc({ type });
       this.app.metrics.processing.observe({ type, outcome: 'unhandled' }, seconds(started));
       return;
     }
@@ -321,8 +367,15 @@ export class InboxWorker {
         now: this.app.now,
         inboxId: row.id,
         receivedAt: row.receivedAt,
+        signal: held.abort.signal,
       });
-      await this.finish(row, token, 'done', { ...typeCols, lastError: null, processedAt: this.app.now() });
+      // Processed: the decrypted XML (codes, names, message text) is not kept; the dedup key is.
+      await this.finish(row, token, 'done', {
+        ...typeCols,
+        lastError: null,
+        processedAt: this.app.now(),
+        payload: PURGED_PAYLOAD,
+      });
       this.app.metrics.processing.observe({ type, outcome: 'done' }, seconds(started));
     } catch (err) {
       const message = String((err as Error)?.message ?? err).slice(0, 2000);
@@ -351,14 +404,116 @@ export class InboxWorker {
     return Math.round(d / 2 + (this.opts.random ?? Math.random)() * (d / 2));
   }
 
-  private async finish(row: Row, token: string, status: InboxStatus, patch: Partial<InboxEvent>) {
-    await this.db
+  /** Writes the outcome if this process still holds the row; false when the lease was lost. */
+  private async finish(row: Row, token: string, status: InboxStatus, patch: Partial<InboxEvent>): Promise<boolean> {
+    const res = await this.db
       .createQueryBuilder()
       .update(InboxEvent)
       .set({ ...patch, status, lockedBy: null, lockedUntil: null })
       // Only the lease holder may finish: if our lease expired and another process took over, it owns the row.
       .where('id = :id AND locked_by = :token', { id: row.id, token })
       .execute();
+    if (res.affected === 0) {
+      this.app.metrics.inboxLeaseLost.inc({ at: 'finish' });
+      this.app.log.warn(
+        { inboxId: row.id, outcome: status },
+        'inbox lease was lost before the finish; the result is discarded and the new owner runs the event',
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * The finish could not be written (the database went away): the row keeps our lease, which
+   * expires, and the event runs again (handlers are idempotent). Never an unhandled rejection.
+   */
+  private finishFailed(row: Row, err: unknown) {
+    this.app.log.warn(
+      { inboxId: row.id, error: String((err as Error)?.message ?? err).slice(0, 300) },
+      'inbox event outcome could not be stored; it runs again after its lease expires',
+    );
+  }
+
+  private heldTokens(): string[] {
+    return [...new Set([...this.held.values()].map((h) => h.token))];
+  }
+
+  private get heartbeatMs() {
+    return this.opts.heartbeatMs ?? Math.max(100, Math.floor(this.opts.leaseMs / 3));
+  }
+
+  private startHeartbeat() {
+    if (this.heartbeatTimer) return;
+    this.lastRenewal = this.app.now();
+    this.heartbeatTimer = setInterval(() => void this.renew(), this.heartbeatMs);
+    this.heartbeatTimer.unref?.();
+  }
+
+  private stopHeartbeat() {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  /**
+   * One heartbeat: a single UPDATE extends every lease this process holds, guarded by locked_by so
+   * a row another process took over is never extended. Fewer rows than held means some were lost:
+   * find which, and tell their handlers. A failure (database away) is logged, never thrown; if no
+   * renewal succeeds for a whole lease, the rows are treated as lost (another process may own them).
+   */
+  renew(): Promise<void> {
+    if (this.renewing) return this.renewing;
+    const entries = [...this.held.entries()].filter(([, h]) => !h.lost);
+    if (entries.length === 0) return Promise.resolve();
+    const started = this.app.now();
+    this.renewing = this.renewHeld(entries, started)
+      .catch((err) => {
+        this.app.log.warn(
+          { held: entries.length, error: String((err as Error)?.message ?? err).slice(0, 300) },
+          'inbox lease renewal failed; will retry',
+        );
+        if (this.app.now() - this.lastRenewal >= this.opts.leaseMs) {
+          for (const [id, h] of entries) this.markLost(id, h, 'expired');
+        }
+      })
+      .finally(() => {
+        this.renewing = null;
+      });
+    return this.renewing;
+  }
+
+  private async renewHeld(entries: [number, Held][], now: number) {
+    const ids = entries.map(([id]) => id);
+    const tokens = [...new Set(entries.map(([, h]) => h.token))];
+    const res = await this.db
+      .createQueryBuilder()
+      .update(InboxEvent)
+      .set({ lockedUntil: now + this.opts.leaseMs })
+      .where("id IN (:...ids) AND locked_by IN (:...tokens) AND status = 'processing'", { ids, tokens })
+      .execute();
+    if ((res.affected ?? 0) >= ids.length) {
+      this.lastRenewal = now;
+      return;
+    }
+    // Some were not renewed: read back which rows are still ours (MySQL may also report 0 for a
+    // row whose value did not change, so the count alone is not proof of loss).
+    const still = await this.db
+      .getRepository(InboxEvent)
+      .createQueryBuilder('i')
+      .select(['i.id', 'i.lockedBy'])
+      .where("i.id IN (:...ids) AND i.status = 'processing'", { ids })
+      .getMany();
+    const ours = new Set(still.filter((r) => r.lockedBy && this.held.get(r.id)?.token === r.lockedBy).map((r) => r.id));
+    for (const [id, h] of entries) if (!ours.has(id)) this.markLost(id, h, 'taken_over');
+    this.lastRenewal = now;
+  }
+
+  private markLost(id: number, h: Held, why: 'taken_over' | 'expired') {
+    if (h.lost) return;
+    h.lost = true;
+    this.app.metrics.inboxLeaseLost.inc({ at: why });
+    this.app.log.error({ inboxId: id, why }, 'inbox lease lost while the handler runs; asking it to stop');
+    h.abort.abort(new Error(`inbox lease lost (${why})`));
   }
 }
 
@@ -373,6 +528,7 @@ export const workerPlugin = fp<{ enabled: boolean }>(
       maxAttempts: c.worker.maxAttempts,
       pollMs: c.worker.pollMs,
       leaseMs: c.worker.leaseMs,
+      heartbeatMs: c.worker.heartbeatMs,
       retentionHours: c.callback.retentionHours,
     });
     app.decorate('worker', worker);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expireOpenAllocations } from '../allocation/service';
 import { audit } from '../audit/audit';
+import { purgeInboxPayloads } from '../callback/inbox-repo';
 import { deliverDueRewards } from '../campaigns/delivery';
 import { rewardPoster } from '../campaigns/http';
 import { resyncTagLibrary } from '../contacts/tags';
@@ -77,6 +78,16 @@ export const JOBS: JobDefinition[] = [
     periodMs: 15 * MIN,
     description: 'open allocations past expires_at become expired (audited)',
     run: async (ctx) => ({ expired: await expireOpenAllocations(ctx.db, ctx.actor, ctx.now()) }),
+  },
+  {
+    name: 'inbox-retention',
+    schedule: '17 * * * *',
+    periodMs: 60 * MIN,
+    description:
+      'clear decrypted payloads of processed inbox events, and of dead/malformed/unhandled ones older than INBOX_RETENTION_DAYS',
+    run: async (ctx) => ({
+      ...(await purgeInboxPayloads(ctx.db, { now: ctx.now(), retentionDays: ctx.config.inbox.retentionDays })),
+    }),
   },
   {
     name: 'daily-metrics',

@@ -38,8 +38,12 @@ export interface FakeWecomOptions {
 }
 
 type Kind = 'agent' | 'contact';
-type Fault = { errcode: number | 'http500'; times: number; errmsg?: string };
-type Answer = { status?: number; body: Record<string, unknown> };
+/** 'http500': HTTP 500; 'timeout': no answer for `delayMs` (then a 504), as a hung upstream does. */
+type Fault = { errcode: number | 'http500' | 'timeout'; times: number; errmsg?: string; delayMs?: number };
+type Answer = { status?: number; body: Record<string, unknown> /** Answer only after this long. */; delayMs?: number };
+
+/** How long a 'timeout' fault keeps the caller waiting by default: longer than any client timeout here. */
+const TIMEOUT_FAULT_MS = 15_000;
 
 const TOKEN_TTL_S = 7200;
 const OAUTH_TTL_MS = 5 * 60_000;
@@ -138,11 +142,20 @@ export class FakeWecom {
     return secret ? (this.secretCounts.get(`${api}|${secret}`) ?? 0) : (this.counts.get(api) ?? 0);
   }
 
-  /** The next `times` calls of `api` answer `errcode` (or HTTP 500 with 'http500'). */
-  failNext(api: string, errcode: number | 'http500', times = 1, errmsg?: string): void {
+  /**
+   * The next `times` calls of `api` answer `errcode`, or HTTP 500 with 'http500', or nothing for
+   * `delayMs` (default 15 s, then a 504) with 'timeout'. Nothing happens on the fake's side for a
+   * faulted call (no message is sent), as with WeCom's own errors.
+   */
+  failNext(api: string, errcode: number | 'http500' | 'timeout', times = 1, errmsg?: string, delayMs?: number): void {
     const list = this.faults.get(api) ?? [];
-    list.push({ errcode, times, errmsg });
+    list.push({ errcode, times, errmsg, delayMs });
     this.faults.set(api, list);
+  }
+
+  /** Drops every scripted fault not yet taken. */
+  clearFaults(): void {
+    this.faults.clear();
   }
 
   /** WeCom may revoke tokens early: every issued token answers 40014 from now on. */
@@ -338,7 +351,13 @@ export class FakeWecom {
       answer =
         fault.errcode === 'http500'
           ? { status: 500, body: { errcode: -1, errmsg: 'internal error' } }
-          : { body: { errcode: fault.errcode, errmsg: fault.errmsg ?? ERRMSG[fault.errcode] ?? 'scripted fault' } };
+          : fault.errcode === 'timeout'
+            ? {
+                status: 504,
+                body: { errcode: -1, errmsg: 'gateway timeout' },
+                delayMs: fault.delayMs ?? TIMEOUT_FAULT_MS,
+              }
+            : { body: { errcode: fault.errcode, errmsg: fault.errmsg ?? ERRMSG[fault.errcode] ?? 'scripted fault' } };
       if (api === 'gettoken') secretKind = this.kindOfSecret(query.corpsecret);
     } else if (api === 'gettoken') {
       secretKind = this.kindOfSecret(query.corpsecret);
@@ -890,6 +909,7 @@ export class FakeWecom {
             }
           } else if (req.body && typeof req.body === 'object') body = req.body as Record<string, unknown>;
           const a = this.handle(req.method, api, query, body);
+          if (a.delayMs) await new Promise((r) => setTimeout(r, a.delayMs).unref());
           return reply.code(a.status ?? 200).send(a.body);
         },
       });

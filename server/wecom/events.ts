@@ -94,6 +94,11 @@ export interface HandlerContext {
   inboxId: number;
   /** When the callback was acknowledged (ms): the welcome code expires 20 s after the event. */
   receivedAt: number;
+  /**
+   * Aborted when this process lost the event's lease (another process took it over): a long
+   * handler should stop at its next safe point; whatever it returns is not recorded.
+   */
+  signal?: AbortSignal;
 }
 
 export type EventHandler<K extends EventKey = EventKey> = (event: EventOf<K>, ctx: HandlerContext) => Promise<void>;

@@ -1,4 +1,4 @@
-import axios, { AxiosAdapter, AxiosHeaders, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import axios, { AxiosAdapter, AxiosError, AxiosHeaders, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
 /** The part of a Fastify instance the adapter needs (app.inject). */
 export interface Injectable {
@@ -36,12 +36,28 @@ export function injectAdapter(
           ? config.data
           : JSON.stringify(config.data);
     if (payload === undefined) delete headers['content-type'];
-    const res = await target.inject({
+    const pending = target.inject({
       method: (config.method ?? 'get').toUpperCase(),
       url: url.slice(strip().length),
       payload,
       headers,
     });
+    // The client's timeout holds here too, as over a socket (axios only enforces it in its own adapters).
+    let timer: NodeJS.Timeout | undefined;
+    const res = await Promise.race([
+      Promise.resolve(pending),
+      ...(config.timeout
+        ? [
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(
+                () =>
+                  reject(new AxiosError(`timeout of ${config.timeout}ms exceeded`, AxiosError.ECONNABORTED, config)),
+                config.timeout,
+              );
+            }),
+          ]
+        : []),
+    ]).finally(() => clearTimeout(timer));
     return {
       data: res.body,
       status: res.statusCode,

@@ -3,6 +3,7 @@ import { build } from '../../../server/app';
 import { inboxStats, listInbox, replayInbox } from '../../../server/callback/inbox-repo';
 import { openDatabase } from '../../../server/db/data-source';
 import { InboxEvent } from '../../../server/db/entities';
+import { sha256Hex } from '../../../server/wecom/crypto';
 import type { EventOf } from '../../../server/wecom/events';
 import { PROBE, postEvent } from '../../helpers/callback';
 import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
@@ -53,7 +54,7 @@ describe.each(DB_TARGETS)('inbox worker on %s', (target) => {
   it('retries a failing handler with backoff, then moves it to dead with the last error', async () => {
     const p = PROBE(app.config.wecom.corpId, 'f1', 'probe_fail');
     expect((await postEvent(app, p)).statusCode).toBe(200);
-    const row = () => fresh.ds.getRepository(InboxEvent).findOneByOrFail({ payload: p });
+    const row = () => fresh.ds.getRepository(InboxEvent).findOneByOrFail({ dedupKey: sha256Hex(p) });
 
     await app.worker.drain();
     expect(failures).toBe(1);
@@ -90,7 +91,7 @@ describe.each(DB_TARGETS)('inbox worker on %s', (target) => {
     const p = PROBE(app.config.wecom.corpId, 'perm', 'probe_permanent');
     await postEvent(app, p);
     await app.worker.drain();
-    const r = await fresh.ds.getRepository(InboxEvent).findOneByOrFail({ payload: p });
+    const r = await fresh.ds.getRepository(InboxEvent).findOneByOrFail({ dedupKey: sha256Hex(p) });
     expect(r.status).toBe('dead');
     expect(r.attempts).toBe(1);
   });
@@ -112,7 +113,7 @@ describe.each(DB_TARGETS)('inbox worker on %s', (target) => {
     await fresh.ds
       .getRepository(InboxEvent)
       .update(
-        { payload: p },
+        { dedupKey: sha256Hex(p) },
         { status: 'processing', lockedBy: 'dead-host:1:x', lockedUntil: clock + 60_000, attempts: 1 },
       );
     await app.worker.drain();
@@ -122,7 +123,7 @@ describe.each(DB_TARGETS)('inbox worker on %s', (target) => {
     await (app.worker as unknown as { sweep(): Promise<void> }).sweep();
     await app.worker.drain();
     expect(seen.filter((s) => s === 'lease-1')).toHaveLength(1);
-    const r = await fresh.ds.getRepository(InboxEvent).findOneByOrFail({ payload: p });
+    const r = await fresh.ds.getRepository(InboxEvent).findOneByOrFail({ dedupKey: sha256Hex(p) });
     expect(r.status).toBe('done');
     expect(r.attempts).toBe(2);
   });

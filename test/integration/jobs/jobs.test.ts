@@ -205,6 +205,7 @@ describe.each(DB_TARGETS)('product jobs on %s', (target) => {
       'daily-metrics',
       'group-stats',
       'groups-sync',
+      'inbox-retention',
       'reward-delivery',
       'todo-reminder',
       'transfer-results',
