@@ -10,6 +10,12 @@ import { PROBE, postEvent } from '../helpers/callback';
 import { DB_TARGETS, openFreshDb, testConfig } from '../helpers/db';
 import { ctxFor } from '../integration/ops/helpers';
 
+declare module '../../server/wecom/events' {
+  interface EventMap {
+    'event/probe_wecom': { Seq: string };
+  }
+}
+
 /**
  * WeCom API faults, end to end: a signed callback is stored, the worker runs a handler that calls
  * message/send through the real client (errcode policy, token cache, timeouts) against the
