@@ -70,10 +70,12 @@ describe.each(DB_TARGETS)('kill -9 twice under load on %s', (target) => {
       const restarts: Promise<unknown>[] = [];
       let rr = 0;
       let killing = false;
+      /** A real wait (a timer), never a bare microtask loop that would starve the event loop. */
+      const waitForRestart = () => new Promise((r) => setTimeout(r, 50));
 
       const kill = async () => {
         // On SQLite the restarted process must be up before it can be killed again.
-        while (live.length === 0) await restarts[restarts.length - 1];
+        while (live.length === 0) await waitForRestart();
         // The victim: the oldest live process (on SQLite the only one).
         const victim = live[0];
         const held = await freezeWhileHolding(victim, fresh.ds);
@@ -81,11 +83,11 @@ describe.each(DB_TARGETS)('kill -9 twice under load on %s', (target) => {
         const exit = await victim.stop('SIGKILL');
         expect(exit.signal).toBe('SIGKILL');
         expect(held).toBeGreaterThan(0);
+        restarts.push(start());
         // A statement the victim sent just before it froze (a claim's COMMIT) may still land: look
         // once the database has dropped its connections. Leases last 10 s, so nobody took over yet.
         await new Promise((r) => setTimeout(r, 500));
         kills.push(await snapshot(fresh.ds, victim.pid));
-        restarts.push(start());
       };
 
       /** One delivery to some live server; false when it was not answered `success`. */
@@ -101,7 +103,7 @@ describe.each(DB_TARGETS)('kill -9 twice under load on %s', (target) => {
         while (next < EVENTS) {
           // No live server (SQLite, between kill and restart): the load waits for the restart, and
           // what failed at the kill is redelivered below.
-          while (live.length === 0) await restarts[restarts.length - 1];
+          while (live.length === 0) await waitForRestart();
           const i = next++;
           await deliver(i);
           if (!killing && kills.length < KILL_AFTER.length && acked.size >= KILL_AFTER[kills.length]) {
@@ -138,7 +140,7 @@ describe.each(DB_TARGETS)('kill -9 twice under load on %s', (target) => {
         const extra = kills.filter((s) => s.held.has(k)).length;
         if (final.get(k)!.attempts !== 1 + extra) {
           process.stdout.write(
-            `DEBUG ${k} pids ${kills.map((s) => s.pid)} ${kills.map((s) => s.all.get(k)).join(' | ')}\n${all
+            `[kill9-twice] unexpected attempts for ${k}; victims ${kills.map((s) => s.pid)}: states at the kills ${kills.map((s) => s.all.get(k)).join(' | ')}\n${all
               .map(
                 (s) =>
                   `--- ${s.pid}\n${s
