@@ -38,6 +38,8 @@ function isPermanent(err: unknown): boolean {
 }
 
 let claimSeq = 0;
+/** Extra tries of a failed finish (25, 50, 100, 200, 400 ms apart: well inside a lease). */
+const FINISH_RETRIES = 5;
 
 /** A row this process is running a handler for: its claim token and whether the lease is still ours. */
 interface Held {
@@ -406,13 +408,26 @@ export class InboxWorker {
 
   /** Writes the outcome if this process still holds the row; false when the lease was lost. */
   private async finish(row: Row, token: string, status: InboxStatus, patch: Partial<InboxEvent>): Promise<boolean> {
-    const res = await this.db
-      .createQueryBuilder()
-      .update(InboxEvent)
-      .set({ ...patch, status, lockedBy: null, lockedUntil: null })
-      // Only the lease holder may finish: if our lease expired and another process took over, it owns the row.
-      .where('id = :id AND locked_by = :token', { id: row.id, token })
-      .execute();
+    const update = () =>
+      this.db
+        .createQueryBuilder()
+        .update(InboxEvent)
+        .set({ ...patch, status, lockedBy: null, lockedUntil: null })
+        // Only the lease holder may finish: if our lease expired and another process took over, it owns the row.
+        .where('id = :id AND locked_by = :token', { id: row.id, token })
+        .execute();
+    // A transient failure (a deadlock with a concurrent claim on MariaDB, a dropped connection) is
+    // retried while the lease holds: an unstored outcome means running the event again later.
+    let res: Awaited<ReturnType<typeof update>>;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await update();
+        break;
+      } catch (err) {
+        if (attempt >= FINISH_RETRIES) throw err;
+        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt + Math.floor(Math.random() * 25)));
+      }
+    }
     if (res.affected === 0) {
       this.app.metrics.inboxLeaseLost.inc({ at: 'finish' });
       this.app.log.warn(

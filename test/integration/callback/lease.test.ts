@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { UpdateQueryBuilder } from 'typeorm';
 import { build } from '../../../server/app';
 import { inboxStats } from '../../../server/callback/inbox-repo';
 import { openDatabase } from '../../../server/db/data-source';
@@ -10,6 +11,7 @@ import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
 declare module '../../../server/wecom/events' {
   interface EventMap {
     'event/probe_takeover': { Seq: string };
+    'event/probe_once': { Seq: string };
   }
 }
 
@@ -120,5 +122,38 @@ describe.each(DB_TARGETS)('inbox lease heartbeat on %s', (target) => {
     expect(await metricValue(a, 'wecom_inbox_lease_lost_total', { at: 'taken_over' })).toBe(1);
     expect(await metricValue(a, 'wecom_inbox_lease_lost_total', { at: 'finish' })).toBe(1);
     expect((await inboxStats(fresh.ds)).processing).toBe(1);
+  });
+
+  it('retries a finish that failed transiently (a deadlock), so the event is not run again', async () => {
+    let runs = 0;
+    a.events.on('event/probe_once', async () => {
+      runs++;
+    });
+    const orig = UpdateQueryBuilder.prototype.execute;
+    let failed = 0;
+    const spy = jest.spyOn(UpdateQueryBuilder.prototype, 'execute').mockImplementation(function (
+      this: UpdateQueryBuilder<InboxEvent>,
+    ) {
+      const set = this.expressionMap.valuesSet as Record<string, unknown> | undefined;
+      if (set?.status === 'done' && failed === 0) {
+        failed++;
+        return Promise.reject(new Error('Deadlock found when trying to get lock; try restarting transaction'));
+      }
+      return orig.call(this);
+    });
+    try {
+      const p = PROBE(a.config.wecom.corpId, 'once-1', 'probe_once');
+      expect((await postEvent(a, p)).statusCode).toBe(200);
+      await a.worker.drain();
+      expect(failed).toBe(1);
+      expect(runs).toBe(1);
+      expect(await fresh.ds.getRepository(InboxEvent).findOneByOrFail({ dedupKey: sha256Hex(p) })).toMatchObject({
+        status: 'done',
+        attempts: 1,
+        lockedBy: null,
+      });
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
