@@ -71,6 +71,12 @@ export interface DemoTemplate {
 export const DEMO_TEMPLATE_APPROVAL_MS = 365 * 24 * 3_600_000;
 
 export const DEMO_RULE_VERSION = 'default-v1';
+/** The demo's campaign (seeded into the DB; the period runs from the day before seeding for 90 days). */
+export const DEMO_CAMPAIGN = {
+  code: 'demo-ljj',
+  name: '添加客户经理领立减金（演示）',
+  reward: { kind: 'voucher', amount: 10 },
+};
 export const DEMO_ROOT_DEPARTMENT = { id: 1, name: '杭州示范银行', parentid: 0, order: 1 };
 
 export const DEMO_BRANCHES: DemoBranch[] = [

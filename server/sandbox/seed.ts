@@ -3,6 +3,7 @@ import { DEFAULT_RULE_SET } from '../allocation';
 import { hashPhone } from '../customers/phone';
 import {
   Branch,
+  Campaign,
   ContactTag,
   CorpTag,
   Customer,
@@ -14,6 +15,7 @@ import {
 } from '../db/entities';
 import {
   DEMO_BRANCHES,
+  DEMO_CAMPAIGN,
   DEMO_CUSTOMERS,
   DEMO_MANAGERS,
   DEMO_RULE_VERSION,
@@ -166,6 +168,23 @@ export async function seedDemoData(db: DataSource, now: number, phoneSalt?: stri
       );
       // Each demo script is the first version of its own lineage.
       await tx.query('UPDATE script_templates SET lineage_id = id WHERE lineage_id IS NULL');
+      // The demo campaign (立减金): entry calls with campaign "demo-ljj" and its QR codes earn a reward.
+      await insert(Campaign, [
+        {
+          code: DEMO_CAMPAIGN.code,
+          name: DEMO_CAMPAIGN.name,
+          startsAt: now - 86_400_000,
+          endsAt: now + 90 * 86_400_000,
+          rewardKind: 'voucher',
+          rewardAmount: 10,
+          newCustomersOnly: true,
+          churnFlagDays: 7,
+          body: DEMO_CAMPAIGN,
+          createdBy: 'sandbox',
+          createdAt: now,
+          updatedAt: now,
+        },
+      ]);
       const hasActive = await tx.getRepository(RuleSetRow).count({ where: { active: true } });
       if (!hasActive) {
         await insert(RuleSetRow, [

@@ -457,6 +457,7 @@ describe.each(DB_TARGETS)('customer-group jobs on %s', (target) => {
     try {
       await app.ready();
       await seedDemoData(fresh.ds, clock);
+      expect(await fresh.ds.query('SELECT code FROM campaigns')).toEqual([{ code: 'demo-ljj' }]);
       const res = await runJobNow(app, 'groups-sync');
       expect(res).toMatchObject({ outcome: 'ok', result: { groups: DEMO_BRANCHES.length, newGroups: 7 } });
       const groups = await fresh.ds.getRepository(CustomerGroup).find();
