@@ -130,6 +130,7 @@ const envSchema = z.object({
   CAMPAIGN_PRODUCTS: z.string().trim().max(2000).default(''),
   SIDEBAR_LINK_MAX_FAILURES: int(1, 1000).default('5'),
   SIDEBAR_LINK_WINDOW_MINUTES: int(1, 24 * 60).default('15'),
+  PERSONAL_TEMPLATES_REVIEW: bool.default('true'),
   WECOM_SANDBOX_CORP_ID: z
     .string()
     .trim()
@@ -235,6 +236,8 @@ export interface Config {
   metrics: { port: number | null; host: string };
   /** Extra origins allowed to frame /sidebar/ (besides the WeCom web client). */
   sidebarFrameAncestors: string[];
+  /** Personal scripts (我的话术) wait for a reviewer before use (PERSONAL_TEMPLATES_REVIEW). */
+  playbook: { personalReview: boolean };
 }
 
 const randomAlnum = (n: number) => {
@@ -362,5 +365,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demoData: e.DEMO_DATA ?? sandbox,
     metrics: { port: e.METRICS_PORT === 'off' ? null : Number(e.METRICS_PORT), host: e.METRICS_HOST },
     sidebarFrameAncestors: e.SIDEBAR_FRAME_ANCESTORS ? e.SIDEBAR_FRAME_ANCESTORS.split(/[\s,]+/) : [],
+    playbook: { personalReview: e.PERSONAL_TEMPLATES_REVIEW },
   };
 }

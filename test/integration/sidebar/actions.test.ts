@@ -105,7 +105,7 @@ describe.each(DB_TARGETS)('sidebar actions on %s', (target) => {
       const titles = templates.map((x: { title: string }) => x.title);
       expect(titles).toContain('韩梅的话术');
       expect(titles).not.toContain('李雷的私房话术');
-      expect(templates.find((x: { title: string }) => x.title === '通用问候').content).toBe('您您好！');
+      expect(templates.find((x: { title: string }) => x.title === '通用问候').content).toBe('您好！');
     });
 
     it('the stage parameter moves the ranking; the caller’s own templates stay offered at every stage', async () => {

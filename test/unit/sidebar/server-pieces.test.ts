@@ -122,17 +122,18 @@ const customer = (over: Partial<TemplateCustomer> = {}): TemplateCustomer => ({
 const manager = { userid: 'lilei', name: '李雷', branchName: '朝阳支行' };
 
 describe('template variables', () => {
-  it('fills the three variables and leaves unknown ones for a reviewer to see', () => {
-    expect(fillVariables('{{客户称呼}}好，{{ 客户经理 }}@{{网点}} {{产品}}', customer(), manager)).toBe(
-      '王先生好，李雷@朝阳支行 {{产品}}',
+  it('fills every registered variable ({{产品}} from the script, else a neutral word)', () => {
+    expect(fillVariables('{{客户称呼}}好，{{ 客户经理 }}@{{网点}} {{产品}}', customer(), manager, '基金定投')).toBe(
+      '王先生好，李雷@朝阳支行 基金定投',
     );
+    expect(fillVariables('了解{{产品}}', customer(), manager)).toBe('了解相关产品');
   });
 
-  it('uses 您 when surname or gender is unknown', () => {
+  it('has no salutation when surname or gender is unknown', () => {
     expect(salutation(customer({ gender: 2 }))).toBe('王女士');
-    expect(salutation(customer({ gender: 0 }))).toBe('您');
-    expect(salutation(customer({ maskedName: '' }))).toBe('您');
-    expect(salutation(null)).toBe('您');
+    expect(salutation(customer({ gender: 0 }))).toBeNull();
+    expect(salutation(customer({ maskedName: '' }))).toBeNull();
+    expect(salutation(null)).toBeNull();
     expect(fillVariables('{{网点}}', null, { ...manager, branchName: null })).toBe('我行');
   });
 });

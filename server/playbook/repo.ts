@@ -1,0 +1,79 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { ScriptTemplate, SensitiveWord, type SensitiveWordSource, type TemplateStatus } from '../db/entities';
+
+type Db = DataSource | EntityManager;
+const mgr = (db: Db) => ('manager' in db ? db.manager : db);
+
+export interface TemplateFilter {
+  status?: TemplateStatus[];
+  /** undefined = any owner; null = the bank library; a userid = that manager's scripts. */
+  owner?: string | null;
+  /** Approved scripts whose approval ends before this time. */
+  expiringBefore?: number;
+  ids?: number[];
+}
+
+/** SQL for the script library and the sensitive-word list (server/playbook owns these tables). */
+export class LibraryRepo {
+  constructor(private readonly db: DataSource) {}
+
+  get(id: number, db: Db = this.db): Promise<ScriptTemplate | null> {
+    return mgr(db).findOne(ScriptTemplate, { where: { id } });
+  }
+
+  async list(f: TemplateFilter, db: Db = this.db): Promise<ScriptTemplate[]> {
+    const qb = mgr(db).createQueryBuilder(ScriptTemplate, 't');
+    if (f.status?.length) qb.andWhere('t.status IN (:...status)', { status: f.status });
+    if (f.owner === null) qb.andWhere('t.owner_userid IS NULL');
+    else if (f.owner !== undefined) qb.andWhere('t.owner_userid = :owner', { owner: f.owner });
+    if (f.expiringBefore !== undefined) {
+      qb.andWhere("t.status = 'approved' AND t.expires_at IS NOT NULL AND t.expires_at < :before", {
+        before: f.expiringBefore,
+      });
+    }
+    if (f.ids?.length) qb.andWhere('t.id IN (:...ids)', { ids: f.ids });
+    return qb.orderBy('t.id', 'ASC').getMany();
+  }
+
+  /** Every version of one script, oldest first. */
+  lineage(lineageId: number, db: Db = this.db): Promise<ScriptTemplate[]> {
+    return mgr(db).find(ScriptTemplate, { where: { lineageId }, order: { version: 'ASC' } });
+  }
+
+  async insert(db: EntityManager, row: Partial<ScriptTemplate>): Promise<ScriptTemplate> {
+    const res = await db.getRepository(ScriptTemplate).insert(row);
+    const id = Number(res.identifiers[0]?.id);
+    if (!row.lineageId) await db.update(ScriptTemplate, { id }, { lineageId: id });
+    return (await this.get(id, db)) as ScriptTemplate;
+  }
+
+  async update(db: EntityManager, id: number, patch: Partial<ScriptTemplate>): Promise<void> {
+    await db.update(ScriptTemplate, { id }, patch);
+  }
+
+  async words(): Promise<SensitiveWord[]> {
+    return this.db.getRepository(SensitiveWord).find({ order: { id: 'ASC' } });
+  }
+
+  /** Inserts the words not yet listed; returns the ones inserted. */
+  async addWords(
+    db: EntityManager,
+    rows: { word: string; note: string | null }[],
+    source: SensitiveWordSource,
+    addedBy: string,
+    now: number,
+  ): Promise<string[]> {
+    const existing = new Set((await db.getRepository(SensitiveWord).find()).map((w) => w.word));
+    const fresh = rows.filter((r) => !existing.has(r.word));
+    if (fresh.length) {
+      await db
+        .createQueryBuilder()
+        .insert()
+        .into(SensitiveWord)
+        .values(fresh.map((r) => ({ word: r.word, note: r.note, source, addedBy, createdAt: now })))
+        .updateEntity(false)
+        .execute();
+    }
+    return fresh.map((r) => r.word);
+  }
+}
