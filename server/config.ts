@@ -237,7 +237,7 @@ export interface Config {
   /** Extra origins allowed to frame /sidebar/ (besides the WeCom web client). */
   sidebarFrameAncestors: string[];
   /** Personal scripts (我的话术) wait for a reviewer before use (PERSONAL_TEMPLATES_REVIEW). */
-  playbook: { personalReview: boolean };
+  playbook?: { personalReview: boolean };
 }
 
 const randomAlnum = (n: number) => {

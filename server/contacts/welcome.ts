@@ -5,7 +5,8 @@ import { allocationForState } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { isUniqueViolation } from '../db/data-source';
 import { Branch, Customer, Manager, ScriptTemplate, WelcomeMessage, type WelcomeStatus } from '../db/entities';
-import { fillVariables } from '../playbook/variables';
+import { libraryGeneration } from '../playbook/generation';
+import { fillVariables, variableProblems } from '../playbook/variables';
 import type { WecomApi } from '../wecom/api-types';
 import { ERR_WELCOME_ALREADY_SENT, wecomErrorInfo } from '../wecom/errors';
 
@@ -23,6 +24,12 @@ const RETRY_DELAYS_MS = [200, 500, 1000, 2000];
 const SENDING: WelcomeStatus = 'sending';
 
 export type WelcomeOutcome = WelcomeStatus | 'duplicate' | 'no_code';
+
+/**
+ * Why a welcome did not go out, in its audit row (`report` counts them): no approved, unexpired
+ * welcome script for this manager and segment; or the 20 s code had run out before we could send.
+ */
+export type WelcomeSkipReason = 'no_template' | 'code_expired';
 
 export interface WelcomeInput {
   welcomeCode: string | undefined;
@@ -86,22 +93,24 @@ export const welcomeCodeHash = (code: string) => createHash('sha256').update(cod
 interface Template {
   id: number;
   content: string;
+  product: string | null;
 }
 
 /** Approved welcome templates change rarely; re-reading them per add is wasted work on the hot path. */
 const TEMPLATE_CACHE_MS = 10_000;
-const templateCache = new WeakMap<DataSource, { at: number; rows: Promise<ScriptTemplate[]> }>();
+const templateCache = new WeakMap<DataSource, { at: number; gen: number; rows: Promise<ScriptTemplate[]> }>();
 
 function approvedWelcomeTemplates(db: DataSource): Promise<ScriptTemplate[]> {
   const hit = templateCache.get(db);
   const at = Date.now();
-  if (hit && at - hit.at < TEMPLATE_CACHE_MS) return hit.rows;
+  const gen = libraryGeneration(db);
+  if (hit && at - hit.at < TEMPLATE_CACHE_MS && hit.gen === gen) return hit.rows;
   const rows = db.manager
     .createQueryBuilder(ScriptTemplate, 't')
-    .select(['t.id', 't.content', 't.segments', 't.ownerUserid', 't.updatedAt', 't.expiresAt'])
+    .select(['t.id', 't.content', 't.product', 't.segments', 't.ownerUserid', 't.updatedAt', 't.expiresAt'])
     .where("t.status = 'approved' AND t.channel = 'welcome'")
     .getMany();
-  templateCache.set(db, { at, rows });
+  templateCache.set(db, { at, gen, rows });
   rows.catch(() => templateCache.delete(db));
   return rows;
 }
@@ -113,8 +122,12 @@ export async function pickWelcomeTemplate(
   segment: string | null,
   now: number,
 ): Promise<Template | null> {
+  // Only approved, unexpired scripts reach a customer; one with an unknown variable never does.
   const rows = (await approvedWelcomeTemplates(db)).filter(
-    (t) => (t.expiresAt === null || t.expiresAt > now) && (t.ownerUserid === null || t.ownerUserid === userid),
+    (t) =>
+      (t.expiresAt === null || t.expiresAt > now) &&
+      (t.ownerUserid === null || t.ownerUserid === userid) &&
+      variableProblems(t.content).length === 0,
   );
   const score = (t: ScriptTemplate) => {
     const segs = t.segments
@@ -133,7 +146,7 @@ export async function pickWelcomeTemplate(
       bestScore = s;
     }
   }
-  return best && bestScore >= 0 ? { id: best.id, content: best.content } : null;
+  return best && bestScore >= 0 ? { id: best.id, content: best.content, product: best.product } : null;
 }
 
 async function welcomeText(
@@ -172,6 +185,7 @@ async function welcomeText(
         }
       : null,
     { userid: input.userid, name: manager?.name ?? input.userid, branchName: branch?.name ?? null },
+    template.product,
   );
   return { template, text };
 }
@@ -182,13 +196,19 @@ async function finish(
   input: WelcomeInput,
   status: WelcomeStatus,
   extra: { errcode?: number | null; templateId?: number | null; sentAt?: number | null },
+  reason?: WelcomeSkipReason,
 ): Promise<WelcomeStatus> {
   await deps.db.manager.update(WelcomeMessage, { codeHash }, { status, ...extra });
   await audit(deps.db, {
     actor: 'system:welcome',
     action: `welcome.${status}`,
     subject: `contact:${input.externalUserid}`,
-    detail: { userid: input.userid, templateId: extra.templateId ?? null, errcode: extra.errcode ?? null },
+    detail: {
+      userid: input.userid,
+      templateId: extra.templateId ?? null,
+      errcode: extra.errcode ?? null,
+      ...(reason ? { reason } : {}),
+    },
   });
   return status;
 }
@@ -217,10 +237,10 @@ export async function sendWelcome(deps: WelcomeDeps, input: WelcomeInput): Promi
     if (isUniqueViolation(err)) return 'duplicate';
     throw err;
   }
-  if (deps.now() >= deadline) return finish(deps, codeHash, input, 'expired', {});
+  if (deps.now() >= deadline) return finish(deps, codeHash, input, 'expired', {}, 'code_expired');
 
   const content = await welcomeText(deps, input, deps.now());
-  if (!content) return finish(deps, codeHash, input, 'skipped', {});
+  if (!content) return finish(deps, codeHash, input, 'skipped', {}, 'no_template');
   const { template, text } = content;
 
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));

@@ -6,8 +6,9 @@ import { normaliseAttachments } from './attachments';
 import { checkTemplate, type Finding, type TemplateInput } from './compliance/check';
 import { WordMatcher } from './compliance/matcher';
 import { DEFAULT_SENSITIVE_WORDS, type SensitiveWordDef } from './compliance/words';
+import { bumpLibraryGeneration } from './generation';
 import { LibraryRepo, type TemplateFilter } from './repo';
-import { splitSegments } from './table-provider';
+import { sendText, splitSegments } from './table-provider';
 import type { TemplateAttachment, TemplateCustomer, TemplateManager } from './types';
 import { fillVariables, variableProblems } from './variables';
 
@@ -39,10 +40,7 @@ export interface PreparedSend {
   attachments: TemplateAttachment[];
 }
 
-export function sendText(content: string, disclaimer: string | null): string {
-  const d = disclaimer?.trim();
-  return d ? `${content}\n\n${d}` : content;
-}
+export { sendText };
 
 const WORDS_TTL_MS = 10_000;
 
@@ -56,6 +54,15 @@ export class LibraryService {
     private readonly opts: LibraryOptions,
   ) {
     this.repo = new LibraryRepo(db);
+  }
+
+  /** Every write goes through here: one transaction, then in-process caches forget the library. */
+  private async write<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(fn);
+    } finally {
+      bumpLibraryGeneration(this.db);
+    }
   }
 
   /** The default list plus the operators' words, re-read at most every 10 s. */
@@ -133,7 +140,7 @@ export class LibraryService {
       });
       return row;
     };
-    return tx ? run(tx) : this.db.transaction(run);
+    return tx ? run(tx) : this.write(run);
   }
 
   /**
@@ -143,7 +150,7 @@ export class LibraryService {
    */
   async update(id: number, input: TemplateInput, by: { actor: string; owner?: string }): Promise<ScriptTemplate> {
     await this.assertCompliant(input);
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       const cur = await this.repo.get(id, tx);
       if (!cur || (by.owner !== undefined && cur.ownerUserid !== by.owner)) {
         throw notFound('template_not_found', `no script with id ${id}`);
@@ -222,7 +229,7 @@ export class LibraryService {
     if (!(by.expiresAt > this.now())) {
       throw new AppError('bad_request', 400, 'the approval expiry must be in the future');
     }
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       const out: ScriptTemplate[] = [];
       for (const id of ids) {
         const cur = await this.repo.get(id, tx);
@@ -284,7 +291,7 @@ export class LibraryService {
     patch: () => Partial<ScriptTemplate>,
     owner?: string,
   ): Promise<ScriptTemplate> {
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       const cur = await this.repo.get(id, tx);
       if (!cur || (owner !== undefined && cur.ownerUserid !== owner)) {
         throw notFound('template_not_found', `no script with id ${id}`);
@@ -339,11 +346,7 @@ export class LibraryService {
   }
 
   /** The exact text to send or copy: variables filled, the disclaimer appended. */
-  async prepare(
-    id: number,
-    customer: TemplateCustomer | null,
-    manager: TemplateManager,
-  ): Promise<PreparedSend> {
+  async prepare(id: number, customer: TemplateCustomer | null, manager: TemplateManager): Promise<PreparedSend> {
     const t = await this.usable(id, manager.userid);
     return prepared(t, customer, manager);
   }
@@ -369,8 +372,14 @@ export function toColumns(input: TemplateInput): Partial<ScriptTemplate> {
     content: input.body.trim(),
     category: input.category?.trim() || null,
     stage: input.stage ?? null,
-    segments: (input.segments ?? []).map((s) => s.trim()).filter(Boolean).join(','),
-    bankTags: (input.bankTags ?? []).map((s) => s.trim()).filter(Boolean).join(','),
+    segments: (input.segments ?? [])
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .join(','),
+    bankTags: (input.bankTags ?? [])
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .join(','),
     product: input.product?.trim() || null,
     riskClass: input.riskClass ?? 'none',
     channel: input.channel ?? 'chat',

@@ -12,7 +12,8 @@ import { chooseVariant, EMPTY_SNAPSHOT, type PerformanceSnapshot, scoredStatsOf,
  *   product    the product appears among the customer's bank tags +15
  *   campaign   the product has an active campaign +25
  *   results    +40 × the posterior mean conversion rate of this wording (variant-performance.ts)
- *   search     q in the title +25, q only in the content +10, q in neither → not suggested
+ *   search     q in the title +25, q only in the content, product, category or an attachment
+ *              title +10, q in none of them → not suggested
  *   repeat     already sent or copied to this customer −1000 (shown last, never suggested first)
  * Inside a variant group only the wording Thompson sampling picks for this customer is suggested
  * (rankTemplates); a search shows every wording.
@@ -31,6 +32,9 @@ export interface ScoreInput {
   /** Bank tags the script targets; empty/absent = any. */
   bankTags?: string[];
   variantGroup?: string | null;
+  category?: string | null;
+  /** Titles of the script's attachments (searched like the content). */
+  attachmentTitles?: string[];
 }
 
 export const SCORE = {
@@ -114,7 +118,12 @@ export function rankTemplate(
   if (q) {
     const needle = q.toLowerCase();
     if (t.title.toLowerCase().includes(needle)) score += SCORE.qTitle;
-    else if (t.content.toLowerCase().includes(needle)) score += SCORE.qContent;
+    else if (
+      [t.content, t.product ?? '', t.category ?? '', ...(t.attachmentTitles ?? [])].some((x) =>
+        x.toLowerCase().includes(needle),
+      )
+    )
+      score += SCORE.qContent;
     else return null;
   }
   if (customer?.usedTemplateIds.includes(t.id)) {

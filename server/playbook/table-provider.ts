@@ -3,7 +3,17 @@ import { normaliseAttachments } from './attachments';
 import { PerformanceSource } from './performance-source';
 import { type RankEnv, rankTemplates, type ScoreInput } from './ranking';
 import type { RankedTemplate, StoredTemplate, SuggestContext, TemplateProvider } from './types';
-import { fillVariables } from './variables';
+import { fillVariables, variableProblems } from './variables';
+
+function attachmentTitles(raw: string | null): string[] {
+  return normaliseAttachments(raw).flatMap((a) => (a.type === 'link' ? [a.title] : []));
+}
+
+/** Body, blank line, disclaimer: what reaches the customer by 发送 and by 复制. */
+export function sendText(content: string, disclaimer: string | null): string {
+  const d = disclaimer?.trim();
+  return d ? `${content}\n\n${d}` : content;
+}
 
 interface Row {
   id: number;
@@ -18,6 +28,8 @@ interface Row {
   disclaimer: string | null;
   /** JSON text (raw queries bypass the entity's transformer). */
   attachments: string | null;
+  category: string | null;
+  version: number;
 }
 
 const MAX_LIMIT = 50;
@@ -60,14 +72,22 @@ export class TableTemplateProvider implements TemplateProvider {
     const q = (ctx.q ?? '').trim();
     const params: unknown[] = [this.now(), ctx.manager.userid];
     let stageSql = '';
-    if (!q) {
+    if (ctx.category) {
+      stageSql += ' AND category = ?';
+      params.push(ctx.category);
+    }
+    if (ctx.onlyStage) {
+      stageSql += ' AND (stage IS NULL OR stage = ?)';
+      params.push(ctx.onlyStage);
+    } else if (!q && !ctx.category) {
       // The manager's own templates are always offered (the 我的话术 tab); corp ones by stage.
-      stageSql = ' AND (owner_userid = ? OR stage IS NULL OR stage BETWEEN ? AND ?)';
+      stageSql += ' AND (owner_userid = ? OR stage IS NULL OR stage BETWEEN ? AND ?)';
       params.push(ctx.manager.userid, stage - 1, stage + 1);
     }
     const [rows, performance]: [Row[], RankEnv['performance']] = await Promise.all([
       this.db.query(
-        `SELECT id, title, content, stage, segments, bank_tags, variant_group, product, owner_userid, disclaimer, attachments
+        `SELECT id, title, content, stage, segments, bank_tags, variant_group, product, owner_userid, disclaimer, attachments,
+                category, version
          FROM script_templates
         WHERE status = 'approved' AND channel = 'chat'
           AND (expires_at IS NULL OR expires_at > ?)
@@ -77,34 +97,46 @@ export class TableTemplateProvider implements TemplateProvider {
       this.performance.get(),
     ]);
     // Attachments are parsed for the templates that make the cut only.
-    const candidates = rows.map((r) => ({
-      id: Number(r.id),
-      title: r.title,
-      content: r.content,
-      stage: r.stage === null ? null : Number(r.stage),
-      segments: splitSegments(r.segments),
-      bankTags: splitSegments(r.bank_tags),
-      variantGroup: r.variant_group || null,
-      product: r.product,
-      mine: r.owner_userid === ctx.manager.userid,
-      row: r,
-    })) satisfies ScoreInput[];
+    // Saved scripts are checked; a row written around the checks never reaches a customer raw.
+    const candidates = rows
+      .filter((r) => variableProblems(r.content).length === 0)
+      .map((r) => ({
+        id: Number(r.id),
+        title: r.title,
+        content: r.content,
+        stage: r.stage === null ? null : Number(r.stage),
+        segments: splitSegments(r.segments),
+        bankTags: splitSegments(r.bank_tags),
+        variantGroup: r.variant_group || null,
+        product: r.product,
+        mine: r.owner_userid === ctx.manager.userid,
+        category: r.category,
+        attachmentTitles: q ? attachmentTitles(r.attachments) : undefined,
+        row: r,
+      })) satisfies ScoreInput[];
     const env: RankEnv = { campaignProducts: this.campaignProducts, performance };
     const ranked = rankTemplates(candidates, ctx.customer, stage, q, env, Math.min(MAX_LIMIT, ctx.limit ?? 20));
-    return ranked.map(({ t, score, reasons }) => ({
-      id: t.id,
-      title: t.title,
-      content: fillVariables(t.content, ctx.customer, ctx.manager),
-      disclaimer: t.row.disclaimer || null,
-      // An any-stage script is shown at the customer's stage.
-      stage: t.stage === null ? stage : t.stage,
-      segments: t.segments,
-      product: t.product,
-      owner: t.mine ? 'mine' : 'corp',
-      score,
-      reasons,
-      attachments: normaliseAttachments(t.row.attachments),
-    }));
+    return ranked.map(({ t, score, reasons }) => {
+      const content = fillVariables(t.content, ctx.customer, ctx.manager, t.product);
+      const disclaimer = t.row.disclaimer?.trim() || null;
+      return {
+        id: t.id,
+        title: t.title,
+        content,
+        disclaimer,
+        text: sendText(content, disclaimer),
+        category: t.row.category,
+        version: Number(t.row.version ?? 1),
+        // An any-stage script is shown at the customer's stage.
+        stage: t.stage === null ? stage : t.stage,
+        segments: t.segments,
+        product: t.product,
+        owner: t.mine ? 'mine' : 'corp',
+        score,
+        reasons,
+        attachments: normaliseAttachments(t.row.attachments),
+      };
+    });
   }
 
   async get(id: number, managerUserid: string): Promise<StoredTemplate | null> {

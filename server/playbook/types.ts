@@ -29,6 +29,9 @@ export interface SuggestContext {
   stage: number;
   q?: string;
   limit?: number;
+  /** Filters of the sidebar's list: one category, one stage (any-stage scripts included). */
+  category?: string;
+  onlyStage?: number;
 }
 
 /**
@@ -65,6 +68,10 @@ export interface RankedTemplate {
   /** Variables filled for this customer and manager. */
   content: string;
   disclaimer: string | null;
+  /** Exactly what 发送 and 复制 put into the chat: content, then the disclaimer. */
+  text: string;
+  category: string | null;
+  version: number;
   stage: number;
   segments: string[];
   product: string | null;

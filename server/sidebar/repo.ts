@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ContactTag, Touch } from '../db/entities';
+import { bankDay } from '../playbook/days';
 
 /**
  * SQL of the sidebar. Every query is keyed by an indexed column (PKs, uq_follows_pair,
@@ -56,6 +57,7 @@ export interface TouchRow {
   sent_at: number | string;
   channel: string;
   stage: number;
+  confirmed_at: number | string | null;
   title: string | null;
 }
 
@@ -72,6 +74,20 @@ export interface LinkCandidate {
 }
 
 type Db = DataSource | EntityManager;
+
+/**
+ * Real sends count, clicks don't: a touch is a distinct bank-local day with a `send` (or a `chat`
+ * message seen through WeCom, or a `copy` the manager confirmed as sent) since the manager last set
+ * the stage by hand (a `manual` row whose `stage` says which touch comes next). Correlated on
+ * `ec.external_userid`; uses idx_touches_contact.
+ */
+const MANUAL_AT = `(SELECT MAX(m.sent_at) FROM touches m WHERE m.external_userid = ec.external_userid AND m.channel = 'manual')`;
+export const TOUCH_COUNT_SQL = `(COALESCE((SELECT m.stage - 1 FROM touches m
+      WHERE m.external_userid = ec.external_userid AND m.channel = 'manual' ORDER BY m.sent_at DESC, m.id DESC LIMIT 1), 0)
+   + (SELECT COUNT(DISTINCT t.sent_day) FROM touches t
+      WHERE t.external_userid = ec.external_userid
+        AND (t.channel IN ('send', 'chat') OR (t.channel = 'copy' AND t.confirmed_at IS NOT NULL))
+        AND t.sent_at > COALESCE(${MANUAL_AT}, -1)))`;
 
 export class SidebarRepo {
   constructor(private readonly db: DataSource) {}
@@ -98,7 +114,7 @@ export class SidebarRepo {
               om.name AS owner_name, om.branch_code AS owner_branch, ob.name AS owner_branch_name,
               f.userid AS follow_userid, fm.name AS follow_name, f.added_at AS follow_added_at,
               fm.branch_code AS follow_branch, fb.name AS follow_branch_name,
-              (SELECT COUNT(*) FROM touches t WHERE t.external_userid = ec.external_userid) AS touch_count,
+              ${TOUCH_COUNT_SQL} AS touch_count,
               (SELECT GROUP_CONCAT(DISTINCT t.template_id) FROM touches t
                 WHERE t.external_userid = ec.external_userid) AS used_templates,
               (SELECT GROUP_CONCAT(ct.tag_id) FROM contact_tags ct
@@ -147,7 +163,7 @@ export class SidebarRepo {
   /** Latest touches with the template title. */
   async touches(externalUserid: string, limit: number): Promise<TouchRow[]> {
     return this.db.query(
-      `SELECT t.id, t.template_id, t.userid, t.sent_at, t.channel, t.stage, st.title
+      `SELECT t.id, t.template_id, t.userid, t.sent_at, t.channel, t.stage, t.confirmed_at, st.title
          FROM touches t LEFT JOIN script_templates st ON st.id = t.template_id
         WHERE t.external_userid = ?
         ORDER BY t.sent_at DESC, t.id DESC
@@ -156,12 +172,21 @@ export class SidebarRepo {
     );
   }
 
+  /** Touches that count for the stage (see TOUCH_COUNT_SQL). */
   async touchCount(externalUserid: string, db: Db = this.db): Promise<number> {
-    const rows: { n: number | string }[] = await db.query(
-      'SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?',
+    const rows: { n: number | string | null }[] = await db.query(
+      `SELECT ${TOUCH_COUNT_SQL} AS n FROM (SELECT ? AS external_userid) ec`,
       [externalUserid],
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async touch(id: number, db: Db = this.db): Promise<Touch | null> {
+    return db.getRepository(Touch).findOne({ where: { id } });
+  }
+
+  async confirmTouch(db: EntityManager, id: number, at: number): Promise<void> {
+    await db.update(Touch, { id }, { confirmedAt: at });
   }
 
   /** The allocation that explains who got this customer: confirmed first, then the latest. */
@@ -236,9 +261,17 @@ export class SidebarRepo {
 
   async insertTouch(
     db: EntityManager,
-    row: { externalUserid: string; userid: string; templateId: number; stage: number; channel: string; sentAt: number },
+    row: {
+      externalUserid: string;
+      userid: string;
+      templateId: number | null;
+      templateVersion: number | null;
+      stage: number;
+      channel: string;
+      sentAt: number;
+    },
   ): Promise<number> {
-    const res = await db.getRepository(Touch).insert(row);
+    const res = await db.getRepository(Touch).insert({ ...row, sentDay: bankDay(row.sentAt) });
     return Number(res.identifiers[0]?.id);
   }
 }

@@ -4,11 +4,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit';
 import { AppError, forbidden, unauthorized } from '../errors';
 import { TableTemplateProvider, type TemplateProvider } from '../playbook';
+import { LibraryService } from '../playbook/library';
 import { TodoService } from '../todo/service';
 import type { WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
 import { jssdkSignature } from '../wecom/jssdk';
 import { checkSignableUrl } from './jssdk';
+import { libraryRoutes } from './library-routes';
 import { DEFAULT_LINK_LIMITS } from './link-limits';
 import * as S from './schemas';
 import { SidebarService, type Viewer, viewerFrom, wecomFailure } from './service';
@@ -74,6 +76,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     new TableTemplateProvider(app.db, () => app.now(), {
       campaignProducts: app.config.learning?.campaignProducts,
     });
+  const library = new LibraryService(app.db, () => app.now(), app.config.playbook ?? { personalReview: true });
   const service = new SidebarService(
     app.db,
     templates,
@@ -81,6 +84,7 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     () => app.now(),
     { phoneSalt: app.config.phoneHashSalt, limits: app.config.sidebarLink ?? DEFAULT_LINK_LIMITS },
     app.config.segmentTags,
+    library,
   );
   const usedCodes = new UsedCodes();
   const todo = new TodoService(app.db, () => app.now(), app.config.todo.cadenceDays);
@@ -236,11 +240,17 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     api.get(
       '/templates',
       { schema: { querystring: S.TemplatesQuery, response: { 200: S.TemplatesReply } } },
-      async (req) => service.searchTemplates(await viewer(req), req.query.q, req.query.stage, req.query.externalUserId),
+      async (req) =>
+        service.searchTemplates(await viewer(req), req.query.q, req.query.stage, req.query.externalUserId, {
+          category: req.query.category,
+          onlyStage: req.query.onlyStage,
+        }),
     );
 
     api.post('/touches', { schema: { body: S.TouchBody, response: { 200: S.TouchReply } } }, async (req) =>
       service.recordTouch(await viewer(req), req.body.externalUserId, req.body.templateId, req.body.channel),
     );
+
+    await libraryRoutes(api, { service, library, viewer, now: () => app.now() });
   });
 }

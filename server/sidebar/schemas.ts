@@ -66,8 +66,9 @@ export const Touch = Type.Object({
   title: NullableStr,
   userid: Type.String(),
   sentAt: Type.String(),
-  channel: StringEnum(['send', 'copy'] as const),
+  channel: StringEnum(['send', 'copy', 'chat', 'manual'] as const),
   stage: Type.Integer(),
+  confirmed: Type.Boolean(),
 });
 
 /**
@@ -90,6 +91,10 @@ export const Template = Type.Object({
   title: Type.String(),
   content: Type.String(),
   disclaimer: NullableStr,
+  /** Exactly what 发送 / 复制 put into the chat (content + disclaimer). */
+  text: Type.String(),
+  category: NullableStr,
+  version: Type.Integer(),
   stage: Type.Integer(),
   segments: Type.Array(Type.String()),
   product: NullableStr,
@@ -242,6 +247,9 @@ export const TemplatesQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 64 })),
   stage: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
   externalUserId: Type.Optional(ExternalUserId),
+  category: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  /** Only scripts of this stage (and any-stage ones); `stage` only moves the ranking. */
+  onlyStage: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
 });
 export const TemplatesReply = Type.Object({ templates: Type.Array(Template) });
 
@@ -253,7 +261,9 @@ export const TouchBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const TouchReply = Type.Object({ touch: Touch });
+/** The customer's touch count and stage after a write (the list refreshes with it). */
+export const Progress = Type.Object({ touchCount: Type.Integer(), stage: Type.Integer({ minimum: 1, maximum: 4 }) });
+export const TouchReply = Type.Object({ touch: Touch, progress: Progress });
 
 export type Bootstrap = Static<typeof Bootstrap>;
 export type Me = Static<typeof Me>;

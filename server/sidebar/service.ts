@@ -5,6 +5,7 @@ import { hashPhone, isPlausiblePhone } from '../customers/phone';
 import { AppError, badRequest, forbidden, notFound } from '../errors';
 import { maskName } from '../imports/mask';
 import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
+import { LibraryService, prepared } from '../playbook/library';
 import type { WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
 import {
@@ -127,9 +128,10 @@ function touchOut(r: TouchRow): TouchOut {
     title: r.title,
     userid: r.userid,
     sentAt: iso(r.sent_at) as string,
-    // Written only through TouchBody, whose enum this is.
+    // send/copy through TouchBody, manual through the stage route, chat from WeCom.
     channel: r.channel as Touch['channel'],
     stage: Number(r.stage),
+    confirmed: r.confirmed_at !== null && r.confirmed_at !== undefined,
   };
 }
 
@@ -162,6 +164,7 @@ export class SidebarService {
       group: '客户分层',
       names: { 代发: '代发客户', 高潜: '高潜客户', 流降: '流失预警' },
     },
+    private readonly library: LibraryService = new LibraryService(db, now, { personalReview: true }),
   ) {
     this.repo = new SidebarRepo(db);
     this.workbench = new Workbench(db, now);
@@ -386,7 +389,13 @@ export class SidebarService {
     return { externalUserId: externalUserid, bankCustomerId: customer.id };
   }
 
-  async searchTemplates(viewer: Viewer, q: string | undefined, stage: number | undefined, externalUserid?: string) {
+  async searchTemplates(
+    viewer: Viewer,
+    q: string | undefined,
+    stage: number | undefined,
+    externalUserid?: string,
+    filters: { category?: string; onlyStage?: number } = {},
+  ) {
     let customer: TemplateCustomer | null = null;
     let effectiveStage = stage;
     if (externalUserid) {
@@ -394,38 +403,102 @@ export class SidebarService {
       customer = this.templateCustomer(c);
       effectiveStage ??= stageFor(Number(c.head.touch_count ?? 0));
     }
-    const list = await this.templates.suggest({ customer, manager: managerCtx(viewer), stage: effectiveStage ?? 1, q });
+    const list = await this.templates.suggest({
+      customer,
+      manager: managerCtx(viewer),
+      stage: effectiveStage ?? 1,
+      q,
+      ...filters,
+    });
     return { templates: list };
   }
 
+  /**
+   * The exact text to send or copy for this customer (variables filled, disclaimer appended), or
+   * template_expired / template_retired when that changed since the card loaded.
+   */
+  async prepare(viewer: Viewer, templateId: number, externalUserid?: string) {
+    let customer: TemplateCustomer | null = null;
+    if (externalUserid) customer = this.templateCustomer(await this.access(viewer, externalUserid));
+    const t = await this.library.usable(templateId, viewer.userid);
+    return prepared(t, customer, managerCtx(viewer));
+  }
+
+  /**
+   * Records a send or a copy. The script must still be usable (approved, unexpired, not retired):
+   * a card loaded before it expired cannot send it. A copy is recorded but does not move the stage
+   * until the manager confirms it was sent.
+   */
   async recordTouch(viewer: Viewer, externalUserid: string, templateId: number, channel: 'send' | 'copy') {
     await this.access(viewer, externalUserid);
-    const template = await this.templates.get(templateId, viewer.userid);
-    if (!template) throw notFound('template_not_found', 'no usable template with this id');
+    const template = await this.library.usable(templateId, viewer.userid);
     const sentAt = this.now();
-    const touch = await this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx) => {
       const stage = stageFor(await this.repo.touchCount(externalUserid, tx));
       const id = await this.repo.insertTouch(tx, {
         externalUserid,
         userid: viewer.userid,
         templateId,
+        templateVersion: template.version,
         stage,
         channel,
         sentAt,
       });
-      return { id, stage };
+      return { id, stage, touchCount: await this.repo.touchCount(externalUserid, tx) };
     });
     return {
       touch: {
-        id: touch.id,
+        id: result.id,
         templateId,
         title: template.title,
         userid: viewer.userid,
         sentAt: new Date(sentAt).toISOString(),
         channel,
-        stage: touch.stage,
+        stage: result.stage,
+        confirmed: false,
       },
+      progress: { touchCount: result.touchCount, stage: stageFor(result.touchCount) },
     };
+  }
+
+  /** 已发送: the manager pasted a copied script and sent it; now it counts as a touch. */
+  async confirmTouch(viewer: Viewer, touchId: number) {
+    const touch = await this.repo.touch(touchId);
+    if (!touch || touch.userid !== viewer.userid) throw notFound('touch_not_found', 'no such touch of yours');
+    if (touch.channel !== 'copy') throw new AppError('touch_not_copy', 409, 'only a copied script can be confirmed');
+    await this.access(viewer, touch.externalUserid);
+    const touchCount = await this.db.transaction(async (tx) => {
+      if (touch.confirmedAt === null) {
+        await this.repo.confirmTouch(tx, touchId, this.now());
+        await audit(tx, {
+          actor: viewer.userid,
+          action: 'sidebar.touch_confirm',
+          subject: touch.externalUserid,
+          detail: { touchId, templateId: touch.templateId },
+        });
+      }
+      return this.repo.touchCount(touch.externalUserid, tx);
+    });
+    return { progress: { touchCount, stage: stageFor(touchCount) } };
+  }
+
+  /** The manager sets the stage by hand (the next touch is `stage`); recorded as a `manual` touch. */
+  async setStage(viewer: Viewer, externalUserid: string, stage: number) {
+    await this.access(viewer, externalUserid);
+    const touchCount = await this.db.transaction(async (tx) => {
+      await this.repo.insertTouch(tx, {
+        externalUserid,
+        userid: viewer.userid,
+        templateId: null,
+        templateVersion: null,
+        stage,
+        channel: 'manual',
+        sentAt: this.now(),
+      });
+      await audit(tx, { actor: viewer.userid, action: 'sidebar.stage', subject: externalUserid, detail: { stage } });
+      return this.repo.touchCount(externalUserid, tx);
+    });
+    return { progress: { touchCount, stage: stageFor(touchCount) } };
   }
 }
 

@@ -1,9 +1,4 @@
-import {
-  RISK_CLASSES,
-  type RiskClass,
-  TEMPLATE_CHANNELS,
-  type TemplateChannel,
-} from '../../db/entities/playbook';
+import { RISK_CLASSES, type RiskClass, TEMPLATE_CHANNELS, type TemplateChannel } from '../../db/entities/playbook';
 import { variableProblems } from '../variables';
 import { DISCLAIMER_RULES, missingDisclaimerPhrases } from './disclaimers';
 import type { WordMatcher } from './matcher';

@@ -84,7 +84,25 @@ const TRADITIONAL: Record<string, string> = {
 };
 
 /** Invisible characters people paste between letters to slip past a filter. */
-const INVISIBLE = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/u;
+const INVISIBLE_RANGES: [number, number][] = [
+  [0x00ad, 0x00ad],
+  [0x034f, 0x034f],
+  [0x061c, 0x061c],
+  [0x115f, 0x1160],
+  [0x17b4, 0x17b5],
+  [0x180b, 0x180f],
+  [0x200b, 0x200f],
+  [0x202a, 0x202e],
+  [0x2060, 0x206f],
+  [0x3164, 0x3164],
+  [0xfe00, 0xfe0f],
+  [0xfeff, 0xfeff],
+  [0xffa0, 0xffa0],
+];
+const isInvisible = (ch: string) => {
+  const cp = ch.codePointAt(0) ?? 0;
+  return INVISIBLE_RANGES.some(([a, b]) => cp >= a && cp <= b);
+};
 /** Separators: whitespace, punctuation and symbols (％ and ＋ included: they are never part of a match). */
 const SEPARATOR = /[\s\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}]/u;
 
@@ -107,10 +125,10 @@ export function normalise(original: string): Normalised {
   for (const ch of original) {
     const at = i;
     i += ch.length;
-    if (INVISIBLE.test(ch)) continue;
+    if (isInvisible(ch)) continue;
     const n = normaliseChar(ch);
     for (const c of n) {
-      if (SEPARATOR.test(c) || INVISIBLE.test(c)) continue;
+      if (SEPARATOR.test(c) || isInvisible(c)) continue;
       text += c;
       for (let k = 0; k < c.length; k++) map.push(at);
     }

@@ -124,27 +124,46 @@ describe.each(DB_TARGETS)('sidebar actions on %s', (target) => {
   });
 
   describe('POST /touches', () => {
-    it('records touches with stage = touches so far + 1, capped at 4; the card shows them', async () => {
+    it('the stage counts distinct days with a real send: a copy or a second send that day does not move it', async () => {
       const [tpl] = await t.db.query(`SELECT id FROM script_templates WHERE title = '通用问候'`);
+      const DAY = 86_400_000;
+      const steps: { channel: 'send' | 'copy'; advance: number }[] = [
+        { channel: 'copy', advance: 1000 },
+        { channel: 'send', advance: 1000 },
+        { channel: 'send', advance: DAY },
+        { channel: 'send', advance: DAY },
+        { channel: 'send', advance: DAY },
+        { channel: 'send', advance: 1000 },
+      ];
       const stages: number[] = [];
-      for (let i = 0; i < 5; i++) {
+      const progress: number[] = [];
+      const start = t.clock.now;
+      for (const step of steps) {
+        // Sessions last 30 minutes; the steps span days.
+        cookies.hanmei = await t.login('hanmei');
         const res = await t.post(
           '/api/sidebar/touches',
-          { externalUserId: 'wmE', templateId: Number(tpl.id), channel: i === 0 ? 'copy' : 'send' },
+          { externalUserId: 'wmE', templateId: Number(tpl.id), channel: step.channel },
           cookies.hanmei,
         );
         expect(res.statusCode).toBe(200);
         expect(res.json().touch).toMatchObject({ templateId: Number(tpl.id), title: '通用问候', userid: 'hanmei' });
         stages.push(res.json().touch.stage);
-        t.clock.now += 1000;
+        progress.push(res.json().progress.touchCount);
+        t.clock.now += step.advance;
       }
-      expect(stages).toEqual([1, 2, 3, 4, 4]);
+      cookies.hanmei = await t.login('hanmei');
+      // copy · send · send (same day) · send (day 2) · send (day 3) · send (day 4)
+      expect(stages).toEqual([1, 1, 2, 2, 3, 4]);
+      expect(progress).toEqual([0, 1, 1, 2, 3, 4]);
       const { customer } = (await t.get('/api/sidebar/customers/wmE', cookies.hanmei)).json();
-      expect(customer.touchCount).toBe(5);
+      expect(customer.touchCount).toBe(4);
       expect(customer.stage).toBe(4);
-      expect(customer.touches).toHaveLength(5);
+      expect(customer.touches).toHaveLength(6);
       expect(customer.touches[0]).toMatchObject({ title: '通用问候', channel: 'send', stage: 4 });
-      expect(customer.touches[4]).toMatchObject({ channel: 'copy', stage: 1 });
+      expect(customer.touches[5]).toMatchObject({ channel: 'copy', stage: 1, confirmed: false });
+      t.clock.now = start;
+      for (const u of Object.keys(cookies)) cookies[u] = await t.login(u);
     });
 
     it('refuses a template the manager may not use (someone else’s own, draft, unknown)', async () => {

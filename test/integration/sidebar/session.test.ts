@@ -64,11 +64,12 @@ describe.each(DB_TARGETS)('sidebar session and JS-SDK config on %s', (target) =>
 
   it('refuses writes from another site (Origin), accepts our own origin and requests without Origin', async () => {
     const cookie = await t.login('lilei');
+    const [tpl] = await t.db.query(`SELECT id FROM script_templates WHERE title = '通用问候'`);
     const post = (origin?: string) =>
       t.app.inject({
         method: 'POST',
         url: '/api/sidebar/touches',
-        payload: { externalUserId: 'wmA', templateId: 1, channel: 'copy' },
+        payload: { externalUserId: 'wmA', templateId: Number(tpl.id), channel: 'copy' },
         headers: { cookie, ...(origin ? { origin } : {}) },
       });
     const evil = await post('https://evil.example');

@@ -54,7 +54,14 @@ describe('sensitive words see through evasions and point at the original text', 
     const f = checkTemplate(input({ title: '稳 赚', body: '零风险' }), matcher);
     expect(f).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ code: 'sensitive_word', field: 'title', word: '稳赚', start: 0, end: 3, matched: '稳 赚' }),
+        expect.objectContaining({
+          code: 'sensitive_word',
+          field: 'title',
+          word: '稳赚',
+          start: 0,
+          end: 3,
+          matched: '稳 赚',
+        }),
         expect.objectContaining({ code: 'sensitive_word', field: 'body', word: '零风险', start: 0, end: 3 }),
       ]),
     );

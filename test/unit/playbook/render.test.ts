@@ -1,7 +1,7 @@
-import { DEMO_TEMPLATES } from '../../../server/sandbox/demo-data';
 import { sendText } from '../../../server/playbook/library';
 import type { TemplateCustomer } from '../../../server/playbook/types';
 import { fillVariables, VARIABLES, variableProblems } from '../../../server/playbook/variables';
+import { DEMO_TEMPLATES } from '../../../server/sandbox/demo-data';
 
 const manager = { userid: 'lilei', name: '李雷', branchName: '西湖支行' };
 const customer = (maskedName: string, gender: number): TemplateCustomer => ({

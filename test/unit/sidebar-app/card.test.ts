@@ -166,6 +166,7 @@ describe('useCustomerCard', () => {
         userid: 'lilei',
         sentAt: '2026-11-23T00:00:00Z',
         channel: 'send',
+        confirmed: false,
         stage: i,
       });
     }

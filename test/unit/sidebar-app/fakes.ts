@@ -113,6 +113,9 @@ export function template(over: Partial<Template> = {}): Template {
     title: '首次问候',
     content: '王先生您好，我是客户经理李雷',
     disclaimer: null,
+    text: '王先生您好，我是客户经理李雷',
+    category: null,
+    version: 1,
     stage: 1,
     segments: ['代发'],
     product: null,
@@ -121,6 +124,9 @@ export function template(over: Partial<Template> = {}): Template {
     reasons: [],
     attachments: [],
     ...over,
+    ...(over.text === undefined && (over.content !== undefined || over.disclaimer !== undefined)
+      ? { text: [over.content ?? '王先生您好，我是客户经理李雷', over.disclaimer].filter(Boolean).join('\n\n') }
+      : {}),
   };
 }
 

@@ -14,6 +14,7 @@ const touch = (channel: 'send' | 'copy'): Touch => ({
   sentAt: '2026-11-23T02:00:00.000Z',
   channel,
   stage: 1,
+  confirmed: false,
 });
 
 function setup(
