@@ -5,6 +5,7 @@ import { SidebarLinkLimits1796316067000 } from './1796316067000-SidebarLinkLimit
 import { TemplateOutcomes1796316500000 } from './1796316500000-TemplateOutcomes';
 import { CustomerGroups1796318437000 } from './1796318437000-CustomerGroups';
 import { Campaigns1796319911000 } from './1796319911000-Campaigns';
+import { EntryHardening1796320000000 } from './1796320000000-EntryHardening';
 
 /** Every migration in order; a new migration file adds its class here. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   TemplateOutcomes1796316500000,
   CustomerGroups1796318437000,
   Campaigns1796319911000,
+  EntryHardening1796320000000,
 ];

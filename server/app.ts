@@ -3,7 +3,7 @@ import Fastify, { FastifyError, FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { callbackPlugin } from './callback/routes';
 import { workerPlugin } from './callback/worker';
-import type { Config } from './config';
+import { type Config, fastifyTrustProxy } from './config';
 import { contactsPlugin } from './contacts/plugin';
 import { openDatabase } from './db/data-source';
 import { entryPlugin } from './entry/plugin';
@@ -56,7 +56,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : nextRequestId();
     },
     bodyLimit: 1024 * 1024,
-    trustProxy: true,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { decodeSecretsKey, sandboxSecretsKey } from './lib/secret-box';
@@ -68,6 +69,82 @@ const aesKey = z
     }
   });
 
+/** Name of the client that signs with ENTRY_SECRET (and of requests without x-entry-client). */
+export const DEFAULT_ENTRY_CLIENT = 'default';
+const CLIENT_NAME = /^[A-Za-z0-9_.-]{1,48}$/;
+
+/** `name:secret,name:secret`: one HMAC key per calling system; names are what x-entry-client sends. */
+const entryClients = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const out: Record<string, string> = {};
+    for (const item of v.split(',').map((s) => s.trim())) {
+      if (!item) continue;
+      const colon = item.indexOf(':');
+      const name = colon > 0 ? item.slice(0, colon).trim() : '';
+      const key = colon > 0 ? item.slice(colon + 1).trim() : '';
+      if (!CLIENT_NAME.test(name)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: 'each entry must be name:secret, name of letters, digits, _ . -',
+        });
+        return z.NEVER;
+      }
+      if (key.length < 16) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `the secret of client "${name}" must be at least 16 characters`,
+        });
+        return z.NEVER;
+      }
+      if (Object.hasOwn(out, name)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `client "${name}" is listed twice` });
+        return z.NEVER;
+      }
+      out[name] = key;
+    }
+    return out;
+  });
+
+/** A proxy address or CIDR block (IPv4 or IPv6). */
+function isAddressOrCidr(v: string): boolean {
+  const [addr, bits, extra] = v.split('/');
+  if (extra !== undefined) return false;
+  const family = isIP(addr);
+  if (!family) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** Fastify's trustProxy: false (default), true (any), a hop count, or the proxies' addresses / CIDRs. */
+export type TrustProxy = boolean | number | string[];
+
+/** The value Fastify takes: a hop count becomes "trust the n nearest hops" (its typings lack numbers). */
+export function fastifyTrustProxy(t: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof t === 'number' ? (_address, hop) => hop < t : t;
+}
+
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): TrustProxy => {
+    const lower = v.toLowerCase();
+    if (['false', '0', 'no', 'off'].includes(lower)) return false;
+    if (['true', 'yes', 'on'].includes(lower)) return true;
+    if (/^\d{1,2}$/.test(v)) return Number(v);
+    const list = v.split(',').map((s) => s.trim());
+    const bad = list.filter((s) => !isAddressOrCidr(s));
+    if (bad.length) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `must be false, true, a hop count, or proxy addresses / CIDRs separated by commas${bad.length ? ` (not an address: "${bad[0]}")` : ''}`,
+      });
+      return z.NEVER;
+    }
+    return list;
+  });
+
 const databaseUrl = z
   .string()
   .trim()
@@ -100,6 +177,8 @@ const envSchema = z.object({
   WECOM_SANDBOX: bool.optional(),
   SESSION_SECRET: secret.optional(),
   ENTRY_SECRET: secret.optional(),
+  ENTRY_CLIENTS: entryClients.optional(),
+  TRUST_PROXY: trustProxy.default('false'),
   PHONE_HASH_SALT: secret.optional(),
   SECRETS_KEY: z
     .string()
@@ -174,6 +253,8 @@ export type DbKind = 'sqlite' | 'mysql' | 'mariadb';
 export interface Config {
   port: number;
   host: string;
+  /** Whose X-Forwarded-For to believe (Fastify trustProxy); false unless TRUST_PROXY says so. */
+  trustProxy: TrustProxy;
   publicBaseUrl: string;
   logLevel: string;
   database: { url: string; kind: DbKind; sqlitePath?: string };
@@ -217,7 +298,12 @@ export interface Config {
   todo: { reminderCron: string; cadenceDays: number };
   /** The one corp tag group of customer segments, and the tag each bank segment maps to. */
   segmentTags: { group: string; names: Record<string, string> };
-  entry: { allocationTtlHours: number; rateLimitPerMinute: number };
+  entry: {
+    allocationTtlHours: number;
+    rateLimitPerMinute: number;
+    /** HMAC key per calling system (ENTRY_CLIENTS), plus ENTRY_SECRET as DEFAULT_ENTRY_CLIENT. */
+    clients: Record<string, string>;
+  };
   /** The bank's reward system (campaign vouchers, referral rewards); url null = not configured. */
   rewards: { url: string | null; secret: string; maxAttempts: number };
   /**
@@ -283,7 +369,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'WECOM_AGENT_ID',
       'WECOM_AGENT_SECRET',
       'SESSION_SECRET',
-      'ENTRY_SECRET',
       'PHONE_HASH_SALT',
       'SECRETS_KEY',
       'PUBLIC_BASE_URL',
@@ -291,6 +376,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const name of required) {
       if (!e[name]) problems.push({ variable: name, message: 'is required when the WeCom sandbox is off' });
     }
+    if (!e.ENTRY_SECRET && !e.ENTRY_CLIENTS) {
+      problems.push({
+        variable: 'ENTRY_SECRET',
+        message: 'is required when the WeCom sandbox is off (or give every caller its own in ENTRY_CLIENTS)',
+      });
+    }
+  }
+  if (e.ENTRY_SECRET && e.ENTRY_CLIENTS && Object.hasOwn(e.ENTRY_CLIENTS, DEFAULT_ENTRY_CLIENT)) {
+    problems.push({
+      variable: 'ENTRY_CLIENTS',
+      message: `names "${DEFAULT_ENTRY_CLIENT}", which is ENTRY_SECRET's client; rename it or unset ENTRY_SECRET`,
+    });
   }
   if (e.REWARD_WEBHOOK_URL && !e.REWARD_WEBHOOK_SECRET && !sandbox) {
     problems.push({ variable: 'REWARD_WEBHOOK_SECRET', message: 'is required when REWARD_WEBHOOK_URL is set' });
@@ -302,11 +399,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const url = e.DATABASE_URL;
   const kind = databaseKind(url);
   // Sandbox identities are generated per process: nothing real can ever be signed with them.
+  const entrySecret = e.ENTRY_SECRET ?? (sandbox ? 'sandbox-entry-secret-change-me' : randomAlnum(32));
+  // Without ENTRY_SECRET in production only the clients named in ENTRY_CLIENTS can call.
+  const entryClientsMap: Record<string, string> = {
+    ...(e.ENTRY_SECRET || sandbox ? { [DEFAULT_ENTRY_CLIENT]: entrySecret } : {}),
+    ...(e.ENTRY_CLIENTS ?? {}),
+  };
   const corpId =
     e.WECOM_CORP_ID ?? (sandbox ? e.WECOM_SANDBOX_CORP_ID : undefined) ?? `wwsandbox${randomAlnum(9).toLowerCase()}`;
   return {
     port,
     host: e.HOST,
+    trustProxy: e.TRUST_PROXY,
     publicBaseUrl,
     logLevel: e.LOG_LEVEL,
     database: { url, kind, sqlitePath: kind === 'sqlite' ? url.replace(/^sqlite:(\/\/)?/, '') : undefined },
@@ -323,7 +427,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       oauthBase: e.WECOM_OAUTH_BASE ?? (sandbox ? `${publicBaseUrl}/sandbox/oauth` : PUBLIC_WECOM_OAUTH),
     },
     sessionSecret: e.SESSION_SECRET ?? randomAlnum(32),
-    entrySecret: e.ENTRY_SECRET ?? (sandbox ? 'sandbox-entry-secret-change-me' : randomAlnum(32)),
+    entrySecret,
     phoneHashSalt: e.PHONE_HASH_SALT ?? 'sandbox-phone-salt-change-me',
     // Fixed in the sandbox (not per process): every process on one database must open the others' rows.
     secretsKey: e.SECRETS_KEY ? decodeSecretsKey(e.SECRETS_KEY) : sandboxSecretsKey(),
@@ -348,7 +452,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       group: e.SEGMENT_TAG_GROUP,
       names: Object.fromEntries(e.SEGMENT_TAG_NAMES.split(',').map((p) => p.trim().split('=') as [string, string])),
     },
-    entry: { allocationTtlHours: e.ENTRY_ALLOCATION_TTL_HOURS, rateLimitPerMinute: e.ENTRY_RATE_LIMIT_PER_MINUTE },
+    entry: {
+      allocationTtlHours: e.ENTRY_ALLOCATION_TTL_HOURS,
+      rateLimitPerMinute: e.ENTRY_RATE_LIMIT_PER_MINUTE,
+      clients: entryClientsMap,
+    },
     rewards: {
       // The sandbox has its own receiver (/sandbox/rewards) so the demo shows the requests.
       url: e.REWARD_WEBHOOK_URL ?? (sandbox ? `${publicBaseUrl}/sandbox/rewards` : null),

@@ -5,6 +5,7 @@ import { findCustomer } from '../../server/allocation/repo';
 import { getActiveRuleSet } from '../../server/allocation/ruleset-store';
 import { explainAllocation, replayAllocations } from '../../server/allocation/service';
 import type { Explanation } from '../../server/allocation/types';
+import { canonicalCustomerId } from '../../server/customers/ids';
 import { formatTime, parseTime } from './args';
 import { type CommandContext, type CommandResult, EXIT, UsageError } from './context';
 import { loadValidRuleFile } from './rules';
@@ -75,7 +76,7 @@ export async function allocateExplainCommand(args: { key: string }, ctx: Command
       output: [head, '', found.text, '', candidatesTable(found.explanation)].join('\n'),
     };
   }
-  const customer = await findCustomer(ctx.db, args.key);
+  const customer = await findCustomer(ctx.db, canonicalCustomerId(args.key));
   if (!customer) throw new UsageError(`no allocation, customer or external contact "${args.key}"`);
   const { index } = await allocationContext(ctx.db, ctx.now());
   const ruleSet = await getActiveRuleSet(ctx.db);

@@ -38,7 +38,11 @@ function entryFor(db: DataSource): Entry {
 }
 
 async function build(db: DataSource, now: number): Promise<AllocationContext> {
-  const [org, active] = await Promise.all([loadOrg(db), db.manager.findOne(RuleSetRow, { where: { active: true } })]);
+  // Open allocations count: they hold a slot until the add arrives or they expire.
+  const [org, active] = await Promise.all([
+    loadOrg(db, now),
+    db.manager.findOne(RuleSetRow, { where: { active: true } }),
+  ]);
   return {
     index: buildIndex(org.branches, org.managers),
     ruleSet: active ? parseRuleSet(active.body) : DEFAULT_RULE_SET,

@@ -1,6 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { audit } from '../audit/audit';
+import { canonicalCustomerId } from '../customers/ids';
 import { hashPhone } from '../customers/phone';
+import { isUniqueViolation } from '../db/data-source';
 import { Allocation, type AllocationSource, Customer as CustomerRow, ExternalContact } from '../db/entities';
 import { AppError } from '../errors';
 import { type AllocationIndex, buildIndex } from './allocation-index';
@@ -48,6 +50,7 @@ export interface AllocationPlan {
   customer: ResolvedCustomer;
   decision: Decision;
   index: AllocationIndex;
+  ruleSet: RuleSet;
 }
 
 export interface RecordOptions {
@@ -73,7 +76,8 @@ export async function resolveCustomer(
   if (input.phone && !salt) throw new Error('a phone number needs config.phoneHashSalt to be matched');
   const hash = input.phoneHash ?? (input.phone && salt ? hashPhone(input.phone, salt) : null);
   let row: CustomerRow | null = null;
-  let customerId: string | null = input.customerId ?? null;
+  // Callers normalise at their edge; doing it again here is free and keeps every path canonical.
+  let customerId: string | null = input.customerId ? canonicalCustomerId(input.customerId) : null;
   let prospect = false;
   if (customerId) row = await repo.findCustomer(db, customerId);
   else if (hash) {
@@ -105,7 +109,7 @@ export async function planAllocation(
   const [customer, ctx] = await Promise.all([resolveCustomer(db, input, salt), allocationContext(db, now)]);
   const decision = decide(customer.engineInput, ctx.index, ctx.ruleSet);
   const id = newAllocationId();
-  return { id, state: stateForAllocation(id), customer, decision, index: ctx.index };
+  return { id, state: stateForAllocation(id), customer, decision, index: ctx.index, ruleSet: ctx.ruleSet };
 }
 
 /**
@@ -118,9 +122,23 @@ export async function recordAllocation(
   opts: RecordOptions,
 ): Promise<Allocation> {
   const now = opts.now ?? Date.now();
+  const row = allocationRow(plan, opts, now);
+  const write = async (tx: EntityManager) => {
+    await insertProspect(tx, plan.customer, now);
+    await repo.insertAllocation(tx, row);
+    await auditDecision(tx, plan, row, opts.actor);
+  };
+  if ('transaction' in db && 'manager' in db) await db.transaction(write);
+  else await write(db as EntityManager);
+  commit(plan.index, plan.decision);
+  return row;
+}
+
+/** The allocation row a plan becomes. */
+export function allocationRow(plan: AllocationPlan, opts: RecordOptions, now: number): Allocation {
   const { decision, customer } = plan;
   const status = opts.status ?? 'open';
-  const row: Allocation = {
+  return {
     id: plan.id,
     customerId: customer.customerId,
     externalUserid: opts.externalUserid ?? null,
@@ -140,50 +158,140 @@ export async function recordAllocation(
     confirmedAt: status === 'confirmed' ? now : null,
     expiresAt: status === 'open' ? now + (opts.ttlMs ?? DEFAULT_ALLOCATION_TTL_MS) : null,
   };
+}
+
+/** A customer known only by phone gets a prospect row (salted hash only) with its first allocation. */
+async function insertProspect(tx: EntityManager, customer: ResolvedCustomer, now: number): Promise<void> {
+  if (!customer.prospect || !customer.customerId || !customer.phoneHash) return;
+  await tx
+    .createQueryBuilder()
+    .insert()
+    .into(CustomerRow)
+    .values({
+      id: customer.customerId,
+      maskedName: '',
+      phoneHash: customer.phoneHash,
+      segment: null,
+      ownerUserid: null,
+      lat: null,
+      lng: null,
+      regionCode: null,
+      bankTags: null,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .orIgnore()
+    .updateEntity(false)
+    .execute();
+}
+
+/** The audit row of a decision that became an allocation. */
+export async function auditDecision(
+  tx: DataSource | EntityManager,
+  plan: AllocationPlan,
+  row: Allocation,
+  actor: string,
+): Promise<void> {
+  await audit(tx, {
+    actor,
+    action: 'allocation.decide',
+    subject: `allocation:${row.id}`,
+    detail: {
+      customerId: row.customerId,
+      userid: row.userid,
+      branchCode: row.branchCode,
+      reason: row.reason,
+      ruleVersion: row.ruleVersion,
+      source: row.source,
+      campaign: row.campaign,
+      status: row.status,
+      mismatch: plan.decision.mismatch,
+    },
+  });
+}
+
+/** The chosen manager has no free slot (measured in the database): `load` is what was counted. */
+export class CapacityFull extends Error {
+  constructor(
+    public readonly userid: string,
+    public readonly load: number,
+  ) {
+    super(`manager ${userid} is at capacity (${load})`);
+    this.name = 'CapacityFull';
+  }
+}
+
+/** The customer already has an open allocation (another request or instance made it first). */
+export class CustomerAllocationOpen extends Error {
+  constructor(public readonly customerId: string) {
+    super(`customer ${customerId} already has an open allocation`);
+    this.name = 'CustomerAllocationOpen';
+  }
+}
+
+/** MariaDB chose this transaction as a deadlock victim (it was rolled back; running it again is safe). */
+function isDeadlock(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  return (e?.driverError?.code ?? e?.code) === 'ER_LOCK_DEADLOCK';
+}
+
+/** Whether the decision must fit under its manager's capacity (the engine applied capacity to it). */
+export function capacityApplies(plan: AllocationPlan): boolean {
+  const d = plan.decision;
+  return (
+    d.userid !== null && plan.ruleSet.respectCapacity && (d.reason === 'nearest_branch' || d.reason === 'fallback')
+  );
+}
+
+export interface ReserveOptions extends RecordOptions {
+  /** Hold the customer's one open slot (`open_key`): a second open allocation for it fails. */
+  openKey: string | null;
+}
+
+/**
+ * Writes an open allocation so that it holds under concurrency and across instances:
+ * - capacity: every capacity-checked reservation for a manager first writes that manager's
+ *   `manager_slots` row, so they run one at a time per manager (row lock on MariaDB, the write
+ *   lock on SQLite); then it counts the manager's load in the database (active follows + open,
+ *   unexpired allocations) and refuses with CapacityFull when it is full. The open allocation
+ *   itself is the slot: confirming, superseding or expiring it (or its TTL passing) gives it back.
+ * - one open allocation per customer: `open_key` is unique; an expired leftover gives its key
+ *   up first; a live one makes this fail with CustomerAllocationOpen.
+ * No audit row: the caller writes it once the allocation is complete.
+ */
+export async function reserveAllocation(
+  db: DataSource,
+  plan: AllocationPlan,
+  opts: ReserveOptions,
+): Promise<Allocation> {
+  const now = opts.now ?? Date.now();
+  const row: Allocation = { ...allocationRow(plan, { ...opts, status: 'open' }, now), openKey: opts.openKey };
+  const userid = plan.decision.userid;
+  const checked = capacityApplies(plan) && userid !== null;
+  if (checked) await repo.ensureManagerSlot(db, userid, now);
   const write = async (tx: EntityManager) => {
-    if (customer.prospect && customer.customerId && customer.phoneHash) {
-      await tx
-        .createQueryBuilder()
-        .insert()
-        .into(CustomerRow)
-        .values({
-          id: customer.customerId,
-          maskedName: '',
-          phoneHash: customer.phoneHash,
-          segment: null,
-          ownerUserid: null,
-          lat: null,
-          lng: null,
-          regionCode: null,
-          bankTags: null,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .orIgnore()
-        .updateEntity(false)
-        .execute();
+    if (checked) {
+      await repo.lockManagerSlot(tx, userid, now);
+      const { load, capacity } = await repo.loadInDatabase(tx, userid, now);
+      if (load >= capacity) throw new CapacityFull(userid, load);
     }
+    if (opts.openKey) await repo.releaseExpiredOpenKey(tx, opts.openKey, now);
+    await insertProspect(tx, plan.customer, now);
     await repo.insertAllocation(tx, row);
-    await audit(tx, {
-      actor: opts.actor,
-      action: 'allocation.decide',
-      subject: `allocation:${row.id}`,
-      detail: {
-        customerId: row.customerId,
-        userid: row.userid,
-        branchCode: row.branchCode,
-        reason: row.reason,
-        ruleVersion: row.ruleVersion,
-        source: row.source,
-        campaign: row.campaign,
-        status: row.status,
-        mismatch: decision.mismatch,
-      },
-    });
   };
-  if ('transaction' in db && 'manager' in db) await db.transaction(write);
-  else await write(db as EntityManager);
-  commit(plan.index, decision);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // READ COMMITTED on MariaDB: the count after the slot lock must see the latest commits.
+      if (repo.isMysql(db)) await db.transaction('READ COMMITTED', write);
+      else await db.transaction(write);
+      break;
+    } catch (err) {
+      if (opts.openKey && isUniqueViolation(err)) throw new CustomerAllocationOpen(opts.openKey);
+      if (attempt < 4 && isDeadlock(err)) continue;
+      throw err;
+    }
+  }
+  commit(plan.index, plan.decision);
   return row;
 }
 
@@ -243,7 +351,7 @@ export interface AllocationExplanation {
 export async function explainAllocation(db: DataSource, key: string): Promise<AllocationExplanation | null> {
   let row =
     (await repo.findAllocation(db, key)) ??
-    (await repo.latestAllocationFor(db, { customerId: key })) ??
+    (await repo.latestAllocationFor(db, { customerId: canonicalCustomerId(key) })) ??
     (await repo.latestAllocationFor(db, { externalUserid: key }));
   if (!row) {
     const contact = await db.manager.findOne(ExternalContact, { where: { externalUserid: key } });

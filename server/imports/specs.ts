@@ -1,3 +1,4 @@
+import { canonicalCustomerId } from '../customers/ids';
 import { hashPhone, isPlausiblePhone } from '../customers/phone';
 import { maskName } from './mask';
 
@@ -438,7 +439,8 @@ export const customersSpec: ImportSpec = {
     if (c.bad() || !ll) return null;
     return {
       ...profile,
-      id: id!,
+      // Stored canonical (trimmed, upper-case) so every later lookup agrees on SQLite and MariaDB.
+      id: canonicalCustomerId(id!),
       masked_name: masked,
       phone_hash: rawPhone ? (env.hashPhones === false ? '' : hashPhone(rawPhone, env.phoneSalt)) : null,
       segment: segment ?? null,

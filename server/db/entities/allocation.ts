@@ -8,6 +8,7 @@ export type AllocationSource = 'entry' | 'callback' | 'script';
 @Entity('allocations')
 @Index('idx_allocations_customer', ['customerId', 'status'])
 @Index('idx_allocations_created', ['createdAt'])
+@Index('idx_allocations_user_status', ['userid', 'status'])
 export class Allocation {
   /** Short id; the contact-way state embeds it so the add callback finds the allocation. */
   @PrimaryColumn({ type: 'varchar', length: 32 }) id: string;
@@ -30,6 +31,33 @@ export class Allocation {
   @EpochMs() createdAt: number;
   @EpochMs({ nullable: true }) confirmedAt: number | null;
   @EpochMs({ nullable: true }) expiresAt: number | null;
+  /**
+   * The customer id while this entry allocation is open, NULL once it is confirmed, superseded or
+   * expired (or for other sources): unique, so a customer has one open entry allocation at a time.
+   */
+  @Index('uq_allocations_open_key', { unique: true })
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  openKey?: string | null;
+}
+
+/** Every accepted entry-API signature, kept for the ±300 s window: a replay gets the first answer. */
+@Entity('entry_requests')
+export class EntryRequestRow {
+  @PrimaryColumn({ type: 'varchar', length: 48 }) client: string;
+  @PrimaryColumn({ type: 'varchar', length: 64 }) signature: string;
+  /** `pending` while the first request runs, `done` with its answer. */
+  @Column({ type: 'varchar', length: 16 }) status: 'pending' | 'done';
+  @Column({ type: 'text', nullable: true }) answer: string | null;
+  @EpochMs() createdAt: number;
+  @Index('idx_entry_requests_expires') @EpochMs() expiresAt: number;
+}
+
+/** One row per manager that capacity-checked allocations write first, so they serialize per manager. */
+@Entity('manager_slots')
+export class ManagerSlot {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) userid: string;
+  @Column({ type: 'int', default: 0 }) reservations: number;
+  @EpochMs() updatedAt: number;
 }
 
 /** Versioned allocation rule documents; exactly one is active. */

@@ -1,4 +1,12 @@
-import { Allocation, ContactWay, RuleSetRow, Transfer, WelcomeMessage } from './allocation';
+import {
+  Allocation,
+  ContactWay,
+  EntryRequestRow,
+  ManagerSlot,
+  RuleSetRow,
+  Transfer,
+  WelcomeMessage,
+} from './allocation';
 import { Campaign, CampaignEnrollment, RewardOutbox } from './campaigns';
 import { ContactTag, CorpTag, Customer, ExternalContact, Follow } from './customers';
 import { CustomerGroup, CustomerGroupMember, CustomerGroupStat } from './groups';
@@ -51,4 +59,6 @@ export const entities = [
   Campaign,
   CampaignEnrollment,
   RewardOutbox,
+  EntryRequestRow,
+  ManagerSlot,
 ];

@@ -109,4 +109,42 @@ describe('config', () => {
       loadConfig({ ...PROD, WECOM_CALLBACK_AES_KEY: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C' }).wecom.aesKey,
     ).toHaveLength(43);
   });
+  it('ENTRY_CLIENTS gives each caller its own key; ENTRY_SECRET stays the default client', () => {
+    const c = loadConfig({ ...PROD, ENTRY_CLIENTS: ' h5:h5-secret-0123456789abc , outbound:ob-secret-0123456789abc ' });
+    expect(c.entry.clients).toEqual({
+      default: PROD.ENTRY_SECRET,
+      h5: 'h5-secret-0123456789abc',
+      outbound: 'ob-secret-0123456789abc',
+    });
+    // Production without ENTRY_SECRET: only the named clients exist.
+    const { ENTRY_SECRET: _unused, ...noDefault } = PROD;
+    expect(
+      Object.keys(loadConfig({ ...noDefault, ENTRY_CLIENTS: 'h5:h5-secret-0123456789abc' }).entry.clients),
+    ).toEqual(['h5']);
+    expect(problems(noDefault)).toEqual(['ENTRY_SECRET']);
+    for (const bad of [
+      'h5',
+      'h5:short',
+      'bad name:h5-secret-0123456789abc',
+      'a:h5-secret-0123456789abc,a:h5-secret-0123456789abd',
+    ]) {
+      expect(problems({ ...PROD, ENTRY_CLIENTS: bad })).toEqual(['ENTRY_CLIENTS']);
+    }
+    expect(problems({ ...PROD, ENTRY_CLIENTS: 'default:h5-secret-0123456789abc' })).toEqual(['ENTRY_CLIENTS']);
+  });
+
+  it('TRUST_PROXY is off by default; true, a hop count or proxy addresses / CIDRs when set', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      '::1',
+    ]);
+    for (const bad of ['10.0.0.0/33', 'proxy.internal', '10.0.0.1,', '1.2.3']) {
+      expect(problems({ TRUST_PROXY: bad })).toEqual(['TRUST_PROXY']);
+    }
+  });
 });
