@@ -215,6 +215,7 @@ export class CapacityFull extends Error {
   constructor(
     public readonly userid: string,
     public readonly load: number,
+    public readonly capacity: number,
   ) {
     super(`manager ${userid} is at capacity (${load})`);
     this.name = 'CapacityFull';
@@ -273,7 +274,7 @@ export async function reserveAllocation(
     if (checked) {
       await repo.lockManagerSlot(tx, userid, now);
       const { load, capacity } = await repo.loadInDatabase(tx, userid, now);
-      if (load >= capacity) throw new CapacityFull(userid, load);
+      if (load >= capacity) throw new CapacityFull(userid, load, capacity);
     }
     if (opts.openKey) await repo.releaseExpiredOpenKey(tx, opts.openKey, now);
     await insertProspect(tx, plan.customer, now);

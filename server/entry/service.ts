@@ -7,6 +7,7 @@ import {
   CapacityFull,
   CustomerAllocationOpen,
   DEFAULT_ALLOCATION_TTL_MS,
+  invalidateAllocationCache,
   planAllocation,
   reserveAllocation,
   resolveCustomer,
@@ -168,10 +169,16 @@ async function allocateNew(deps: EntryDeps, req: EntryRequest, openKey: string |
     try {
       row = await reserveAllocation(db, plan, record);
     } catch (err) {
-      if (!(err instanceof CapacityFull) || attempt >= MAX_CAPACITY_RETRIES) throw err;
-      // Full in the database (another request or instance took the last slot): let the engine
-      // see the real load and decide again; that manager is now ruled out.
-      plan.index.setLoad(err.userid, err.load);
+      if (!(err instanceof CapacityFull)) throw err;
+      if (attempt >= MAX_CAPACITY_RETRIES) {
+        throw new AppError('unavailable', 503, 'customer managers are filling up right now; retry');
+      }
+      // Full in the database (another request or instance took the last slot, or this process's
+      // engine has an old capacity): the engine sees it full and decides again without them.
+      const known = plan.index.getManager(err.userid)?.capacity ?? 0;
+      plan.index.setLoad(err.userid, Math.max(err.load, err.capacity, known));
+      // Another process changed the org: rebuild from the database rather than decide on old data.
+      if (known !== err.capacity) invalidateAllocationCache(db);
       plan = await planAllocation(db, input, deps.salt, now);
     }
   }

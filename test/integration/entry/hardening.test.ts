@@ -11,8 +11,9 @@ import { SANDBOX_MEMBERS } from '../contacts/harness';
 
 /**
  * Issue 10 item 2: the entry API under replay, header rotation, concurrent bursts and two app
- * instances on one database. Each "instance" is its own build() with its own DataSource (own
- * engine cache, own in-process single flight, own sandbox WeCom), as two servers would be.
+ * instances on one database. Each "instance" is its own copy of the server modules with its own
+ * build() and DataSource (own engine cache, own in-process single flight, own sandbox WeCom), as
+ * two servers would be.
  */
 
 const H5_SECRET = 'h5-secret-0123456789abcdef';
@@ -32,10 +33,26 @@ async function cluster(target: DbTarget, instances: number, env: Record<string, 
   await seedOrg(fresh.ds, clock.now);
   await seedWelcomeTemplate(fresh.ds, clock.now);
   const dbs = [fresh.ds];
-  for (let i = 1; i < instances; i++) dbs.push(await openDatabase({ url: fresh.url }));
   const apps: FastifyInstance[] = [];
-  for (const db of dbs) {
-    const app = await build(testConfig(fresh.url, { ...ENV, ...env }), { db, now: () => clock.now, worker: false });
+  for (let i = 0; i < instances; i++) {
+    // Every further instance is a separate copy of the server's modules (its own registry), so
+    // nothing in process memory (single-flight maps, engine caches) is shared, as with two servers.
+    let server = { build, openDatabase };
+    if (i > 0) {
+      jest.isolateModules(() => {
+        server = {
+          build: require('../../../server/app').build,
+          openDatabase: require('../../../server/db/data-source').openDatabase,
+        };
+      });
+      dbs.push(await server.openDatabase({ url: fresh.url }));
+    }
+    const db = dbs[i];
+    const app = await server.build(testConfig(fresh.url, { ...ENV, ...env }), {
+      db,
+      now: () => clock.now,
+      worker: false,
+    });
     await app.ready();
     app.sandbox!.fake.load({
       users: SANDBOX_MEMBERS.map((userid) => ({
