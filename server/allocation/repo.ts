@@ -120,6 +120,11 @@ export async function findOpenAllocation(db: Db, customerId: string, now: number
   return row.expiresAt !== null && row.expiresAt <= now ? null : row;
 }
 
+/** The entry allocation holding the customer's open key (open, possibly past its TTL and not yet swept). */
+export async function findByOpenKey(db: Db, openKey: string): Promise<Allocation | null> {
+  return mgr(db).findOne(Allocation, { where: { openKey, status: 'open' } });
+}
+
 export async function latestAllocationFor(
   db: Db,
   where: { customerId?: string; externalUserid?: string },

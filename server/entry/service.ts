@@ -114,9 +114,14 @@ export async function entryAllocate(deps: EntryDeps, req: EntryRequest): Promise
 async function allocateForCustomer(deps: EntryDeps, req: EntryRequest, key: string): Promise<EntryAnswer> {
   const deadline = Date.now() + WAIT_FOR_OTHER_MS;
   for (;;) {
-    const open = await repo.findOpenAllocation(deps.db, key, deps.now());
-    if (open?.userid && open.qrCode !== null) return answerFor(deps.db, open);
-    if (!open) {
+    const now = deps.now();
+    const held = await repo.findByOpenKey(deps.db, key);
+    const live = held && (held.expiresAt === null || held.expiresAt > now) ? held : null;
+    if (live?.configId) return answerFor(deps.db, live);
+    if (!live) {
+      // Open entry allocations made before open keys existed still answer repeated calls.
+      const open = await repo.findOpenAllocation(deps.db, key, now);
+      if (open?.userid && open.qrCode !== null) return answerFor(deps.db, open);
       try {
         return await allocateNew(deps, req, key);
       } catch (err) {

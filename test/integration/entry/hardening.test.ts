@@ -222,6 +222,23 @@ describe.each(DB_TARGETS)('entry API hardening on %s', (target) => {
       expect(await app.db.manager.count(Allocation)).toBe(before);
     });
 
+    test('a customer being allocated elsewhere: the request waits for that QR code and answers it', async () => {
+      const row = (await app.db.manager.findOneByOrFail(Allocation, { customerId: 'C777' })) as Allocation;
+      // Another instance has reserved W1 and is still asking WeCom for the contact way.
+      const pending = { ...row, id: 'w1pendingreserve', customerId: 'W1', openKey: 'W1', configId: null, qrCode: null };
+      pending.state = `a:${pending.id}`;
+      pending.expiresAt = c.clock.now + 120_000;
+      await app.db.manager.insert(Allocation, pending);
+      const ways = addContactWays(c);
+      const asked = send(app, sign({ customerId: 'w1', ...NEAR_HZ01 }, c.clock.now));
+      await new Promise((r) => setTimeout(r, 300));
+      await app.db.manager.update(Allocation, { id: pending.id }, { configId: 'cw-other', qrCode: 'https://qr/other' });
+      const res = await asked;
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ allocationId: pending.id, qrCode: 'https://qr/other' });
+      expect(addContactWays(c)).toBe(ways);
+    });
+
     test('customer ids are stored canonical: " c002 " and "C002" are one customer', async () => {
       const upper = await send(app, sign({ customerId: 'C002', ...NEAR_HZ01, campaign: 'ids-1' }, c.clock.now));
       const lower = await send(app, sign({ customerId: ' c002 ', ...NEAR_HZ01, campaign: 'ids-2' }, c.clock.now));
