@@ -128,7 +128,7 @@ it('answers 503 (never 200) while MariaDB is away, /readyz false, then recovers 
     // Processed once: the worker counts an outcome only when its finish was stored. A finish whose
     // commit reached MariaDB while the reset took its answer is stored but not counted (at most one
     // per worker slot at the cut), so the count may fall short by that, never exceed EVENTS.
-    const processed = unhandledProbes((await get(`${srv.url}/metrics`)).body);
+    const processed = unhandledProbes((await get(`${srv.metricsUrl}/metrics`)).body);
     expect(processed).toBeLessThanOrEqual(EVENTS);
     expect(processed).toBeGreaterThanOrEqual(EVENTS - 4);
     expect(crashed).toBe(false);
