@@ -29,5 +29,5 @@ export function planAttachments(list: readonly Attachment[]): AttachmentPlan {
 /** 复制: the text, then one line per link so the customer still gets the pages. */
 export function copyTextOf(template: Template): string {
   const links = template.attachments.flatMap((a) => (a.type === 'link' ? [`${a.title} ${a.url}`] : []));
-  return links.length ? `${template.content}\n${links.join('\n')}` : template.content;
+  return links.length ? `${template.text}\n${links.join('\n')}` : template.text;
 }

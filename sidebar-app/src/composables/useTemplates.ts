@@ -130,7 +130,8 @@ export function useTemplates(deps: TemplatesDeps) {
     try {
       const plan = planAttachments(template.attachments);
       try {
-        await adapter.sendChatMessage({ msgtype: 'text', text: { content: template.content } });
+        // The server's send text: variables filled and the risk disclaimer appended (issue 12).
+        await adapter.sendChatMessage({ msgtype: 'text', text: { content: template.text } });
       } catch (err) {
         deps.toast.show('error', `发送失败，可点击“复制”后手动粘贴（${reason(err)}）`);
         return false;

@@ -215,6 +215,17 @@ describe('useTemplates', () => {
     expect(s.calls[0].body).toEqual({ externalUserId: 'wmCUST1', templateId: 1, channel: 'copy' });
   });
 
+  it('sends and copies the server's send text: a wealth script's risk disclaimer reaches the customer', async () => {
+    const wealth = template({ content: '这款理财适合您', disclaimer: '理财非存款，产品有风险，投资须谨慎。' });
+    const s = setup();
+    await expect(s.t.send(wealth)).resolves.toBe(true);
+    expect(s.sent).toEqual([
+      { msgtype: 'text', text: { content: '这款理财适合您\n\n理财非存款，产品有风险，投资须谨慎。' } },
+    ]);
+    await expect(s.t.copy(wealth)).resolves.toBe(true);
+    expect(s.copied).toEqual(['这款理财适合您\n\n理财非存款，产品有风险，投资须谨慎。']);
+  });
+
   it('copy puts the text on the clipboard and records a "copy" touch', async () => {
     const s = setup();
     await expect(s.t.copy(template({ content: '复制我' }))).resolves.toBe(true);
