@@ -215,7 +215,7 @@ describe('useTemplates', () => {
     expect(s.calls[0].body).toEqual({ externalUserId: 'wmCUST1', templateId: 1, channel: 'copy' });
   });
 
-  it('sends and copies the server's send text: a wealth script's risk disclaimer reaches the customer', async () => {
+  it('sends and copies the server send text: the risk disclaimer of a wealth script reaches the customer', async () => {
     const wealth = template({ content: '这款理财适合您', disclaimer: '理财非存款，产品有风险，投资须谨慎。' });
     const s = setup();
     await expect(s.t.send(wealth)).resolves.toBe(true);
