@@ -205,6 +205,7 @@ const envSchema = z.object({
   REWARD_WEBHOOK_URL: url.optional(),
   REWARD_WEBHOOK_SECRET: secret.optional(),
   REWARD_MAX_ATTEMPTS: int(1, 100).default('10'),
+  CAMPAIGN_STAFF_CORPS: z.string().trim().max(2000).default(''),
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default('14'),
   CAMPAIGN_PRODUCTS: z.string().trim().max(2000).default(''),
   SIDEBAR_LINK_MAX_FAILURES: int(1, 1000).default('5'),
@@ -306,6 +307,11 @@ export interface Config {
   };
   /** The bank's reward system (campaign vouchers, referral rewards); url null = not configured. */
   rewards: { url: string | null; secret: string; maxAttempts: number };
+  /**
+   * WeCom corps whose users are the bank's own staff (corp_name or corp_full_name as externalcontact/get
+   * reports them): their adds never earn a campaign reward. Optional: absent = none.
+   */
+  campaigns?: { staffCorps: string[] };
   /**
    * Suggestions that learn (issue 12): a bank outcome is credited to the last send within
    * `attributionWindowDays`; scripts for `campaignProducts` (active campaigns) rank higher (活动中).
@@ -462,6 +468,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       url: e.REWARD_WEBHOOK_URL ?? (sandbox ? `${publicBaseUrl}/sandbox/rewards` : null),
       secret: e.REWARD_WEBHOOK_SECRET ?? (sandbox ? 'sandbox-reward-secret-change-me' : ''),
       maxAttempts: e.REWARD_MAX_ATTEMPTS,
+    },
+    campaigns: {
+      staffCorps: e.CAMPAIGN_STAFF_CORPS.split(/[,，]/)
+        .map((p) => p.trim())
+        .filter(Boolean),
     },
     learning: {
       attributionWindowDays: e.ATTRIBUTION_WINDOW_DAYS,

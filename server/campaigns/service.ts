@@ -33,8 +33,13 @@ export interface AddFacts {
   userid: string;
   state: string | null;
   unionid: string | null;
-  /** externalcontact/get type: 1 WeChat, 2 a WeCom user (staff reach managers as WeCom users). */
+  /** externalcontact/get `type`: 1 a WeChat user, 2 a WeCom user (of some corp: see isCorpMember). */
   contactType: number;
+  /** externalcontact/get `corp_name` / `corp_full_name` (type 2 only): the WeCom user's corp. */
+  corpName?: string | null;
+  corpFullName?: string | null;
+  /** CAMPAIGN_STAFF_CORPS: the bank's own WeCom corps other than this one. */
+  staffCorps?: string[];
   customer: Pick<Customer, 'id' | 'ownerUserid'> | null;
   /** The allocation's campaign (entry API `campaign`). */
   allocationCampaign: string | null;
@@ -62,10 +67,27 @@ export async function attributionOf(
   return null;
 }
 
+/**
+ * "Not a corp member". externalcontact/get says `type` 1 = a WeChat user, 2 = a WeCom user, with
+ * `corp_name`/`corp_full_name` (the user's corp) only for type 2 (PROTOCOL.md, endpoint table). A
+ * member of OUR corp is an internal contact: WeCom never gives them an external_userid in this corp,
+ * so no add event for them reaches us as an external contact. A type 2 contact is therefore always
+ * someone working at ANOTHER corp (a company customer on their work WeCom): a customer, eligible.
+ * The one case that is the bank's staff is a user of one of the bank's other WeCom corps (a head-office
+ * or sister corp, CAMPAIGN_STAFF_CORPS), recognised by the corp name WeCom reports.
+ * Not detectable: a staff member adding from a personal WeChat (type 1); WeCom exposes no link between
+ * a member and their personal WeChat, so such an add looks like any customer's.
+ */
+export function isCorpMember(f: Pick<AddFacts, 'contactType' | 'corpName' | 'corpFullName' | 'staffCorps'>): boolean {
+  if (f.contactType !== 2 || !f.staffCorps?.length) return false;
+  const names = [f.corpName, f.corpFullName].map((n) => n?.trim()).filter(Boolean);
+  return names.some((n) => f.staffCorps?.includes(n as string));
+}
+
 /** The rules, in order; the first that fails is the reason. */
 async function judge(db: DataSource, c: Campaign, f: AddFacts): Promise<string> {
   if (f.addedAt < c.startsAt || f.addedAt >= c.endsAt) return 'outside_period';
-  if (f.contactType === 2) return 'wecom_user';
+  if (isCorpMember(f)) return 'corp_member';
   if (c.newCustomersOnly) {
     if (f.customer?.ownerUserid) return 'existing_customer';
     if (await repo.followedBefore(db, f.externalUserid, c.startsAt)) return 'already_contact';

@@ -26,6 +26,7 @@ export interface FakeContact {
   avatar?: string;
   unionid?: string;
   corp_name?: string;
+  corp_full_name?: string;
 }
 
 export interface FakeFollow {

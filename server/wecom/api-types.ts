@@ -28,6 +28,7 @@ export interface ExternalContactDetail {
     avatar?: string;
     unionid?: string;
     corp_name?: string;
+    corp_full_name?: string;
   };
   follow_user: {
     userid: string;

@@ -37,7 +37,7 @@ export class CampaignEnrollment {
   @Column({ type: 'varchar', length: 64, nullable: true }) customerId: string | null;
   @Column({ type: 'varchar', length: 16 }) channel: CampaignChannel;
   @Column({ type: 'boolean' }) eligible: boolean;
-  /** eligible | outside_period | wecom_user | existing_customer | already_contact */
+  /** eligible | outside_period | corp_member | existing_customer | already_contact */
   @Column({ type: 'varchar', length: 32 }) reason: string;
   @EpochMs() addedAt: number;
   @EpochMs() decidedAt: number;

@@ -34,7 +34,7 @@ describe.each(DB_TARGETS)('campaigns on %s', (target) => {
   const deliver = () => runJobNow(h.app, 'reward-delivery');
 
   beforeAll(async () => {
-    h = await harness(target);
+    h = await harness(target, { CAMPAIGN_STAFF_CORPS: '示范银行总行,示范银行股份有限公司' });
     const now = h.clock.now;
     const spring = {
       code: 'spring-ljj',
@@ -127,12 +127,30 @@ describe.each(DB_TARGETS)('campaigns on %s', (target) => {
     await h.settle();
     expect(await enrollment(b.externalUserId!)).toMatchObject({ eligible: false, reason: 'existing_customer' });
 
-    // A WeCom user (the bank's own staff reach managers that way).
-    const staff = 'wmstaff0000000000000000000001';
-    h.fake.contacts.set(staff, { external_userid: staff, name: '同事', type: 2, gender: 0, corp_name: '示范银行' });
-    await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: staff, state });
+    // WeCom users (type 2). One of a company customer's corp is a customer like any other: our own
+    // members are internal contacts and never arrive as external contacts, so type 2 alone is not staff.
+    const company = 'wmcompany00000000000000000001';
+    h.fake.contacts.set(company, {
+      external_userid: company,
+      name: '客户',
+      type: 2,
+      gender: 0,
+      corp_name: '某科技',
+      corp_full_name: '某科技有限公司',
+    });
+    await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: company, state });
     await h.settle();
-    expect(await enrollment(staff)).toMatchObject({ eligible: false, reason: 'wecom_user' });
+    expect(await enrollment(company)).toMatchObject({ eligible: true, reason: 'eligible' });
+    // A user of the bank's head-office corp (CAMPAIGN_STAFF_CORPS), by short or full corp name: staff.
+    for (const [id, names] of [
+      ['wmstaff0000000000000000000001', { corp_name: '示范银行总行' }],
+      ['wmstaff0000000000000000000002', { corp_name: '总行', corp_full_name: '示范银行股份有限公司' }],
+    ] as const) {
+      h.fake.contacts.set(id, { external_userid: id, name: '同事', type: 2, gender: 0, ...names });
+      await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: id, state });
+      await h.settle();
+      expect(await enrollment(id)).toMatchObject({ eligible: false, reason: 'corp_member' });
+    }
 
     // A campaign that ended a month ago.
     const old = await campaignsQrCommand({ code: 'old-ljj', manager: 'wang_hz01' }, ctx(true));
@@ -143,17 +161,34 @@ describe.each(DB_TARGETS)('campaigns on %s', (target) => {
     await h.settle();
     expect(await enrollment(c.externalUserId!, 'old-ljj')).toMatchObject({ eligible: false, reason: 'outside_period' });
 
-    // Two WeChat identities with one unionid (e.g. a second external_userid): one decision only.
-    for (const id of ['wmunion000000000000000000000A', 'wmunion000000000000000000000B']) {
-      h.fake.contacts.set(id, { external_userid: id, name: '客户', type: 1, gender: 0, unionid: 'oUnion-1' });
-      await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: id, state });
-      await h.settle();
-    }
+    // The same WeChat user (one unionid) under a second external_userid, e.g. after deleting the
+    // manager and coming back once the corp moved to new-style ids: one decision only.
+    h.fake.contacts.set('wmunion000000000000000000000A', {
+      external_userid: 'wmunion000000000000000000000A',
+      name: '客户',
+      type: 1,
+      gender: 0,
+      unionid: 'oUnion-1',
+    });
+    await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: 'wmunion000000000000000000000A', state });
+    await h.settle();
+    await simulateCustomerDeletesManager(h.app, { userid: 'li_hz01', externalUserId: 'wmunion000000000000000000000A' });
+    await h.settle();
+    h.fake.contacts.set('wmunion000000000000000000000B', {
+      external_userid: 'wmunion000000000000000000000B',
+      name: '客户',
+      type: 1,
+      gender: 0,
+      unionid: 'oUnion-1',
+    });
+    await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: 'wmunion000000000000000000000B', state });
+    await h.settle();
     expect(await enrollment('wmunion000000000000000000000A')).toMatchObject({ eligible: true });
     expect(await enrollment('wmunion000000000000000000000B')).toBeNull();
     const keys = (await h.app.db.manager.find(RewardOutbox)).map((r) => r.idempotencyKey);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(3);
+    // C002 (entry), the QR add, the company customer, the unionid customer once.
+    expect(keys).toHaveLength(4);
   });
 
   test('delivery: the receiver fails some requests → retries with backoff → each reward accepted exactly once', async () => {
