@@ -9,6 +9,7 @@ import {
   type OperatingReport,
   type ReportRow,
   TRANSFER_STATUSES,
+  WELCOME_SKIP_REASONS,
 } from '../../server/reports/queries';
 import { formatTime, oneOf, parseTime } from './args';
 import { type CommandContext, type CommandResult, EXIT, UsageError } from './context';
@@ -64,6 +65,24 @@ export async function reportCommand(args: ReportArgs, ctx: CommandContext): Prom
   return { exitCode, json: report, output: body };
 }
 
+/** Why welcomes did not go out, in the words an operator reads. */
+export const WELCOME_SKIP_ZH: Record<(typeof WELCOME_SKIP_REASONS)[number], string> = {
+  no_template: '无可用欢迎语',
+  code_expired: '超时未发',
+};
+
+const skippedTotal = (r: ReportRow) => WELCOME_SKIP_REASONS.reduce((s, k) => s + r.welcomeSkipped[k], 0);
+
+/** "3 (无可用欢迎语 2, 超时未发 1)", or "0". */
+export function skippedText(r: ReportRow): string {
+  const total = skippedTotal(r);
+  if (!total) return '0';
+  const parts = WELCOME_SKIP_REASONS.filter((k) => r.welcomeSkipped[k]).map(
+    (k) => `${WELCOME_SKIP_ZH[k]} ${r.welcomeSkipped[k]}`,
+  );
+  return `${total} (${parts.join(', ')})`;
+}
+
 const transfersText = (r: ReportRow) =>
   TRANSFER_STATUSES.filter((s) => r.transfers[s])
     .map((s) => `${s} ${r.transfers[s]}`)
@@ -94,6 +113,7 @@ export function reportTable(report: OperatingReport): string {
       'act 30d',
       'allocation mix',
       'welcome',
+      'welcome skipped',
       'transfers',
     ],
     rows.map((r) => [
@@ -106,11 +126,21 @@ export function reportTable(report: OperatingReport): string {
       percent(r.activity30),
       mix(r),
       percent(r.welcomeRate),
+      skippedText(r),
       transfersText(r),
     ]),
   );
+  const skipped = skippedTotal(report.total);
+  const why = skipped
+    ? [
+        '',
+        `welcomes skipped: ${skipped} — ${WELCOME_SKIP_REASONS.filter((k) => report.total.welcomeSkipped[k])
+          .map((k) => `${k} (${WELCOME_SKIP_ZH[k]}) ${report.total.welcomeSkipped[k]}`)
+          .join(', ')}`,
+      ]
+    : [];
   const tail = report.findings.length ? ['', ...report.findings.map((f) => `MISSED: ${f}`)] : ['', 'targets met.'];
-  return [...head, table, ...tail].join('\n');
+  return [...head, table, ...why, ...tail].join('\n');
 }
 
 const ratioCell = (r: number | null) => (r === null ? null : Number(r.toFixed(4)));
@@ -132,6 +162,7 @@ export function reportCsv(report: OperatingReport): string {
     'welcome_sent',
     'welcome_failed',
     'welcome_rate',
+    ...WELCOME_SKIP_REASONS.map((k) => `welcome_skipped_${k}`),
     ...TRANSFER_STATUSES.map((k) => `transfer_${k}`),
   ];
   const line = (r: ReportRow): CsvValue[] => [
@@ -150,6 +181,7 @@ export function reportCsv(report: OperatingReport): string {
     r.welcomeSent,
     r.welcomeFailed,
     ratioCell(r.welcomeRate),
+    ...WELCOME_SKIP_REASONS.map((k) => r.welcomeSkipped[k]),
     ...TRANSFER_STATUSES.map((k) => r.transfers[k] ?? 0),
   ];
   // Labels are branch and manager names typed by people: csvDocument neutralises formulas.

@@ -253,7 +253,12 @@ export function renderReportHtml(report: OperatingReport, generatedAt: number): 
       state(t.activity30 === null ? null : t.activity30 < activityMin),
     ),
     card('7日活跃率', pct(t.activity7), `${num(t.active7)}/${num(t.activeFollows)} 位在册客户`, 'plain'),
-    card('欢迎语成功率', pct(t.welcomeRate), `成功 ${num(t.welcomeSent)} · 失败 ${num(t.welcomeFailed)}`, 'plain'),
+    card(
+      '欢迎语成功率',
+      pct(t.welcomeRate),
+      `成功 ${num(t.welcomeSent)} · 失败 ${num(t.welcomeFailed)} · 跳过 ${num(t.welcomeSkipped.no_template + t.welcomeSkipped.code_expired)}（无可用欢迎语 ${num(t.welcomeSkipped.no_template)}，超时未发 ${num(t.welcomeSkipped.code_expired)}）`,
+      'plain',
+    ),
     card(
       '客户迁移',
       transferTotal ? pct((t.transfers.success ?? 0) / transferTotal) : '—',

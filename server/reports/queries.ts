@@ -22,6 +22,16 @@ const DAY = 86_400_000;
 
 export type GroupBy = 'total' | 'branch' | 'manager';
 
+/**
+ * Why a welcome did not go out without being tried (WelcomeSkipReason in server/contacts/welcome.ts,
+ * also in each `welcome.skipped` / `welcome.expired` audit row): no approved, unexpired welcome
+ * script (status `skipped`), or the 20 s code had run out before a send was tried (status
+ * `expired` with no script chosen). A welcome that was tried and ran out of time while retrying is
+ * a failure, not a skip.
+ */
+export const WELCOME_SKIP_REASONS = ['no_template', 'code_expired'] as const;
+export type WelcomeSkipReasonKey = (typeof WELCOME_SKIP_REASONS)[number];
+
 export interface ReportRow {
   key: string;
   label: string;
@@ -38,6 +48,8 @@ export interface ReportRow {
   welcomeSent: number;
   welcomeFailed: number;
   welcomeRate: number | null;
+  /** Welcomes that never went out, by reason (see WELCOME_SKIP_REASONS); not part of the rate. */
+  welcomeSkipped: Record<WelcomeSkipReasonKey, number>;
   transfers: Record<string, number>;
 }
 
@@ -62,6 +74,7 @@ interface Counts {
   allocations: Record<string, number>;
   welcomeSent: number;
   welcomeFailed: number;
+  welcomeSkipped: Record<WelcomeSkipReasonKey, number>;
   transfers: Record<string, number>;
 }
 
@@ -75,6 +88,7 @@ const emptyCounts = (): Counts => ({
   allocations: {},
   welcomeSent: 0,
   welcomeFailed: 0,
+  welcomeSkipped: { no_template: 0, code_expired: 0 },
   transfers: {},
 });
 
@@ -86,6 +100,7 @@ function finish(key: string, label: string, c: Counts): ReportRow {
     key,
     label,
     ...c,
+    welcomeSkipped: { ...c.welcomeSkipped },
     churnRate: ratio(c.churned, c.adds),
     activity7: ratio(c.active7, c.activeFollows),
     activity30: ratio(c.active30, c.activeFollows),
@@ -106,6 +121,7 @@ function add(into: Counts, c: Counts) {
   ] as const) {
     into[k] += c[k];
   }
+  for (const k of WELCOME_SKIP_REASONS) into.welcomeSkipped[k] += c.welcomeSkipped[k];
   for (const [k, v] of Object.entries(c.allocations)) into.allocations[k] = (into.allocations[k] ?? 0) + v;
   for (const [k, v] of Object.entries(c.transfers)) into.transfers[k] = (into.transfers[k] ?? 0) + v;
 }
@@ -174,15 +190,22 @@ async function perManager(db: DataSource, from: number, to: number): Promise<Map
     c.allocations[reason] = (c.allocations[reason] ?? 0) + Number(r.n);
   }
 
-  // Half follows (the customer added the manager, not yet two-way friends) are not adds yet.
+  // Welcomes: sent, failed (tried, or ran out of time while retrying), skipped by reason.
   for (const r of await q(
-    `SELECT userid AS u, status, COUNT(*) AS n FROM welcome_messages
-      WHERE event_at >= ? AND event_at < ? GROUP BY userid, status`,
+    `SELECT userid AS u, status, CASE WHEN template_id IS NULL THEN 0 ELSE 1 END AS tried, COUNT(*) AS n
+       FROM welcome_messages
+      WHERE event_at >= ? AND event_at < ?
+      GROUP BY userid, status, CASE WHEN template_id IS NULL THEN 0 ELSE 1 END`,
     [from, to],
   )) {
     const c = at(r.u);
-    if (r.status === 'sent' || r.status === 'already_sent') c.welcomeSent += Number(r.n);
-    else if (r.status === 'failed' || r.status === 'expired') c.welcomeFailed += Number(r.n);
+    const n = Number(r.n);
+    if (r.status === 'sent' || r.status === 'already_sent') c.welcomeSent += n;
+    else if (r.status === 'failed') c.welcomeFailed += n;
+    else if (r.status === 'expired') {
+      if (Number(r.tried)) c.welcomeFailed += n;
+      else c.welcomeSkipped.code_expired += n;
+    } else if (r.status === 'skipped') c.welcomeSkipped.no_template += n;
   }
 
   // Transfers count for the manager (and branch) taking the customers over.

@@ -4,6 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { EXIT, UsageError } from '../../../scripts/commands/context';
 import { reportCommand } from '../../../scripts/commands/report';
 import type { Config } from '../../../server/config';
+import { WelcomeMessage } from '../../../server/db/entities';
 import type { OperatingReport } from '../../../server/reports/queries';
 import { DB_TARGETS, testConfig } from '../../helpers/db';
 import { useFreshDb } from '../../helpers/fixtures';
@@ -35,6 +36,7 @@ describe.each(DB_TARGETS)('ops report on %s', (target) => {
       active30: 9,
       welcomeSent: 5,
       welcomeFailed: 1,
+      welcomeSkipped: { no_template: 2, code_expired: 0 },
       allocations: { owner: 3, nearest_branch: 6, fallback: 1, none: 1 },
       transfers: { success: 2, refused: 1, waiting: 1 },
     });
@@ -43,6 +45,45 @@ describe.each(DB_TARGETS)('ops report on %s', (target) => {
     expect(r.total.welcomeRate).toBeCloseTo(5 / 6);
     expect(r.findings).toEqual(['churn 21.1% is above the 10% target']);
     expect(res.output).toContain('MISSED: churn 21.1%');
+  });
+
+  it('shows how many welcomes were skipped and why (no approved script, code ran out before a try)', async () => {
+    const rows = [
+      // ran out before anything was tried: a skip; ran out while retrying a chosen script: a failure
+      { codeHash: 'skip-exp-1', status: 'expired' as const, templateId: null },
+      { codeHash: 'skip-exp-2', status: 'expired' as const, templateId: 1 },
+    ].map((r, i) => ({
+      ...r,
+      externalUserid: `xs${i}`,
+      userid: 'lina',
+      errcode: null,
+      eventAt: NOW - 2 * 86_400_000,
+      sentAt: null,
+    }));
+    await db.ds.getRepository(WelcomeMessage).insert(rows);
+    try {
+      const res = await reportCommand({ by: 'manager' }, ctx());
+      const r = res.json as OperatingReport;
+      expect(r.total.welcomeSkipped).toEqual({ no_template: 2, code_expired: 1 });
+      expect(r.total.welcomeFailed).toBe(2);
+      expect(r.rows.find((row) => row.key === 'zhangwei')?.welcomeSkipped).toEqual({ no_template: 2, code_expired: 0 });
+      expect(r.rows.find((row) => row.key === 'lina')?.welcomeSkipped).toEqual({ no_template: 0, code_expired: 1 });
+      expect(res.output).toContain('welcome skipped');
+      expect(res.output).toContain('2 (无可用欢迎语 2)');
+      expect(res.output).toContain('welcomes skipped: 3 — no_template (无可用欢迎语) 2, code_expired (超时未发) 1');
+      const out = join(db.tmp, 'skips.csv');
+      await reportCommand({ format: 'csv', out }, ctx());
+      const csv = parse(readFileSync(out, 'utf8'), { bom: true, columns: true }) as Record<string, string>[];
+      expect(csv.find((row) => row.group === 'total')).toMatchObject({
+        welcome_skipped_no_template: '2',
+        welcome_skipped_code_expired: '1',
+      });
+      const html = join(db.tmp, 'skips.html');
+      await reportCommand({ format: 'html', out: html }, ctx());
+      expect(readFileSync(html, 'utf8')).toContain('跳过 3（无可用欢迎语 2，超时未发 1）');
+    } finally {
+      await db.ds.getRepository(WelcomeMessage).delete(rows.map((r) => ({ codeHash: r.codeHash })));
+    }
   });
 
   it('groups by manager and by branch', async () => {
