@@ -140,3 +140,148 @@ export async function replayInbox(
 export async function getInboxEvent(db: DataSource, id: number): Promise<InboxEvent | null> {
   return db.getRepository(InboxEvent).findOneBy({ id });
 }
+
+/** The columns the worker needs of a claimed row. */
+export type ClaimedRow = Pick<InboxEvent, 'id' | 'payload' | 'attempts' | 'receivedAt' | 'dedupKey'>;
+
+const isMysql = (db: DataSource) => db.options.type !== 'better-sqlite3';
+
+/**
+ * Claims up to `limit` due pending rows for `token` until `until`, and returns them. `FOR UPDATE
+ * SKIP LOCKED` on MySQL, one atomic UPDATE on SQLite, so concurrent workers never claim a row twice.
+ */
+export async function claimDue(
+  db: DataSource,
+  token: string,
+  opts: { now: number; until: number; limit: number },
+): Promise<ClaimedRow[]> {
+  const { now, until, limit } = opts;
+  if (isMysql(db)) {
+    // READ COMMITTED: the claim locks only the rows it returns, never gaps, so concurrent inserts
+    // on the ack path are not blocked behind a claim.
+    const ids = await db.transaction('READ COMMITTED', async (m) => {
+      const found = await m
+        .getRepository(InboxEvent)
+        .createQueryBuilder('i')
+        .select('i.id', 'id')
+        .where("i.status = 'pending' AND i.next_attempt_at <= :now", { now })
+        .orderBy('i.next_attempt_at', 'ASC')
+        .addOrderBy('i.id', 'ASC')
+        .limit(limit)
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .getRawMany<{ id: number }>();
+      if (found.length === 0) return [];
+      const list = found.map((f) => Number(f.id));
+      await m
+        .createQueryBuilder()
+        .update(InboxEvent)
+        .set({ status: 'processing', lockedBy: token, lockedUntil: until, attempts: () => 'attempts + 1' })
+        .where('id IN (:...list)', { list })
+        .execute();
+      return list;
+    });
+    if (ids.length === 0) return [];
+  } else {
+    // SQLite has one writer at a time: a single UPDATE … WHERE id IN (SELECT … LIMIT n) is the claim.
+    await db.query(
+      `UPDATE inbox SET status = 'processing', locked_by = ?, locked_until = ?, attempts = attempts + 1
+       WHERE id IN (SELECT id FROM inbox WHERE status = 'pending' AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at, id LIMIT ?)`,
+      [token, until, now, limit],
+    );
+  }
+  return claimedBy(db, token);
+}
+
+/** Claims the one pending row with this dedup key (the fast lane); false when it is not pending. */
+export async function claimByDedupKey(
+  db: DataSource,
+  dedupKey: string,
+  token: string,
+  until: number,
+): Promise<boolean> {
+  const res = await db
+    .createQueryBuilder()
+    .update(InboxEvent)
+    .set({ status: 'processing', lockedBy: token, lockedUntil: until, attempts: () => 'attempts + 1' })
+    .where("dedup_key = :k AND status = 'pending'", { k: dedupKey })
+    .execute();
+  return !!res.affected;
+}
+
+/** The rows `token` holds, oldest first. */
+export async function claimedBy(db: DataSource, token: string): Promise<ClaimedRow[]> {
+  return db
+    .getRepository(InboxEvent)
+    .createQueryBuilder('i')
+    .select(['i.id', 'i.payload', 'i.attempts', 'i.receivedAt', 'i.dedupKey'])
+    .where("i.locked_by = :token AND i.status = 'processing'", { token })
+    .orderBy('i.id', 'ASC')
+    .getMany();
+}
+
+/**
+ * Expired leases (a crashed or killed process) go back to pending, except rows held under one of
+ * `keep` (the caller's own, alive whatever the clock says); done rows received before
+ * `doneCutoff` are deleted (kept until then for the dedup window).
+ */
+export async function sweepInbox(
+  db: DataSource,
+  opts: { now: number; keep: string[]; doneCutoff: number },
+): Promise<void> {
+  const expired = db
+    .createQueryBuilder()
+    .update(InboxEvent)
+    .set({ status: 'pending', lockedBy: null, lockedUntil: null, nextAttemptAt: opts.now })
+    .where("status = 'processing' AND locked_until < :now", { now: opts.now });
+  if (opts.keep.length) expired.andWhere('locked_by NOT IN (:...mine)', { mine: opts.keep });
+  await expired.execute();
+  await db
+    .createQueryBuilder()
+    .delete()
+    .from(InboxEvent)
+    .where("status = 'done' AND received_at < :cutoff", { cutoff: opts.doneCutoff })
+    .execute();
+}
+
+/**
+ * Writes a row's outcome and releases its lease, only if `token` still holds it (a process whose
+ * lease expired and was taken over does not own the row). Returns whether it was written.
+ */
+export async function finishClaimed(
+  db: DataSource,
+  id: number,
+  token: string,
+  status: InboxStatus,
+  patch: Partial<InboxEvent>,
+): Promise<boolean> {
+  const res = await db
+    .createQueryBuilder()
+    .update(InboxEvent)
+    .set({ ...patch, status, lockedBy: null, lockedUntil: null })
+    .where('id = :id AND locked_by = :token', { id, token })
+    .execute();
+  return res.affected !== 0;
+}
+
+/** Extends the leases of `ids` still held under one of `tokens`; returns how many rows were extended. */
+export async function renewLeases(db: DataSource, ids: number[], tokens: string[], until: number): Promise<number> {
+  const res = await db
+    .createQueryBuilder()
+    .update(InboxEvent)
+    .set({ lockedUntil: until })
+    .where("id IN (:...ids) AND locked_by IN (:...tokens) AND status = 'processing'", { ids, tokens })
+    .execute();
+  return res.affected ?? 0;
+}
+
+/** Who holds each of `ids` that is still processing. */
+export async function leaseHolders(db: DataSource, ids: number[]): Promise<Pick<InboxEvent, 'id' | 'lockedBy'>[]> {
+  return db
+    .getRepository(InboxEvent)
+    .createQueryBuilder('i')
+    .select(['i.id', 'i.lockedBy'])
+    .where("i.id IN (:...ids) AND i.status = 'processing'", { ids })
+    .getMany();
+}

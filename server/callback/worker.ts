@@ -1,12 +1,23 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { InboxEvent, InboxStatus } from '../db/entities';
+import type { InboxEvent, InboxStatus } from '../db/entities';
 import { wecomErrorInfo } from '../wecom/errors';
 import type { WecomEvent } from '../wecom/events';
 import { wecomOf } from '../wecom/plugin';
 import { parseEventXml } from '../wecom/xml';
-import { eventType, PURGED_PAYLOAD } from './inbox-repo';
+import {
+  type ClaimedRow,
+  claimByDedupKey,
+  claimDue,
+  claimedBy,
+  eventType,
+  finishClaimed,
+  leaseHolders,
+  PURGED_PAYLOAD,
+  renewLeases,
+  sweepInbox,
+} from './inbox-repo';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,7 +38,7 @@ export interface WorkerOptions {
   random?: () => number;
 }
 
-type Row = Pick<InboxEvent, 'id' | 'payload' | 'attempts' | 'receivedAt' | 'dedupKey'>;
+type Row = ClaimedRow;
 
 /** Errors a retry cannot fix: the handler (or the WeCom client) marks them so. */
 /** Retrying cannot help: a handler said so (`permanent: true`), or WeCom says the data or auth is wrong. */
@@ -88,10 +99,6 @@ export class InboxWorker {
     return this.app.db;
   }
 
-  private get isMysql() {
-    return this.db.options.type !== 'better-sqlite3';
-  }
-
   start() {
     if (this.running) return;
     this.running = true;
@@ -136,19 +143,8 @@ export class InboxWorker {
     if (!this.running || this.stopping) return false;
     const token = this.token();
     const now = this.app.now();
-    const res = await this.db
-      .createQueryBuilder()
-      .update(InboxEvent)
-      .set({
-        status: 'processing',
-        lockedBy: token,
-        lockedUntil: now + this.opts.leaseMs,
-        attempts: () => 'attempts + 1',
-      })
-      .where("dedup_key = :k AND status = 'pending'", { k: dedupKey })
-      .execute();
-    if (!res.affected) return false;
-    const rows = await this.load(token);
+    if (!(await claimByDedupKey(this.db, dedupKey, token, now + this.opts.leaseMs))) return false;
+    const rows = await claimedBy(this.db, token);
     this.active++;
     try {
       for (const r of rows) await this.process(r, token).catch((err) => this.finishFailed(r, err));
@@ -235,75 +231,19 @@ export class InboxWorker {
     const now = this.app.now();
     if (now - this.lastSweep < Math.min(5_000, this.opts.leaseMs / 5)) return;
     this.lastSweep = now;
-    const expired = this.db
-      .createQueryBuilder()
-      .update(InboxEvent)
-      .set({ status: 'pending', lockedBy: null, lockedUntil: null, nextAttemptAt: now })
-      .where("status = 'processing' AND locked_until < :now", { now });
-    // Our own rows are alive whatever the clock says (a renewal may just have failed while the
-    // database was away): never hand a row this process is still running to the queue again.
-    const mine = this.heldTokens();
-    if (mine.length) expired.andWhere('locked_by NOT IN (:...mine)', { mine });
-    await expired.execute();
-    // Done rows are kept for the dedup window (older timestamps are rejected as stale anyway).
-    const cutoff = now - (this.opts.retentionHours + 1) * 3_600_000;
-    await this.db
-      .createQueryBuilder()
-      .delete()
-      .from(InboxEvent)
-      .where("status = 'done' AND received_at < :cutoff", { cutoff })
-      .execute();
+    await sweepInbox(this.db, {
+      now,
+      // Our own rows are alive whatever the clock says (a renewal may just have failed while the
+      // database was away): never hand a row this process is still running to the queue again.
+      keep: this.heldTokens(),
+      // Done rows are kept for the dedup window (older timestamps are rejected as stale anyway).
+      doneCutoff: now - (this.opts.retentionHours + 1) * 3_600_000,
+    });
   }
 
-  private async claim(token: string, limit: number): Promise<Row[]> {
+  private claim(token: string, limit: number): Promise<Row[]> {
     const now = this.app.now();
-    const until = now + this.opts.leaseMs;
-    if (this.isMysql) {
-      // READ COMMITTED: the claim locks only the rows it returns, never gaps, so concurrent inserts
-      // on the ack path are not blocked behind a claim.
-      const ids = await this.db.transaction('READ COMMITTED', async (m) => {
-        const found = await m
-          .getRepository(InboxEvent)
-          .createQueryBuilder('i')
-          .select('i.id', 'id')
-          .where("i.status = 'pending' AND i.next_attempt_at <= :now", { now })
-          .orderBy('i.next_attempt_at', 'ASC')
-          .addOrderBy('i.id', 'ASC')
-          .limit(limit)
-          .setLock('pessimistic_write')
-          .setOnLocked('skip_locked')
-          .getRawMany<{ id: number }>();
-        if (found.length === 0) return [];
-        const list = found.map((f) => Number(f.id));
-        await m
-          .createQueryBuilder()
-          .update(InboxEvent)
-          .set({ status: 'processing', lockedBy: token, lockedUntil: until, attempts: () => 'attempts + 1' })
-          .where('id IN (:...list)', { list })
-          .execute();
-        return list;
-      });
-      if (ids.length === 0) return [];
-    } else {
-      // SQLite has one writer at a time: a single UPDATE … WHERE id IN (SELECT … LIMIT n) is the claim.
-      await this.db.query(
-        `UPDATE inbox SET status = 'processing', locked_by = ?, locked_until = ?, attempts = attempts + 1
-         WHERE id IN (SELECT id FROM inbox WHERE status = 'pending' AND next_attempt_at <= ?
-                      ORDER BY next_attempt_at, id LIMIT ?)`,
-        [token, until, now, limit],
-      );
-    }
-    return this.load(token);
-  }
-
-  private async load(token: string): Promise<Row[]> {
-    return this.db
-      .getRepository(InboxEvent)
-      .createQueryBuilder('i')
-      .select(['i.id', 'i.payload', 'i.attempts', 'i.receivedAt', 'i.dedupKey'])
-      .where("i.locked_by = :token AND i.status = 'processing'", { token })
-      .orderBy('i.id', 'ASC')
-      .getMany();
+    return claimDue(this.db, token, { now, until: now + this.opts.leaseMs, limit });
   }
 
   /** Events about the same customer run one after another in this process (add before delete). */
@@ -408,27 +348,21 @@ export class InboxWorker {
 
   /** Writes the outcome if this process still holds the row; false when the lease was lost. */
   private async finish(row: Row, token: string, status: InboxStatus, patch: Partial<InboxEvent>): Promise<boolean> {
-    const update = () =>
-      this.db
-        .createQueryBuilder()
-        .update(InboxEvent)
-        .set({ ...patch, status, lockedBy: null, lockedUntil: null })
-        // Only the lease holder may finish: if our lease expired and another process took over, it owns the row.
-        .where('id = :id AND locked_by = :token', { id: row.id, token })
-        .execute();
+    // Only the lease holder may finish: if our lease expired and another process took over, it owns the row.
+    const update = () => finishClaimed(this.db, row.id, token, status, patch);
     // A transient failure (a deadlock with a concurrent claim on MariaDB, a dropped connection) is
     // retried while the lease holds: an unstored outcome means running the event again later.
-    let res: Awaited<ReturnType<typeof update>>;
+    let written: boolean;
     for (let attempt = 0; ; attempt++) {
       try {
-        res = await update();
+        written = await update();
         break;
       } catch (err) {
         if (attempt >= FINISH_RETRIES) throw err;
         await new Promise((r) => setTimeout(r, 25 * 2 ** attempt + Math.floor(Math.random() * 25)));
       }
     }
-    if (res.affected === 0) {
+    if (!written) {
       this.app.metrics.inboxLeaseLost.inc({ at: 'finish' });
       this.app.log.warn(
         { inboxId: row.id, outcome: status },
@@ -500,24 +434,13 @@ export class InboxWorker {
   private async renewHeld(entries: [number, Held][], now: number) {
     const ids = entries.map(([id]) => id);
     const tokens = [...new Set(entries.map(([, h]) => h.token))];
-    const res = await this.db
-      .createQueryBuilder()
-      .update(InboxEvent)
-      .set({ lockedUntil: now + this.opts.leaseMs })
-      .where("id IN (:...ids) AND locked_by IN (:...tokens) AND status = 'processing'", { ids, tokens })
-      .execute();
-    if ((res.affected ?? 0) >= ids.length) {
+    if ((await renewLeases(this.db, ids, tokens, now + this.opts.leaseMs)) >= ids.length) {
       this.lastRenewal = now;
       return;
     }
     // Some were not renewed: read back which rows are still ours (MySQL may also report 0 for a
     // row whose value did not change, so the count alone is not proof of loss).
-    const still = await this.db
-      .getRepository(InboxEvent)
-      .createQueryBuilder('i')
-      .select(['i.id', 'i.lockedBy'])
-      .where("i.id IN (:...ids) AND i.status = 'processing'", { ids })
-      .getMany();
+    const still = await leaseHolders(this.db, ids);
     const ours = new Set(still.filter((r) => r.lockedBy && this.held.get(r.id)?.token === r.lockedBy).map((r) => r.id));
     for (const [id, h] of entries) if (!ours.has(id)) this.markLost(id, h, 'taken_over');
     this.lastRenewal = now;
