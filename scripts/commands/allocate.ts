@@ -1,6 +1,6 @@
 import { decide, explainInWords, formatDistance } from '../../server/allocation';
 import { allocationContext } from '../../server/allocation/cache';
-import { toEngineCustomer } from '../../server/allocation/dry-run';
+import { engineCustomer } from '../../server/allocation/engine-input';
 import { findCustomer } from '../../server/allocation/repo';
 import { getActiveRuleSet } from '../../server/allocation/ruleset-store';
 import { explainAllocation, replayAllocations } from '../../server/allocation/service';
@@ -80,7 +80,7 @@ export async function allocateExplainCommand(args: { key: string }, ctx: Command
   if (!customer) throw new UsageError(`no allocation, customer or external contact "${args.key}"`);
   const { index } = await allocationContext(ctx.db, ctx.now());
   const ruleSet = await getActiveRuleSet(ctx.db);
-  const d = decide(toEngineCustomer(customer), index, ruleSet);
+  const d = decide(engineCustomer(customer), index, ruleSet);
   const text = explainInWords(d);
   return {
     exitCode: EXIT.ok,

@@ -18,7 +18,7 @@ import {
   saveRuleSet,
 } from '../../server/allocation/ruleset-store';
 import { audit } from '../../server/audit/audit';
-import type { Customer as CustomerRow } from '../../server/db/entities';
+import type { Customer } from '../../server/db/entities';
 import { CsvInputError, inspectFile, readCsv } from '../../server/imports/csv-source';
 import { openCsvFile } from '../../server/lib/csv';
 import { formatTime } from './args';
@@ -142,7 +142,7 @@ export async function rulesDryRunCommand(args: RulesDryRunArgs, ctx: CommandCont
   const active = await getActiveRuleSet(ctx.db);
   const unknown: string[] = [];
   let total: number;
-  let source: AsyncIterable<CustomerRow[]>;
+  let source: AsyncIterable<Customer[]>;
   if (args.customers) {
     const ids = await idsFromCsv(args.customers);
     total = ids.length;

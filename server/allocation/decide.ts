@@ -8,8 +8,8 @@ import type {
   AllocationRule,
   Branch,
   BranchConsidered,
-  Customer,
   Decision,
+  EngineCustomer,
   FallbackCandidate,
   LocationUsed,
   RuleStep,
@@ -31,7 +31,7 @@ export interface DecideOptions {
 
 /** Mutable state of one decision while the rules run. */
 interface Run {
-  customer: Customer;
+  customer: EngineCustomer;
   index: AllocationIndex;
   ruleSet: RuleSet;
   rules: CompiledRules;
@@ -59,7 +59,7 @@ interface Run {
  * customers without any location, the manager they already added, as the rule set says).
  */
 export function decide(
-  customer: Customer,
+  customer: EngineCustomer,
   index: AllocationIndex,
   ruleSet: RuleSet,
   options: DecideOptions = {},
@@ -121,7 +121,7 @@ export function commit(index: AllocationIndex, decision: Decision): boolean {
 
 /** Decides customers one after another, committing each decision before the next. */
 export function* decideBulk(
-  customers: Iterable<Customer>,
+  customers: Iterable<EngineCustomer>,
   index: AllocationIndex,
   ruleSet: RuleSet,
 ): Generator<Decision, void, undefined> {

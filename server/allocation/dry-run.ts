@@ -1,10 +1,11 @@
 import { DataSource, In, MoreThan } from 'typeorm';
-import { Customer as CustomerRow } from '../db/entities';
+import { Customer } from '../db/entities';
 import { buildIndex } from './allocation-index';
 import { commit, decide } from './decide';
+import { engineCustomer } from './engine-input';
 import { loadOrg } from './repo';
 import type { RuleSet } from './rule-set';
-import type { Customer, Decision } from './types';
+import type { Decision } from './types';
 
 /**
  * What a candidate rule set would decide for a set of customers, next to what the active rule set
@@ -46,24 +47,15 @@ export interface RuleDryRun {
 
 const PAGE = 2000;
 
-export const toEngineCustomer = (c: CustomerRow): Customer => ({
-  customerId: c.id,
-  segment: c.segment,
-  ownerUserid: c.ownerUserid,
-  lat: c.lat,
-  lng: c.lng,
-  regionCode: c.regionCode,
-});
-
 export async function countCustomers(db: DataSource): Promise<number> {
-  return db.manager.count(CustomerRow);
+  return db.manager.count(Customer);
 }
 
 /** Every customer, in id order, a page at a time. */
-export async function* allCustomers(db: DataSource): AsyncGenerator<CustomerRow[]> {
+export async function* allCustomers(db: DataSource): AsyncGenerator<Customer[]> {
   let after = '';
   for (;;) {
-    const rows = await db.manager.find(CustomerRow, {
+    const rows = await db.manager.find(Customer, {
       where: after ? { id: MoreThan(after) } : {},
       order: { id: 'ASC' },
       take: PAGE,
@@ -79,12 +71,12 @@ export async function* customersById(
   db: DataSource,
   ids: string[],
   missing: (id: string) => void,
-): AsyncGenerator<CustomerRow[]> {
+): AsyncGenerator<Customer[]> {
   for (let i = 0; i < ids.length; i += 500) {
     const slice = ids.slice(i, i + 500);
-    const rows = await db.manager.find(CustomerRow, { where: { id: In(slice) } });
+    const rows = await db.manager.find(Customer, { where: { id: In(slice) } });
     const found = new Map(rows.map((r) => [r.id.toLowerCase(), r]));
-    const page: CustomerRow[] = [];
+    const page: Customer[] = [];
     for (const id of slice) {
       const r = found.get(id.toLowerCase());
       if (r) page.push(r);
@@ -99,7 +91,7 @@ export async function dryRunRuleSet(
   opts: {
     active: RuleSet;
     candidate: RuleSet;
-    customers: AsyncIterable<CustomerRow[]>;
+    customers: AsyncIterable<Customer[]>;
     /** Called for every customer, e.g. to stream the per-customer CSV. */
     onDecision?: (pair: DecisionPair) => void | Promise<void>;
     onProgress?: (done: number) => void;
@@ -125,7 +117,7 @@ export async function dryRunRuleSet(
 
   for await (const page of opts.customers) {
     for (const row of page) {
-      const input = toEngineCustomer(row);
+      const input = engineCustomer(row);
       const active = decide(input, activeIndex, opts.active);
       commit(activeIndex, active);
       const candidate = decide(input, candidateIndex, opts.candidate);

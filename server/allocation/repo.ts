@@ -3,7 +3,7 @@ import {
   Allocation,
   AllocationStatus,
   Branch as BranchRow,
-  Customer as CustomerRow,
+  Customer,
   Follow,
   Manager as ManagerRow,
   ManagerSlot,
@@ -82,12 +82,12 @@ export async function loadOrg(db: Db, openAt?: number): Promise<{ branches: Bran
   };
 }
 
-export async function findCustomer(db: Db, id: string): Promise<CustomerRow | null> {
-  return mgr(db).findOne(CustomerRow, { where: { id } });
+export async function findCustomer(db: Db, id: string): Promise<Customer | null> {
+  return mgr(db).findOne(Customer, { where: { id } });
 }
 
-export async function findCustomerByPhoneHash(db: Db, hash: string): Promise<CustomerRow | null> {
-  return mgr(db).findOne(CustomerRow, { where: { phoneHash: hash }, order: { updatedAt: 'DESC' } });
+export async function findCustomerByPhoneHash(db: Db, hash: string): Promise<Customer | null> {
+  return mgr(db).findOne(Customer, { where: { phoneHash: hash }, order: { updatedAt: 'DESC' } });
 }
 
 export async function findManager(db: Db, userid: string): Promise<ManagerRow | null> {
@@ -262,10 +262,10 @@ export async function allocationsSince(
   });
 }
 
-export async function customersByIds(db: Db, ids: string[]): Promise<Map<string, CustomerRow>> {
-  const out = new Map<string, CustomerRow>();
+export async function customersByIds(db: Db, ids: string[]): Promise<Map<string, Customer>> {
+  const out = new Map<string, Customer>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await mgr(db).find(CustomerRow, { where: { id: In(ids.slice(i, i + 500)) } });
+    const rows = await mgr(db).find(Customer, { where: { id: In(ids.slice(i, i + 500)) } });
     for (const r of rows) out.set(r.id, r);
   }
   return out;

@@ -3,16 +3,17 @@ import { audit } from '../audit/audit';
 import { canonicalCustomerId } from '../customers/ids';
 import { hashPhone } from '../customers/phone';
 import { isUniqueViolation } from '../db/data-source';
-import { Allocation, type AllocationSource, Customer as CustomerRow, ExternalContact } from '../db/entities';
+import { Allocation, type AllocationSource, Customer, ExternalContact } from '../db/entities';
 import { AppError } from '../errors';
 import { type AllocationIndex, buildIndex } from './allocation-index';
 import { allocationContext, cachedContext, invalidate } from './cache';
 import { commit, decide } from './decide';
+import { engineCustomer } from './engine-input';
 import { explainInWords } from './explain';
 import { allocationIdFromState, newAllocationId, stateForAllocation } from './ids';
 import * as repo from './repo';
 import type { RuleSet } from './rule-set';
-import type { Customer, Decision, Explanation } from './types';
+import type { Decision, EngineCustomer, Explanation } from './types';
 
 /**
  * The allocation engine over the database: who is the customer, what does the engine decide, and
@@ -37,11 +38,11 @@ export interface CustomerInput {
 export interface ResolvedCustomer {
   /** Bank customer id, a prospect id derived from the phone hash, or null for an anonymous visitor. */
   customerId: string | null;
-  row: CustomerRow | null;
+  row: Customer | null;
   phoneHash: string | null;
   /** True when the id was derived from the phone hash and no customer row exists yet. */
   prospect: boolean;
-  engineInput: Customer;
+  engineInput: EngineCustomer;
 }
 
 export interface AllocationPlan {
@@ -75,7 +76,7 @@ export async function resolveCustomer(
 ): Promise<ResolvedCustomer> {
   if (input.phone && !salt) throw new Error('a phone number needs config.phoneHashSalt to be matched');
   const hash = input.phoneHash ?? (input.phone && salt ? hashPhone(input.phone, salt) : null);
-  let row: CustomerRow | null = null;
+  let row: Customer | null = null;
   // Callers normalise at their edge; doing it again here is free and keeps every path canonical.
   let customerId: string | null = input.customerId ? canonicalCustomerId(input.customerId) : null;
   let prospect = false;
@@ -87,15 +88,12 @@ export async function resolveCustomer(
   }
   // The caller's location is where the customer is now; the bank's record is the fallback.
   const hasCoords = typeof input.lat === 'number' && typeof input.lng === 'number';
-  const engineInput: Customer = {
-    customerId: customerId ?? undefined,
-    segment: row?.segment ?? null,
-    ownerUserid: row?.ownerUserid ?? null,
-    lat: hasCoords ? input.lat : (row?.lat ?? null),
-    lng: hasCoords ? input.lng : (row?.lng ?? null),
-    regionCode: input.regionCode ?? row?.regionCode ?? null,
-    addedUserid: input.addedUserid ?? null,
-  };
+  const engineInput = engineCustomer(row, {
+    customerId,
+    coords: hasCoords ? { lat: input.lat, lng: input.lng } : null,
+    regionCode: input.regionCode,
+    addedUserid: input.addedUserid,
+  });
   return { customerId, row, phoneHash: hash, prospect, engineInput };
 }
 
@@ -166,7 +164,7 @@ async function insertProspect(tx: EntityManager, customer: ResolvedCustomer, now
   await tx
     .createQueryBuilder()
     .insert()
-    .into(CustomerRow)
+    .into(Customer)
     .values({
       id: customer.customerId,
       maskedName: '',
@@ -405,15 +403,12 @@ export async function replayAllocations(db: DataSource, since: number, ruleSet: 
   for (const row of rows) {
     const c = row.customerId ? customers.get(row.customerId) : undefined;
     const loc = (row.explanation as Explanation | null)?.location;
-    const input: Customer = {
-      customerId: row.customerId ?? undefined,
-      segment: c?.segment ?? null,
-      ownerUserid: c?.ownerUserid ?? null,
-      lat: loc?.source === 'coordinates' ? loc.lat : (c?.lat ?? null),
-      lng: loc?.source === 'coordinates' ? loc.lng : (c?.lng ?? null),
-      regionCode: loc?.regionCode ?? c?.regionCode ?? null,
+    const input = engineCustomer(c, {
+      customerId: row.customerId,
+      coords: loc?.source === 'coordinates' ? { lat: loc.lat, lng: loc.lng } : null,
+      regionCode: loc?.regionCode,
       addedUserid: row.source === 'callback' && row.status === 'confirmed' ? row.userid : null,
-    };
+    });
     const d = decide(input, index, ruleSet);
     commit(index, d);
     if (d.userid !== row.userid) {

@@ -7,7 +7,7 @@ export type ManagerRole = 'manager' | 'branch_lead' | 'operator';
 export type ManagerStatus = 'active' | 'leave' | 'resigned';
 
 /** A customer as the engine sees it; every field is optional because bank data is patchy. */
-export interface Customer {
+export interface EngineCustomer {
   customerId?: string;
   segment?: string | null;
   /** Owning manager (管户) named by the bank's records. */

@@ -11,9 +11,9 @@ import {
   type AllocationIndex,
   type Branch,
   buildIndex,
-  type Customer,
   commit,
   decide,
+  type EngineCustomer,
   type Manager,
   parseRuleSet,
   type RuleSet,
@@ -118,7 +118,7 @@ function makeData(seed: number): Data {
  */
 interface CustomerSource {
   readonly count: number;
-  get(i: number): Customer;
+  get(i: number): EngineCustomer;
 }
 
 function makeCustomers(seed: number, count: number, managers: readonly Manager[]): CustomerSource {
@@ -142,7 +142,7 @@ function makeCustomers(seed: number, count: number, managers: readonly Manager[]
   }
   return {
     count,
-    get(i: number): Customer {
+    get(i: number): EngineCustomer {
       const k = kind[i];
       return {
         customerId: `C${i}`,

@@ -1,10 +1,10 @@
 import {
   buildIndex,
-  type Customer,
   commit,
   DEFAULT_RULE_SET,
   decide,
   decideBulk,
+  type EngineCustomer,
   parseRuleSet,
 } from '../../../server/allocation';
 import { branch, manager, northBy } from './helpers';
@@ -26,7 +26,11 @@ function twoBranches() {
 describe('bulk decisions account for the load they add', () => {
   it('spreads customers by load and overflows to the next branch when full', () => {
     const index = twoBranches();
-    const customers: Customer[] = Array.from({ length: 5 }, (_, i) => ({ customerId: `c${i}`, lat: LAT, lng: LNG }));
+    const customers: EngineCustomer[] = Array.from({ length: 5 }, (_, i) => ({
+      customerId: `c${i}`,
+      lat: LAT,
+      lng: LNG,
+    }));
     const chosen = [...decideBulk(customers, index, DEFAULT_RULE_SET)].map((d) => d.userid);
     // a(0) → a(1) ties b(1) and wins on userid → b(1) → b(2) full, a(2) full → c.
     expect(chosen).toEqual(['a', 'a', 'b', 'c', 'c']);

@@ -1,9 +1,9 @@
 import {
   type Branch,
   buildIndex,
-  type Customer,
   commit,
   decide,
+  type EngineCustomer,
   haversineMeters,
   type Manager,
   parseRuleSet,
@@ -137,7 +137,7 @@ describe('indexed nearest-branch search matches a brute-force scan', () => {
       for (let i = 0; i < 300; i++) {
         const city = CITIES[Math.floor(rand() * CITIES.length)];
         const onBranch = rand() < 0.1 ? world.branches[Math.floor(rand() * world.branches.length)] : undefined;
-        const customer: Customer = {
+        const customer: EngineCustomer = {
           lat: onBranch ? onBranch.lat : city.lat + (rand() - 0.5) * 6,
           lng: onBranch ? onBranch.lng : city.lng + (rand() - 0.5) * 6,
           segment: rand() < 0.3 ? '高潜' : rand() < 0.2 ? 'vip' : null,
