@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -9,7 +9,8 @@ import { isPlausiblePhone } from '../customers/phone';
 import { AppError, badRequest, unauthorized } from '../errors';
 import { wecomOf } from '../wecom/plugin';
 import { claimRequest, finishRequest, releaseRequest } from './replay';
-import { type EntryAnswer, type EntryRequest, entryAllocate } from './service';
+import { EntryAnswerSchema as Answer, EntryBody as Body, type EntryAnswer } from './schemas';
+import { entryAllocate } from './service';
 import { checkEntrySignature } from './signature';
 
 /**
@@ -25,31 +26,6 @@ export interface EntryRouteOptions {
   rateLimitMax?: number;
   rateLimitWindowMs?: number;
 }
-
-const Body = Type.Object(
-  {
-    customerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    phone: Type.Optional(Type.String({ minLength: 5, maxLength: 32 })),
-    lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
-    lng: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
-    regionCode: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
-    campaign: Type.Optional(Type.String({ minLength: 1, maxLength: 30 })),
-  },
-  { additionalProperties: false },
-);
-
-const Answer = Type.Object({
-  allocationId: Type.String(),
-  userid: Type.String(),
-  managerName: Type.String(),
-  branchCode: Type.Union([Type.String(), Type.Null()]),
-  branchName: Type.Union([Type.String(), Type.Null()]),
-  distanceMeters: Type.Union([Type.Number(), Type.Null()]),
-  reason: Type.String(),
-  qrCode: Type.Union([Type.String(), Type.Null()]),
-  state: Type.String(),
-  expiresAt: Type.Union([Type.Number(), Type.Null()]),
-});
 
 const CLIENT_HEADER = 'x-entry-client';
 
@@ -130,7 +106,7 @@ export async function entryRoutes(app: FastifyInstance, opts: EntryRouteOptions)
       },
     },
     async (req, reply) => {
-      const body = req.body as EntryRequest;
+      const body = req.body;
       if ((body.lat === undefined) !== (body.lng === undefined)) {
         throw badRequest('lat and lng go together', { field: body.lat === undefined ? 'lat' : 'lng' });
       }

@@ -17,6 +17,7 @@ import { type Allocation, ContactWay } from '../db/entities';
 import { AppError } from '../errors';
 import type { WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
+import type { EntryAnswer, EntryRequest } from './schemas';
 
 /**
  * The entry API's work, free of HTTP: pick a manager for the visitor, reserve the allocation in
@@ -24,28 +25,6 @@ import { wecomErrorInfo } from '../wecom/errors';
  * make a contact way (QR code) whose state names it, and complete it. Repeated calls for the same
  * customer return the same open allocation until it is confirmed by the add callback or expires.
  */
-
-export interface EntryRequest {
-  customerId?: string;
-  phone?: string;
-  lat?: number;
-  lng?: number;
-  regionCode?: string;
-  campaign?: string;
-}
-
-export interface EntryAnswer {
-  allocationId: string;
-  userid: string;
-  managerName: string;
-  branchCode: string | null;
-  branchName: string | null;
-  distanceMeters: number | null;
-  reason: string;
-  qrCode: string | null;
-  state: string;
-  expiresAt: number | null;
-}
 
 export interface EntryDeps {
   db: DataSource;
