@@ -6,6 +6,7 @@ import { csvDocument } from '../../server/lib/csv';
 import type { Finding, TemplateInput } from '../../server/playbook/compliance/check';
 import { parseExpiry } from '../../server/playbook/days';
 import { fromRow, LibraryService } from '../../server/playbook/library';
+import { isStage, MAX_STAGE } from '../../server/playbook/stages';
 import { templateView } from '../../server/playbook/view';
 import { formatTime, oneOf } from './args';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
@@ -90,8 +91,8 @@ function toInput(raw: Record<string, unknown>, fromCsv: boolean): { input: Templ
   const rawStage = raw.stage;
   if (rawStage !== undefined && rawStage !== null && String(rawStage).trim() !== '') {
     const n = Number(String(rawStage).trim());
-    if (Number.isInteger(n) && n >= 1 && n <= 4) stage = n;
-    else problems.push(bad('stage', `触达阶段“${String(rawStage)}”无效：只能是 1–4 或留空（任意阶段）`));
+    if (isStage(n)) stage = n;
+    else problems.push(bad('stage', `触达阶段“${String(rawStage)}”无效：只能是 1–${MAX_STAGE} 或留空（任意阶段）`));
   }
   const riskClass = str('riskClass') ?? 'none';
   if (!RISK_CLASSES.includes(riskClass as never)) {

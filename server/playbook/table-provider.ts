@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { normaliseAttachments } from './attachments';
 import { PerformanceSource } from './performance-source';
 import { type RankEnv, rankTemplates, type ScoreInput } from './ranking';
+import { clampStage } from './stages';
 import type { RankedTemplate, StoredTemplate, SuggestContext, TemplateProvider } from './types';
 import { fillVariables, variableProblems } from './variables';
 
@@ -68,7 +69,7 @@ export class TableTemplateProvider implements TemplateProvider {
   }
 
   async suggest(ctx: SuggestContext): Promise<RankedTemplate[]> {
-    const stage = Math.min(4, Math.max(1, Math.round(ctx.stage)));
+    const stage = clampStage(ctx.stage);
     const q = (ctx.q ?? '').trim();
     const params: unknown[] = [this.now(), ctx.manager.userid];
     let stageSql = '';

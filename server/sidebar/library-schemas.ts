@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { RISK_CLASSES, TEMPLATE_CHANNELS, TEMPLATE_STATUSES } from '../db/entities/playbook';
 import { LIMITS } from '../playbook/compliance/check';
+import { MAX_STAGE } from '../playbook/stages';
 
 /** Schemas of the script-library routes (我的话术 in the sidebar, and the reviewer console API). */
 
@@ -90,7 +91,7 @@ export const PrepareReply = Type.Object({
 });
 
 export const StageBody = Type.Object(
-  { stage: Type.Integer({ minimum: 1, maximum: 4 }) },
+  { stage: Type.Integer({ minimum: 1, maximum: MAX_STAGE }) },
   { additionalProperties: false },
 );
 
@@ -122,5 +123,5 @@ export const ExternalUserIdParams = Type.Object({
   externalUserId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
 });
 export const StageReply = Type.Object({
-  progress: Type.Object({ touchCount: Type.Integer(), stage: Type.Integer({ minimum: 1, maximum: 4 }) }),
+  progress: Type.Object({ touchCount: Type.Integer(), stage: Type.Integer({ minimum: 1, maximum: MAX_STAGE }) }),
 });

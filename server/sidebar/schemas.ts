@@ -1,4 +1,5 @@
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
+import { MAX_STAGE } from '../playbook/stages';
 import type { TemplateAttachment } from '../playbook/types';
 
 /**
@@ -196,7 +197,7 @@ export const Card = Type.Object({
     branchName: Type.Optional(NullableStr),
     corpTags: Type.Array(CorpTagGroup),
     bankTags: Type.Array(Type.String()),
-    stage: Type.Integer({ minimum: 1, maximum: 4 }),
+    stage: Type.Integer({ minimum: 1, maximum: MAX_STAGE }),
     touchCount: Type.Integer(),
     touches: Type.Array(Touch),
     allocation: NullableObject({ reason: Type.String(), summaryZh: Type.String(), ruleVersion: NullableStr }),
@@ -245,11 +246,11 @@ export const LinkReply = Type.Object({
 
 export const TemplatesQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 64 })),
-  stage: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
+  stage: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_STAGE })),
   externalUserId: Type.Optional(ExternalUserId),
   category: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
   /** Only scripts of this stage (and any-stage ones); `stage` only moves the ranking. */
-  onlyStage: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
+  onlyStage: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_STAGE })),
 });
 export const TemplatesReply = Type.Object({ templates: Type.Array(Template) });
 
@@ -262,7 +263,10 @@ export const TouchBody = Type.Object(
   { additionalProperties: false },
 );
 /** The customer's touch count and stage after a write (the list refreshes with it). */
-export const Progress = Type.Object({ touchCount: Type.Integer(), stage: Type.Integer({ minimum: 1, maximum: 4 }) });
+export const Progress = Type.Object({
+  touchCount: Type.Integer(),
+  stage: Type.Integer({ minimum: 1, maximum: MAX_STAGE }),
+});
 export const TouchReply = Type.Object({ touch: Touch, progress: Progress });
 
 export type Bootstrap = Static<typeof Bootstrap>;

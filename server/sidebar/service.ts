@@ -6,6 +6,7 @@ import { AppError, badRequest, forbidden, notFound } from '../errors';
 import { maskName } from '../imports/mask';
 import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
 import { LibraryService, prepared } from '../playbook/library';
+import { stageAfter } from '../playbook/stages';
 import type { WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
 import {
@@ -24,7 +25,6 @@ import { type ContactRow, type ManagerRow, SidebarRepo, type TagRow, type TouchR
 import type { Touch } from './schemas';
 import { Workbench } from './workbench';
 
-export const MAX_STAGE = 4;
 const CARD_TOUCHES = 10;
 
 export interface Viewer {
@@ -63,7 +63,6 @@ interface AccessibleContact {
   tagIds: string[];
 }
 
-const stageFor = (touchCount: number) => Math.min(MAX_STAGE, touchCount + 1);
 const iso = (ms: number | string | null) =>
   ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString();
 
@@ -223,7 +222,7 @@ export class SidebarService {
     const { head } = c;
     if (!head.customer_id) throw notFound('customer_not_found', 'this WeCom contact is not linked to a bank customer');
     const touchCount = Number(head.touch_count ?? 0);
-    const stage = stageFor(touchCount);
+    const stage = stageAfter(touchCount);
     const customerCtx = this.templateCustomer(c);
     const [library, touchRows, allocation, templates, bench] = await Promise.all([
       this.tags.get(),
@@ -401,7 +400,7 @@ export class SidebarService {
     if (externalUserid) {
       const c = await this.access(viewer, externalUserid);
       customer = this.templateCustomer(c);
-      effectiveStage ??= stageFor(Number(c.head.touch_count ?? 0));
+      effectiveStage ??= stageAfter(Number(c.head.touch_count ?? 0));
     }
     const list = await this.templates.suggest({
       customer,
@@ -434,7 +433,7 @@ export class SidebarService {
     const template = await this.library.usable(templateId, viewer.userid);
     const sentAt = this.now();
     const result = await this.db.transaction(async (tx) => {
-      const stage = stageFor(await this.repo.touchCount(externalUserid, tx));
+      const stage = stageAfter(await this.repo.touchCount(externalUserid, tx));
       const id = await this.repo.insertTouch(tx, {
         externalUserid,
         userid: viewer.userid,
@@ -457,7 +456,7 @@ export class SidebarService {
         stage: result.stage,
         confirmed: false,
       },
-      progress: { touchCount: result.touchCount, stage: stageFor(result.touchCount) },
+      progress: { touchCount: result.touchCount, stage: stageAfter(result.touchCount) },
     };
   }
 
@@ -479,7 +478,7 @@ export class SidebarService {
       }
       return this.repo.touchCount(touch.externalUserid, tx);
     });
-    return { progress: { touchCount, stage: stageFor(touchCount) } };
+    return { progress: { touchCount, stage: stageAfter(touchCount) } };
   }
 
   /** The manager sets the stage by hand (the next touch is `stage`); recorded as a `manual` touch. */
@@ -498,7 +497,7 @@ export class SidebarService {
       await audit(tx, { actor: viewer.userid, action: 'sidebar.stage', subject: externalUserid, detail: { stage } });
       return this.repo.touchCount(externalUserid, tx);
     });
-    return { progress: { touchCount, stage: stageFor(touchCount) } };
+    return { progress: { touchCount, stage: stageAfter(touchCount) } };
   }
 }
 

@@ -1,4 +1,5 @@
 import { RISK_CLASSES, type RiskClass, TEMPLATE_CHANNELS, type TemplateChannel } from '../../db/entities/playbook';
+import { isStage, MAX_STAGE } from '../stages';
 import { variableProblems } from '../variables';
 import { DISCLAIMER_RULES, missingDisclaimerPhrases } from './disclaimers';
 import type { WordMatcher } from './matcher';
@@ -100,8 +101,8 @@ export function checkTemplate(input: TemplateInput, matcher: WordMatcher): Findi
   if ((input.category ?? '').length > LIMITS.category) out.push(invalid('category', '分类过长'));
   if ((input.product ?? '').length > LIMITS.product) out.push(invalid('product', '产品名称过长'));
   const stage = input.stage;
-  if (stage !== null && stage !== undefined && !(Number.isInteger(stage) && stage >= 1 && stage <= 4)) {
-    out.push(invalid('stage', '触达阶段只能是 1–4 或留空（任意阶段）'));
+  if (stage !== null && stage !== undefined && !isStage(stage)) {
+    out.push(invalid('stage', `触达阶段只能是 1–${MAX_STAGE} 或留空（任意阶段）`));
   }
   const riskClass = input.riskClass ?? 'none';
   if (!RISK_CLASSES.includes(riskClass)) {

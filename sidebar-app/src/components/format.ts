@@ -1,9 +1,9 @@
 // Display helpers shared by components (pure, no Vue).
-
-const STAGE_LABELS = ['', '第1次触达', '第2次触达', '第3次触达', '第4次触达'];
+import { clampStage } from '../../../server/playbook/stages';
 
 export function stageLabel(stage: number): string {
-  return STAGE_LABELS[Math.min(4, Math.max(1, Math.round(stage)))] ?? '';
+  const s = clampStage(stage);
+  return Number.isNaN(s) ? '' : `第${s}次触达`;
 }
 
 function pad(n: number): string {

@@ -1,4 +1,5 @@
 import { computed, reactive } from 'vue';
+import { stageAfter } from '../../../server/playbook/stages';
 import { ApiError } from '../services/http';
 import type { SidebarApi } from '../services/sidebarApi';
 import type { CorpTagGroup, Customer, LinkBody, Template, Touch } from '../services/types';
@@ -123,13 +124,13 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
     }
   }
 
-  /** After a touch was recorded: newest first, stage = touches so far + 1, capped at 4. */
+  /** After a touch was recorded: newest first, stage = touches so far + 1, capped at MAX_STAGE. */
   function addTouch(touch: Touch): void {
     const customer = state.customer;
     if (!customer) return;
     customer.touches.unshift(touch);
     customer.touchCount += 1;
-    customer.stage = Math.min(4, customer.touchCount + 1);
+    customer.stage = stageAfter(customer.touchCount);
   }
 
   return { state, lastTouches, load, toggleTag, link, addTouch };
