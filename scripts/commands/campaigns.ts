@@ -1,16 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { In } from 'typeorm';
 import { audit } from '../../server/audit/audit';
 import { CampaignFileError, parseCampaignSpec } from '../../server/campaigns/file';
 import * as repo from '../../server/campaigns/repo';
 import { specToRow } from '../../server/campaigns/service';
 import { ContactWay, Manager } from '../../server/db/entities';
-import { formatTime } from './args';
+import { CSV_BOM, type CsvValue, csvDocument } from '../../server/lib/csv';
+import {
+  buildCampaignReport,
+  type CampaignReport,
+  type CampaignReportMetrics,
+  type CampaignReportRow,
+} from '../../server/reports/campaigns';
+import { formatTime, oneOf } from './args';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
-import { renderTable } from './table';
+import { percent, renderTable } from './table';
 
-/** `campaigns apply|list|qr|rewards|rewards replay` (server/campaigns). */
+/** `campaigns apply|list|qr|report|rewards|rewards replay` (server/campaigns). */
 
 export async function campaignsApplyCommand(args: { file: string }, ctx: CommandContext): Promise<CommandResult> {
   let raw: unknown;
@@ -192,4 +199,155 @@ export async function campaignsReplayCommand(args: { campaign?: string }, ctx: C
     json: { apply: ctx.apply, dead: dead.length, replayed },
     output: `${modeLine(ctx)}\n${dead.length} dead reward request(s)${ctx.apply ? `, ${replayed} queued again` : ' would be queued again'}`,
   };
+}
+
+const METRIC_HEADERS = [
+  'adds',
+  'eligible',
+  'rewards sent',
+  'failed',
+  'pending',
+  'retention 7d',
+  'retention 30d',
+  'flagged',
+] as const;
+
+const metricCells = (m: CampaignReportMetrics) => [
+  m.adds,
+  m.eligible,
+  m.rewardsSent,
+  m.rewardsFailed,
+  m.rewardsPending,
+  m.cohort7 ? `${percent(m.retention7)} (${m.retained7}/${m.cohort7})` : '—',
+  m.cohort30 ? `${percent(m.retention30)} (${m.retained30}/${m.cohort30})` : '—',
+  m.flagged,
+];
+
+export function campaignReportTable(r: CampaignReport): string {
+  const section = (title: string, rows: CampaignReportRow[]) =>
+    `${title}\n${renderTable(
+      [title === 'by day' ? 'day' : title === 'by branch' ? 'branch' : 'channel', ...METRIC_HEADERS],
+      rows.map((x) => [x.key, ...metricCells(x)]),
+    )}`;
+  const ineligible = Object.entries(r.ineligible)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return [
+    `campaign ${r.campaign.code} (${r.campaign.name}): ${formatTime(r.campaign.startsAt)} → ${formatTime(r.campaign.endsAt)}, as of ${formatTime(r.asOf)}; churn flag ${r.campaign.churnFlagDays} d`,
+    '',
+    renderTable(['', ...METRIC_HEADERS], [['total', ...metricCells(r.total)]]),
+    `not eligible: ${ineligible || 'none'}`,
+    '',
+    section('by day', r.byDay),
+    '',
+    section('by branch', r.byBranch),
+    '',
+    section('by channel', r.byChannel),
+    '',
+    `flagged: deleted the manager within ${r.campaign.churnFlagDays} days (${r.flaggedCustomers.length})`,
+    r.flaggedCustomers.length
+      ? renderTable(
+          ['customer', 'contact', 'manager', 'branch', 'added', 'deleted', 'after days'],
+          r.flaggedCustomers.map((f) => [
+            f.customerId ?? '',
+            f.externalUserid,
+            f.userid,
+            f.branch ?? '',
+            formatTime(f.addedAt),
+            formatTime(f.deletedAt),
+            f.afterDays,
+          ]),
+        )
+      : '(none)',
+    '',
+    ...r.definitions.map((d) => `definition: ${d}`),
+  ].join('\n');
+}
+
+const ratio = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
+
+/** One CSV: a row per day, branch, channel and the total; then one row per flagged customer. */
+export function campaignReportCsv(r: CampaignReport): string {
+  const header = [
+    'section',
+    'key',
+    'adds',
+    'eligible',
+    'rewards_sent',
+    'rewards_failed',
+    'rewards_pending',
+    'cohort_7d',
+    'retained_7d',
+    'retention_7d',
+    'cohort_30d',
+    'retained_30d',
+    'retention_30d',
+    'flagged',
+    'customer_id',
+    'manager',
+    'branch',
+    'added_at',
+    'deleted_at',
+  ];
+  const line = (section: string, key: string, m: CampaignReportMetrics): CsvValue[] => [
+    section,
+    key,
+    m.adds,
+    m.eligible,
+    m.rewardsSent,
+    m.rewardsFailed,
+    m.rewardsPending,
+    m.cohort7,
+    m.retained7,
+    ratio(m.retention7),
+    m.cohort30,
+    m.retained30,
+    ratio(m.retention30),
+    m.flagged,
+    null,
+    null,
+    null,
+    null,
+    null,
+  ];
+  const rows: CsvValue[][] = [
+    line('total', r.campaign.code, r.total),
+    ...r.byDay.map((x) => line('day', x.key, x)),
+    ...r.byBranch.map((x) => line('branch', x.key, x)),
+    ...r.byChannel.map((x) => line('channel', x.key, x)),
+    ...r.flaggedCustomers.map((f) => [
+      'flagged',
+      f.externalUserid,
+      ...Array(11).fill(null),
+      1,
+      f.customerId,
+      f.userid,
+      f.branch,
+      new Date(f.addedAt).toISOString(),
+      new Date(f.deletedAt).toISOString(),
+    ]),
+  ];
+  return csvDocument(header, rows, { bom: false });
+}
+
+/** `campaigns report <code> [--format table|csv|json] [--out file]`. */
+export async function campaignsReportCommand(
+  args: { code: string; format?: string; out?: string },
+  ctx: CommandContext,
+): Promise<CommandResult> {
+  const format = oneOf(args.format ?? 'table', ['table', 'csv', 'json'] as const, 'format');
+  const report = await buildCampaignReport(ctx.db, args.code, ctx.now());
+  if (!report) throw new UsageError(`no campaign ${args.code}`);
+  const body =
+    format === 'csv'
+      ? campaignReportCsv(report)
+      : format === 'json'
+        ? JSON.stringify(report, null, 2)
+        : campaignReportTable(report);
+  if (args.out) {
+    // A BOM lets Excel on Chinese Windows open the UTF-8 CSV without garbling.
+    writeFileSync(args.out, format === 'csv' ? `${CSV_BOM}${body}` : body);
+    return { exitCode: EXIT.ok, json: { ...report, out: args.out }, output: `${format} report written to ${args.out}` };
+  }
+  return { exitCode: EXIT.ok, json: report, output: body };
 }

@@ -6,6 +6,7 @@ import {
   campaignsListCommand,
   campaignsQrCommand,
   campaignsReplayCommand,
+  campaignsReportCommand,
   campaignsRewardsCommand,
 } from './campaigns';
 import { groupsListCommand, groupsSetPurposeCommand, groupsStatsCommand, groupsSyncCommand } from './groups';
@@ -197,6 +198,17 @@ Options (read by the report command, so they may go before or after "templates")
     .option('--branch <code>', 'every active manager of a branch')
     .action((code: string, opts: { manager?: string; branch?: string }, cmd: Command) =>
       run(campaignsQrCommand, { code, ...opts }, cmd),
+    );
+  campaigns
+    .command('report')
+    .description(
+      'adds by day, branch and channel; rewards sent/failed/pending; 7- and 30-day retention; customers who deleted the manager within churnFlagDays',
+    )
+    .argument('<code>', 'campaign code')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .option('--out <file>', 'write the report to this file instead of stdout')
+    .action((code: string, opts: { format?: string; out?: string }, cmd: Command) =>
+      run(campaignsReportCommand, { code, ...opts }, cmd),
     );
   const rewards = campaigns
     .command('rewards')

@@ -52,6 +52,30 @@ export const insertEnrollment = (tx: EntityManager, row: Omit<CampaignEnrollment
 export const insertReward = (tx: EntityManager, row: Omit<RewardOutbox, 'id'>) =>
   tx.createQueryBuilder().insert().into(RewardOutbox).values(row).updateEntity(false).execute();
 
+/**
+ * The first parting after a campaign add, on every enrollment of this contact with this manager
+ * (guarded: a redelivered delete, or a later one after a re-add, changes nothing).
+ */
+export async function markEnrollmentsParted(
+  db: Db,
+  externalUserid: string,
+  userid: string,
+  by: 'customer' | 'manager',
+  at: number,
+): Promise<number> {
+  const res = await mgr(db)
+    .createQueryBuilder()
+    .update(CampaignEnrollment)
+    .set({ deletedAt: at, deletedBy: by })
+    .where('external_userid = :e AND userid = :u AND deleted_at IS NULL AND added_at <= :at', {
+      e: externalUserid,
+      u: userid,
+      at,
+    })
+    .execute();
+  return res.affected ?? 0;
+}
+
 // ---- outbox ----
 
 /** Due rows not held by a live claim. */

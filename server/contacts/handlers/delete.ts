@@ -1,5 +1,6 @@
 import { adjustLoad } from '../../allocation/service';
 import { audit } from '../../audit/audit';
+import { markEnrollmentsParted } from '../../campaigns/repo';
 import { type BaseEvent, type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { deleteFollow, openOnjobTransferFrom, updateTransfer } from '../repo';
 import { contactOf } from './contact-event';
@@ -22,6 +23,8 @@ export async function managerDeletedCustomer(
   const at = eventTime(event, ctx.now());
   const res = await deleteFollow(db, externalUserid, userid, byTransfer ? 'transfer' : 'manager', at);
   if (res.wasActive) adjustLoad(db, userid, -1);
+  // A transfer keeps the customer (with another manager): not a parting for campaign retention.
+  if (!byTransfer) await markEnrollmentsParted(db, externalUserid, userid, 'manager', at);
   let transferId: number | null = null;
   if (byTransfer) {
     const t = await openOnjobTransferFrom(db, externalUserid, userid);
@@ -48,7 +51,10 @@ export async function customerDeletedManager(
   const ids = contactOf(event);
   if (!ids) return;
   const { externalUserid, userid } = ids;
-  const res = await deleteFollow(db, externalUserid, userid, 'customer', eventTime(event, ctx.now()));
+  const at = eventTime(event, ctx.now());
+  const res = await deleteFollow(db, externalUserid, userid, 'customer', at);
+  // Before the redelivery check: a crash after the follow update must still mark the campaign.
+  await markEnrollmentsParted(db, externalUserid, userid, 'customer', at);
   if (!res.wasActive && res.existed) return;
   if (res.wasActive) adjustLoad(db, userid, -1);
   await audit(db, {

@@ -41,6 +41,10 @@ export class CampaignEnrollment {
   @Column({ type: 'varchar', length: 32 }) reason: string;
   @EpochMs() addedAt: number;
   @EpochMs() decidedAt: number;
+  /** The first time after the add the customer and this manager parted (a re-add does not clear it). */
+  @EpochMs({ nullable: true }) deletedAt?: number | null;
+  /** customer (deleted the manager: churn) | manager (deleted the customer). Transfers are not partings. */
+  @Column({ type: 'varchar', length: 16, nullable: true }) deletedBy?: 'customer' | 'manager' | null;
 }
 
 export type RewardStatus = 'pending' | 'sent' | 'dead';
