@@ -1,20 +1,17 @@
-import axios from 'axios';
-import type { FastifyInstance } from 'fastify';
-import { injectAdapter } from '../wecom/inject-adapter';
+import axios, { type AxiosAdapter } from 'axios';
 import type { RewardPost } from './delivery';
 
 /**
- * The POST the delivery job uses. In sandbox mode a URL on this server's own /sandbox/ goes
- * through app.inject (no socket: tests and the demo work without listening); any other URL is HTTP.
+ * The POST the delivery job uses. Through `adapter` (the job context's `httpAdapter`: in sandbox
+ * mode a URL on this server's own /sandbox/ goes through app.inject); otherwise plain HTTP.
  */
-export function rewardPoster(app: FastifyInstance, timeoutMs = 10_000): RewardPost {
-  const base = () => app.config.publicBaseUrl;
+export function rewardPoster(adapter: AxiosAdapter | undefined, timeoutMs = 10_000): RewardPost {
   const http = axios.create({
     timeout: timeoutMs,
     validateStatus: () => true,
     responseType: 'text',
     transformResponse: (d) => d,
-    adapter: app.config.wecom.sandbox ? injectAdapter(app, () => `${base()}/sandbox/`, base) : undefined,
+    adapter,
   });
   return async (url, body, headers) => {
     const res = await http.post(url, body, { headers });

@@ -133,7 +133,7 @@ export const JOBS: JobDefinition[] = [
         // Per run: a claim left by a crashed run must never be settled by a later one.
         holder: `${ctx.actor}:${randomUUID().slice(0, 8)}`,
         now: ctx.now,
-        post: rewardPoster(ctx.app),
+        post: rewardPoster(ctx.httpAdapter),
         signal: ctx.signal,
       });
     },

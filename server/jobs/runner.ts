@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { AxiosAdapter } from 'axios';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Histogram } from 'prom-client';
@@ -6,19 +7,20 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
 import type { Metrics } from '../metrics';
 import type { WecomApi } from '../wecom/api-types';
+import { sandboxHttpAdapter } from '../wecom/inject-adapter';
 import { wecomOf } from '../wecom/plugin';
 import { claimLease, DONE, RUNNING, readLease, releaseLease, renewLease } from './lease';
 
 export interface JobContext {
-  /**
-   * @deprecated Jobs receive what they use (db, wecom, config, metrics, log, now); `app` stays only
-   * until the jobs written against it move over.
-   */
-  app: FastifyInstance;
   db: DataSource;
   /** The WeCom API client (read when first used). */
   readonly wecom: WecomApi;
   config: Config;
+  /**
+   * The axios adapter for outgoing HTTP (reward webhooks …): in sandbox mode a URL on this
+   * server's own /sandbox/ is served in-process, without a socket; undefined means plain HTTP.
+   */
+  httpAdapter: AxiosAdapter | undefined;
   metrics: Metrics;
   log: FastifyBaseLogger;
   now: () => number;
@@ -240,12 +242,12 @@ export class JobRunner {
     try {
       const app = this.app;
       const result = await def.run({
-        app,
         db,
         get wecom() {
           return wecomOf(app);
         },
         config: app.config,
+        httpAdapter: sandboxHttpAdapter(app),
         metrics: app.metrics,
         log,
         now: app.now,

@@ -16,6 +16,19 @@ export interface Injectable {
  * axios's own HTTP adapter. The prefix is read per request because tests set
  * publicBaseUrl after listen(). The client's code path (tokens, errcodes, metrics) is unchanged.
  */
+/**
+ * The adapter for HTTP a feature sends to other systems: in sandbox mode a URL on this server's
+ * own /sandbox/ goes through app.inject (tests and the demo work without listening); undefined
+ * (axios's own HTTP) otherwise.
+ */
+export function sandboxHttpAdapter(
+  app: Injectable & { config: { publicBaseUrl: string; wecom: { sandbox: boolean } } },
+): AxiosAdapter | undefined {
+  if (!app.config.wecom.sandbox) return undefined;
+  const base = () => app.config.publicBaseUrl;
+  return injectAdapter(app, () => `${base()}/sandbox/`, base);
+}
+
 export function injectAdapter(
   target: Injectable,
   prefix: () => string | undefined,
