@@ -39,6 +39,8 @@ export interface FakeFollow {
   state?: string;
   add_way: number;
   tag_ids: string[];
+  /** Phones the manager noted on the contact (follow_user[].remark_mobiles). */
+  remark_mobiles?: string[];
   /** The customer deleted the manager (one-way relation, still usable by API). */
   deletedByCustomer?: boolean;
 }

@@ -196,7 +196,11 @@ export class FakeWecom {
   }
 
   /** The customer added `userid` (creates the contact if new); what add_external_contact reports. */
-  addFollow(contact: FakeContact, userid: string, opts: { state?: string; addWay?: number } = {}): FakeFollow {
+  addFollow(
+    contact: FakeContact,
+    userid: string,
+    opts: { state?: string; addWay?: number; remarkMobiles?: string[] } = {},
+  ): FakeFollow {
     if (!this.contacts.has(contact.external_userid)) this.contacts.set(contact.external_userid, { ...contact });
     const key = `${contact.external_userid}|${userid}`;
     const f: FakeFollow = {
@@ -208,6 +212,7 @@ export class FakeWecom {
       state: opts.state,
       add_way: opts.addWay ?? (opts.state ? 1 : 3),
       tag_ids: [],
+      ...(opts.remarkMobiles?.length ? { remark_mobiles: opts.remarkMobiles } : {}),
     };
     this.follows.set(key, f);
     return f;
@@ -515,7 +520,7 @@ export class FakeWecom {
       description: f.description,
       createtime: f.createtime,
       tags: this.tagsOf(f),
-      remark_mobiles: [],
+      remark_mobiles: f.remark_mobiles ?? [],
       add_way: f.add_way,
       oper_userid: f.userid,
       ...(f.state ? { state: f.state } : {}),

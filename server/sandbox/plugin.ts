@@ -8,6 +8,7 @@ import { pageRoutes } from './page-routes';
 import { newRewardReceiver, rewardReceiverRoutes } from './reward-receiver';
 import { seedDemoData } from './seed';
 import type { Sandbox } from './state';
+import { storyRoutes } from './story';
 
 /**
  * The built-in WeCom sandbox (demo mode): the fake API under /sandbox/api/cgi-bin, the JS-SDK mock
@@ -44,6 +45,7 @@ export const sandboxPlugin = fp(
     );
     await app.register(async (o) => oauthRoutes(o, sandbox), { prefix: '/sandbox/oauth' });
     await app.register(async (p) => pageRoutes(p, sandbox), { prefix: '/sandbox' });
+    await app.register(async (p) => storyRoutes(p, sandbox), { prefix: '/sandbox' });
     await app.register(async (r) => rewardReceiverRoutes(r, sandbox.rewards), { prefix: '/sandbox' });
 
     // Seed before any later plugin or request can look at the DB.

@@ -131,6 +131,11 @@ export interface AddContactOptions {
   welcomeCode?: boolean;
   /** add_half_external_contact instead of add_external_contact. */
   half?: boolean;
+  /**
+   * A phone the manager noted on the contact (remark_mobiles), e.g. the demo customer's made-up
+   * number: the add handler matches the bank customer by it.
+   */
+  phone?: string;
 }
 
 export async function simulateAddContact(target: SimulatorTarget, opts: AddContactOptions): Promise<SimResult> {
@@ -148,7 +153,9 @@ export async function simulateAddContact(target: SimulatorTarget, opts: AddConta
     gender: 0,
     avatar: '',
   };
-  fake.addFollow(contact, opts.userid, { state: opts.state });
+  if (opts.phone !== undefined && !/^\+?\d{5,20}$/.test(opts.phone))
+    throw new SimulationError('phone must be 5 to 20 digits');
+  fake.addFollow(contact, opts.userid, { state: opts.state, remarkMobiles: opts.phone ? [opts.phone] : undefined });
   const welcomeCode = opts.welcomeCode === false ? undefined : fake.issueWelcomeCode(opts.userid, externalUserId);
   const fields: XmlField[] = [
     ['UserID', opts.userid],

@@ -33,7 +33,8 @@ export interface E2EServer {
   close(): Promise<void>;
 }
 
-export async function startServer(): Promise<E2EServer> {
+/** `env` adds to the test configuration (e.g. WORKER_ENABLED for flows that need the callback worker). */
+export async function startServer(env: Record<string, string> = {}): Promise<E2EServer> {
   const dist = resolve(__dirname, '../../dist/sidebar/index.html');
   if (!existsSync(dist))
     throw new Error('dist/sidebar is missing: run `npm run build:sidebar` (npm run test:e2e does)');
@@ -45,6 +46,7 @@ export async function startServer(): Promise<E2EServer> {
     HOST: '127.0.0.1',
     PUBLIC_BASE_URL: base,
     DEMO_DATA: 'true',
+    ...env,
   });
   const app = await build(config);
   // build() registers the feature plugins once they are wired into app.ts; until then add them here.
