@@ -35,6 +35,20 @@ export class LibraryRepo {
     return qb.orderBy('t.id', 'ASC').getMany();
   }
 
+  /**
+   * The categories of the chat scripts a manager may use now (approved, unexpired, the bank's or
+   * their own), for the sidebar's category filter.
+   */
+  async usableCategories(userid: string, now: number): Promise<string[]> {
+    const rows: { category: string }[] = await this.db.query(
+      `SELECT DISTINCT category FROM script_templates
+        WHERE status = 'approved' AND channel = 'chat' AND category IS NOT NULL
+          AND (expires_at IS NULL OR expires_at > ?) AND (owner_userid IS NULL OR owner_userid = ?)`,
+      [now, userid],
+    );
+    return rows.map((r) => r.category).sort((a, b) => a.localeCompare(b, 'zh-Hans-CN'));
+  }
+
   /** Every version of one script, oldest first. */
   lineage(lineageId: number, db: Db = this.db): Promise<ScriptTemplate[]> {
     return mgr(db).find(ScriptTemplate, { where: { lineageId }, order: { version: 'ASC' } });

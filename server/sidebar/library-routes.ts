@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, forbidden } from '../errors';
 import { parseExpiry } from '../playbook/days';
-import type { LibraryService } from '../playbook/library';
+import { fromRow, type LibraryService } from '../playbook/library';
 import { templateView } from '../playbook/view';
 import * as L from './library-schemas';
 import type { SidebarService, Viewer } from './service';
@@ -41,6 +41,36 @@ export async function libraryRoutes(scope: FastifyInstance, deps: Deps): Promise
     async (req) => {
       await viewer(req);
       return { findings: await library.check(req.body) };
+    },
+  );
+
+  // The category filter of the script list: categories of the scripts this manager may use now.
+  api.get('/templates/categories', { schema: { response: { 200: L.CategoriesReply } } }, async (req) => {
+    const v = await viewer(req);
+    return { categories: await library.repo.usableCategories(v.userid, deps.now()) };
+  });
+
+  // "存为我的话术": the wording of a script the manager may use, variables unfilled.
+  api.get(
+    '/templates/:id/source',
+    { schema: { params: L.IdParams, response: { 200: L.SourceReply } } },
+    async (req) => {
+      const v = await viewer(req);
+      const t = await library.usable(req.params.id, v.userid);
+      const src = fromRow(t);
+      return {
+        source: {
+          title: src.title,
+          body: src.body,
+          category: src.category ?? null,
+          stage: src.stage ?? null,
+          segments: src.segments ?? [],
+          product: src.product ?? null,
+          riskClass: src.riskClass ?? 'none',
+          disclaimer: src.disclaimer ?? null,
+          attachments: src.attachments ?? [],
+        },
+      };
     },
   );
 

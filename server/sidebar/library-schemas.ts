@@ -1,9 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { RISK_CLASSES, TEMPLATE_CHANNELS, TEMPLATE_STATUSES } from '../db/entities/playbook';
-import { LIMITS } from '../playbook/compliance/check';
+import { LIMITS, RISK_CLASSES, TEMPLATE_CHANNELS, TEMPLATE_STATUSES } from '../db/entities/playbook-kinds';
 import { MAX_STAGE } from '../playbook/stages';
 
-/** Schemas of the script-library routes (我的话术 in the sidebar, and the reviewer console API). */
+/**
+ * Schemas of the script-library routes (我的话术 in the sidebar, and the reviewer console API).
+ * Like ./schemas.ts, this module imports only leaf modules: the sidebar imports its types.
+ */
 
 const NullableStr = Type.Unsafe<string | null>({ type: ['string', 'null'] });
 const NullableInt = Type.Unsafe<number | null>({ type: ['integer', 'null'] });
@@ -90,6 +92,28 @@ export const PrepareReply = Type.Object({
   attachments: Type.Array(Type.Unknown()),
 });
 
+export const CategoriesReply = Type.Object({ categories: Type.Array(Type.String()) });
+export type CategoriesReplyT = Static<typeof CategoriesReply>;
+
+/**
+ * A usable script as author input, for "存为我的话术": the manager's copy starts from the script's
+ * own wording, variables unfilled ({{客户称呼}} stays a variable, not this customer's name).
+ */
+export const SourceReply = Type.Object({
+  source: Type.Object({
+    title: Type.String(),
+    body: Type.String(),
+    category: NullableStr,
+    stage: NullableInt,
+    segments: Type.Array(Type.String()),
+    product: NullableStr,
+    riskClass: StringEnum(RISK_CLASSES),
+    disclaimer: NullableStr,
+    attachments: Type.Array(Type.Unknown()),
+  }),
+});
+export type SourceReplyT = Static<typeof SourceReply>;
+
 export const StageBody = Type.Object(
   { stage: Type.Integer({ minimum: 1, maximum: MAX_STAGE }) },
   { additionalProperties: false },
@@ -125,3 +149,11 @@ export const ExternalUserIdParams = Type.Object({
 export const StageReply = Type.Object({
   progress: Type.Object({ touchCount: Type.Integer(), stage: Type.Integer({ minimum: 1, maximum: MAX_STAGE }) }),
 });
+
+export type FindingT = Static<typeof Finding>;
+export type CheckReplyT = Static<typeof CheckReply>;
+export type LibraryTemplateT = Static<typeof LibraryTemplate>;
+export type LibraryTemplateReplyT = Static<typeof LibraryTemplateReply>;
+export type LibraryTemplatesReplyT = Static<typeof LibraryTemplatesReply>;
+export type PrepareReplyT = Static<typeof PrepareReply>;
+export type StageReplyT = Static<typeof StageReply>;

@@ -1,19 +1,15 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { EpochMs, JsonText } from '../columns';
+import type { RiskClass, TemplateChannel, TemplateStatus } from './playbook-kinds';
 
-/**
- * draft → review → approved → retired, or review → rejected (with the reason in reviewComment).
- * An approved version replaced by a newer approved one is retired with supersededBy set.
- */
-export type TemplateStatus = 'draft' | 'review' | 'approved' | 'rejected' | 'retired';
-export const TEMPLATE_STATUSES: readonly TemplateStatus[] = ['draft', 'review', 'approved', 'rejected', 'retired'];
-
-export type RiskClass = 'deposit' | 'wealth' | 'fund' | 'insurance' | 'loan' | 'none';
-export const RISK_CLASSES: readonly RiskClass[] = ['deposit', 'wealth', 'fund', 'insurance', 'loan', 'none'];
-
-/** Where a script may be used: 1:1 chat (sidebar), welcome message, customer groups, moments (朋友圈). */
-export type TemplateChannel = 'chat' | 'welcome' | 'group' | 'moments';
-export const TEMPLATE_CHANNELS: readonly TemplateChannel[] = ['chat', 'welcome', 'group', 'moments'];
+export {
+  RISK_CLASSES,
+  type RiskClass,
+  TEMPLATE_CHANNELS,
+  TEMPLATE_STATUSES,
+  type TemplateChannel,
+  type TemplateStatus,
+} from './playbook-kinds';
 
 /**
  * Script templates (话术). Not to be confused with operator scripts in scripts/.

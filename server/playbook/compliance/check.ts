@@ -1,4 +1,5 @@
 import { RISK_CLASSES, type RiskClass, TEMPLATE_CHANNELS, type TemplateChannel } from '../../db/entities/playbook';
+import { LIMITS } from '../../db/entities/playbook-kinds';
 import { isStage, MAX_STAGE } from '../stages';
 import { variableProblems } from '../variables';
 import { DISCLAIMER_RULES, missingDisclaimerPhrases } from './disclaimers';
@@ -49,7 +50,7 @@ export interface Finding {
 /** A negation just before a listed word turns it into what the rules want said (不保本, 不能保证收益). */
 const NEGATIONS = ['不', '非', '未', '无法', '并非', '不能', '不会', '不代表', '不承诺', '不等于', '不是'];
 
-export const LIMITS = { title: 128, body: 2000, disclaimer: 500, category: 32, product: 64, segments: 255 };
+export { LIMITS };
 
 function wordFindings(field: FindingField, text: string, matcher: WordMatcher): Finding[] {
   const out: Finding[] = [];

@@ -27,7 +27,7 @@ export function planAttachments(list: readonly Attachment[]): AttachmentPlan {
 }
 
 /** 复制: the text, then one line per link so the customer still gets the pages. */
-export function copyTextOf(template: Template): string {
+export function copyTextOf(template: Pick<Template, 'text' | 'attachments'>): string {
   const links = template.attachments.flatMap((a) => (a.type === 'link' ? [`${a.title} ${a.url}`] : []));
   return links.length ? `${template.text}\n${links.join('\n')}` : template.text;
 }

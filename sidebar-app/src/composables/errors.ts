@@ -28,6 +28,15 @@ const MESSAGES: Record<string, string> = {
   customer_owned_elsewhere: '该客户由其他客户经理管户，且对方未添加此微信客户，无法关联',
   link_rate_limited: '核验失败次数过多，请稍后再试',
   invalid_phone: '请输入正确的手机号',
+  // The script library: a script that changed since the list was loaded, a refused save.
+  template_expired: '该话术已过期，请选择其他话术',
+  template_retired: '该话术已停用，请选择其他话术',
+  template_not_found: '该话术已不可用，请选择其他话术',
+  template_invalid: '该话术内容有误，暂不能使用，请选择其他话术',
+  template_noncompliant: '话术未通过合规检查，请按提示修改',
+  touch_not_found: '没有找到这次复制记录，请重新复制',
+  touch_not_copy: '这条记录已是发送记录，无需确认',
+  forbidden_role: '您的角色无法执行此操作',
   // JS-SDK signing: the page address is not this service's own (opened through an odd link).
   url_not_canonical: '页面地址异常，请从企业微信重新打开侧边栏',
   url_foreign_origin: '页面地址异常，请从企业微信重新打开侧边栏',

@@ -1,8 +1,7 @@
 import { computed, reactive } from 'vue';
-import { stageAfter } from '../../../server/playbook/stages';
 import { ApiError } from '../services/http';
 import type { SidebarApi } from '../services/sidebarApi';
-import type { CorpTagGroup, Customer, LinkBody, Template, Touch } from '../services/types';
+import type { CorpTagGroup, Customer, LinkBody, Progress, Template, Touch } from '../services/types';
 import { messageFor } from './errors';
 import type { Toaster } from './useToast';
 
@@ -124,16 +123,26 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
     }
   }
 
-  /** After a touch was recorded: newest first, stage = touches so far + 1, capped at MAX_STAGE. */
-  function addTouch(touch: Touch): void {
+  /**
+   * After a touch was recorded: newest first. The stage is the server's (distinct days with a real
+   * send; a copy alone does not move it), from `progress` when the answer carries it.
+   */
+  function addTouch(touch: Touch, progress?: Progress): void {
     const customer = state.customer;
     if (!customer) return;
     customer.touches.unshift(touch);
-    customer.touchCount += 1;
-    customer.stage = stageAfter(customer.touchCount);
+    if (progress) setProgress(progress);
   }
 
-  return { state, lastTouches, load, toggleTag, link, addTouch };
+  /** The customer's touch count and stage as the server counts them now. */
+  function setProgress(progress: Progress): void {
+    const customer = state.customer;
+    if (!customer) return;
+    customer.touchCount = progress.touchCount;
+    customer.stage = progress.stage;
+  }
+
+  return { state, lastTouches, load, toggleTag, link, addTouch, setProgress };
 }
 
 export type CustomerCard = ReturnType<typeof useCustomerCard>;

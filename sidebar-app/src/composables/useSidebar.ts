@@ -7,6 +7,7 @@ import { type BrowserEnv, stripHash } from './env';
 import { classifyError } from './errors';
 import { useAuth } from './useAuth';
 import { useCustomerCard } from './useCustomerCard';
+import { useMyTemplates } from './useMyTemplates';
 import { useTemplates } from './useTemplates';
 import { type Toaster, useToast } from './useToast';
 
@@ -68,8 +69,10 @@ export function useSidebar(deps: SidebarDeps) {
         ? { externalUserId: card.state.customer.externalUserId, stage: card.state.customer.stage }
         : null,
     suggestions: () => card.state.templates,
-    onTouch: (touch) => card.addTouch(touch),
+    onTouch: (touch, progress) => card.addTouch(touch, progress),
+    onProgress: (progress) => card.setProgress(progress),
   });
+  const myTemplates = useMyTemplates({ api, toast, onChanged: () => void templates.refresh() });
 
   function fail(err: unknown): void {
     const f = classifyError(err);
@@ -183,7 +186,7 @@ export function useSidebar(deps: SidebarDeps) {
     if (await card.link(proof)) state.phase = 'card';
   }
 
-  return { state, adapter, toast, card, templates, start, retry, link };
+  return { state, adapter, toast, card, templates, myTemplates, start, retry, link };
 }
 
 export type Sidebar = ReturnType<typeof useSidebar>;

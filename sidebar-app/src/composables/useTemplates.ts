@@ -1,7 +1,8 @@
 import { computed, reactive } from 'vue';
+import { isStage } from '../../../server/playbook/stages';
 import { ApiError } from '../services/http';
 import type { SidebarApi } from '../services/sidebarApi';
-import type { Template, Touch, TouchChannel } from '../services/types';
+import type { Attachment, PrepareReply, Progress, Template, Touch, TouchChannel } from '../services/types';
 import type { WecomAdapter } from '../wecom/adapter';
 import { WecomError } from '../wecom/adapter';
 import { copyTextOf, planAttachments } from './attachments';
@@ -10,16 +11,34 @@ import type { Toaster } from './useToast';
 
 export type TemplateTab = 'suggested' | 'mine';
 
+/** What 发送 / 复制 need of a script: the server prepares the text itself. */
+export interface TemplateRef {
+  id: number;
+  title: string;
+}
+
 export interface TemplatesState {
   tab: TemplateTab;
   q: string;
-  /** Result of the last search; null = show the suggestions that came with the card. */
+  /** Filters of the list: one category, one stage (and any-stage scripts); null = all. */
+  category: string | null;
+  onlyStage: number | null;
+  /** Categories of the scripts this manager may use (the filter's options). */
+  categories: string[];
+  /**
+   * Result of the last search/refresh; null = show the suggestions that came with the card (until a
+   * send or a stage change makes them stale).
+   */
   results: Template[] | null;
   searching: boolean;
   searchError: string | null;
   /** Template id being sent or copied. */
   busyId: number | null;
   lastSentId: number | null;
+  /** A copied script waiting for the manager's 已发送 (a copy alone does not move the stage). */
+  pendingConfirm: { touchId: number; templateId: number; title: string } | null;
+  confirming: boolean;
+  settingStage: boolean;
 }
 
 export interface TemplatesDeps {
@@ -30,11 +49,17 @@ export interface TemplatesDeps {
   /** Current customer: external_userid and stage. */
   context(): { externalUserId: string; stage: number } | null;
   suggestions(): Template[];
-  onTouch(touch: Touch): void;
+  /** A send or copy was recorded; `progress` is the customer's stage after it (server truth). */
+  onTouch(touch: Touch, progress?: Progress): void;
+  /** The stage moved without a new touch row here (已发送, or set by hand). */
+  onProgress?(progress: Progress): void;
   debounceMs?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
 }
+
+/** Codes that mean "this script may not be sent any more": say so, then reload the list. */
+const GONE = new Set(['template_expired', 'template_retired', 'template_not_found', 'template_invalid']);
 
 /** The SDK's errMsg, or the message of whatever else failed (e.g. the sandbox answering 400). */
 function reason(err: unknown): string {
@@ -46,28 +71,34 @@ export function useTemplates(deps: TemplatesDeps) {
   const state = reactive<TemplatesState>({
     tab: 'suggested',
     q: '',
+    category: null,
+    onlyStage: null,
+    categories: [],
     results: null,
     searching: false,
     searchError: null,
     busyId: null,
     lastSentId: null,
+    pendingConfirm: null,
+    confirming: false,
+    settingStage: false,
   });
   const setTimer = deps.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
   const clearTimer = deps.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
   let timer: unknown = null;
   // Answers can arrive out of order; only the latest request may write the results.
   let seq = 0;
+  /** The card's suggestions were ranked for a stage that has moved since. */
+  let stale = false;
 
-  const visible = computed<Template[]>(() => {
-    const list = state.results ?? deps.suggestions();
-    return state.tab === 'mine' ? list.filter((t) => t.owner === 'mine') : list;
-  });
+  const visible = computed<Template[]>(() => state.results ?? deps.suggestions());
 
+  /** Loads the list for the current query, filters and stage. */
   async function search(): Promise<void> {
     const ctx = deps.context();
     const q = state.q.trim();
-    // The suggestions from the card already are the empty-query answer for "suggested".
-    if (!q && state.tab === 'suggested') {
+    // The suggestions from the card already are the answer without query or filter.
+    if (!q && state.category === null && state.onlyStage === null && !stale) {
       seq++;
       state.results = null;
       state.searching = false;
@@ -82,6 +113,8 @@ export function useTemplates(deps: TemplatesDeps) {
         q: q || undefined,
         stage: ctx?.stage,
         externalUserId: ctx?.externalUserId,
+        category: state.category ?? undefined,
+        onlyStage: state.onlyStage ?? undefined,
       });
       if (mine === seq) state.results = res.templates;
     } catch (err) {
@@ -89,6 +122,12 @@ export function useTemplates(deps: TemplatesDeps) {
     } finally {
       if (mine === seq) state.searching = false;
     }
+  }
+
+  /** After a send or a stage change: the list is ranked again for the customer's new stage. */
+  function refresh(): Promise<void> {
+    stale = true;
+    return search();
   }
 
   function setQuery(q: string): void {
@@ -100,38 +139,83 @@ export function useTemplates(deps: TemplatesDeps) {
     }, deps.debounceMs ?? 250);
   }
 
-  function setTab(tab: TemplateTab): void {
-    if (state.tab === tab) return;
-    state.tab = tab;
-    void search();
+  function setCategory(category: string | null): Promise<void> {
+    state.category = category || null;
+    return search();
   }
 
-  async function record(template: Template, channel: TouchChannel): Promise<boolean> {
-    const ctx = deps.context();
-    if (!ctx) return false;
+  function setOnlyStage(stage: number | null): Promise<void> {
+    state.onlyStage = isStage(stage) ? stage : null;
+    return search();
+  }
+
+  function setTab(tab: TemplateTab): void {
+    state.tab = tab;
+  }
+
+  async function loadCategories(): Promise<void> {
     try {
-      const res = await deps.api.recordTouch(ctx.externalUserId, template.id, channel);
-      deps.onTouch(res.touch);
-      return true;
+      state.categories = (await deps.api.templateCategories()).categories;
     } catch {
-      return false;
+      // The filter then offers 全部分类 only; the list itself still works.
+      state.categories = [];
     }
   }
 
   /**
-   * One click: the text, then each attachment (link card, image), one sendChatMessage each, then ONE
-   * touch. The first failure stops the rest. Once the text is in the chat the customer has been
-   * contacted, so the touch is recorded even if an attachment failed; the toast says what is missing.
+   * A refusal of a script that changed since the list loaded (expired, retired): say so in plain
+   * Chinese and reload the list so it disappears. Returns false for any other error.
    */
-  async function send(template: Template): Promise<boolean> {
+  function refused(err: unknown): boolean {
+    if (!(err instanceof ApiError) || !GONE.has(err.code)) return false;
+    deps.toast.show('error', messageFor(err.code));
+    void refresh();
+    return true;
+  }
+
+  /** The exact text to send now; null (and a toast) when the server refuses. */
+  async function prepare(template: TemplateRef, what: string): Promise<PrepareReply | null> {
+    const ctx = deps.context();
+    if (!ctx) return null;
+    try {
+      return await deps.api.prepare(template.id, ctx.externalUserId);
+    } catch (err) {
+      if (!refused(err)) {
+        deps.toast.show('error', `${what}失败：${err instanceof ApiError ? messageFor(err.code) : '请重试'}`);
+      }
+      return null;
+    }
+  }
+
+  async function record(template: TemplateRef, channel: TouchChannel): Promise<Touch | null> {
+    const ctx = deps.context();
+    if (!ctx) return null;
+    try {
+      const res = await deps.api.recordTouch(ctx.externalUserId, template.id, channel);
+      deps.onTouch(res.touch, res.progress);
+      return res.touch;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * One click: the server prepares the text (variables filled, disclaimer appended; refused if the
+   * script expired or was retired since the list loaded), then the text and each attachment (link
+   * card, image) go out, one sendChatMessage each, then ONE touch. The first failure stops the rest.
+   * Once the text is in the chat the customer has been contacted, so the touch is recorded even if
+   * an attachment failed; the toast says what is missing. The list then reloads for the new stage.
+   */
+  async function send(template: TemplateRef): Promise<boolean> {
     const adapter = deps.adapter();
     if (!adapter || state.busyId !== null) return false;
     state.busyId = template.id;
     try {
-      const plan = planAttachments(template.attachments);
+      const prepared = await prepare(template, '发送');
+      if (!prepared) return false;
+      const plan = planAttachments(prepared.attachments as Attachment[]);
       try {
-        // The server's send text: variables filled and the risk disclaimer appended (issue 12).
-        await adapter.sendChatMessage({ msgtype: 'text', text: { content: template.text } });
+        await adapter.sendChatMessage({ msgtype: 'text', text: { content: prepared.text } });
       } catch (err) {
         deps.toast.show('error', `发送失败，可点击“复制”后手动粘贴（${reason(err)}）`);
         return false;
@@ -146,36 +230,108 @@ export function useTemplates(deps: TemplatesDeps) {
         }
       }
       state.lastSentId = template.id;
-      const recorded = await record(template, 'send');
+      if (state.pendingConfirm?.templateId === template.id) state.pendingConfirm = null;
+      const recorded = (await record(template, 'send')) !== null;
       if (failed) deps.toast.show('error', recorded ? failed : `${failed}；触达记录保存失败`);
       else if (!recorded) deps.toast.show('error', '消息已发送，但触达记录保存失败');
       else deps.toast.show('success', plan.manual ? '已发送，图片需手动发送' : '已发送');
+      if (recorded) void refresh();
       return failed === null;
     } finally {
       state.busyId = null;
     }
   }
 
-  /** Fallback when sending is not possible: copy (text and link URLs), and record a "copy" touch. */
-  async function copy(template: Template): Promise<boolean> {
+  /**
+   * Fallback when sending is not possible: copy the prepared text (and link URLs) and record a
+   * "copy" touch. A copy does not move the stage: the manager confirms 已发送 after pasting.
+   */
+  async function copy(template: TemplateRef): Promise<boolean> {
     if (state.busyId !== null) return false;
     state.busyId = template.id;
     try {
+      const prepared = await prepare(template, '复制');
+      if (!prepared) return false;
       try {
-        await deps.copyText(copyTextOf(template));
+        await deps.copyText(copyTextOf({ text: prepared.text, attachments: prepared.attachments as Attachment[] }));
       } catch {
         deps.toast.show('error', '复制失败，请长按文字手动复制');
         return false;
       }
-      if (await record(template, 'copy')) deps.toast.show('success', '已复制，请粘贴到会话中');
-      else deps.toast.show('error', '已复制，但触达记录保存失败');
+      const touch = await record(template, 'copy');
+      if (touch) {
+        state.pendingConfirm = { touchId: touch.id, templateId: template.id, title: template.title };
+        deps.toast.show('success', '已复制，粘贴发送后请点“已发送”');
+      } else deps.toast.show('error', '已复制，但触达记录保存失败');
       return true;
     } finally {
       state.busyId = null;
     }
   }
 
-  return { state, visible, search, setQuery, setTab, send, copy };
+  /** 已发送: the copied script was pasted and sent; now it counts, and the list reloads. */
+  async function confirmSent(): Promise<boolean> {
+    const pending = state.pendingConfirm;
+    if (!pending || state.confirming) return false;
+    state.confirming = true;
+    try {
+      const res = await deps.api.confirmTouch(pending.touchId);
+      deps.onProgress?.(res.progress);
+      state.pendingConfirm = null;
+      state.lastSentId = pending.templateId;
+      deps.toast.show('success', '已记录发送');
+      void refresh();
+      return true;
+    } catch (err) {
+      deps.toast.show('error', `记录失败：${err instanceof ApiError ? messageFor(err.code) : '请重试'}`);
+      if (err instanceof ApiError && (err.code === 'touch_not_found' || err.code === 'touch_not_copy')) {
+        state.pendingConfirm = null;
+      }
+      return false;
+    } finally {
+      state.confirming = false;
+    }
+  }
+
+  function dismissConfirm(): void {
+    state.pendingConfirm = null;
+  }
+
+  /** The manager sets the customer's stage by hand (第1–4次触达); the list reloads for it. */
+  async function setStage(stage: number): Promise<boolean> {
+    const ctx = deps.context();
+    if (!ctx || state.settingStage || !isStage(stage)) return false;
+    state.settingStage = true;
+    try {
+      const res = await deps.api.setStage(ctx.externalUserId, stage);
+      deps.onProgress?.(res.progress);
+      deps.toast.show('success', `已调整为第${res.progress.stage}次触达`);
+      void refresh();
+      return true;
+    } catch (err) {
+      deps.toast.show('error', `调整失败：${err instanceof ApiError ? messageFor(err.code) : '请重试'}`);
+      return false;
+    } finally {
+      state.settingStage = false;
+    }
+  }
+
+  return {
+    state,
+    visible,
+    search,
+    refresh,
+    setQuery,
+    setCategory,
+    setOnlyStage,
+    setTab,
+    loadCategories,
+    send,
+    copy,
+    confirmSent,
+    dismissConfirm,
+    setStage,
+  };
 }
 
 export type Templates = ReturnType<typeof useTemplates>;

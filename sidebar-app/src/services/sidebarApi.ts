@@ -2,12 +2,20 @@ import type { HttpClient } from './http';
 import type {
   Bootstrap,
   CardResponse,
+  CategoriesReply,
+  CheckReply,
   JssdkConfig,
+  LibraryTemplateReply,
+  LibraryTemplatesReply,
   LinkBody,
   LinkReply,
   Me,
+  PrepareReply,
+  SourceReply,
+  StageReply,
   TagsBody,
   TagsReply,
+  TemplateInput,
   TemplateQuery,
   TemplatesReply,
   TouchBody,
@@ -42,8 +50,35 @@ export function createSidebarApi(http: HttpClient) {
       }),
     templates: (query: TemplateQuery) =>
       http.request<TemplatesReply>(`${base}/templates`, {
-        query: { q: query.q, stage: query.stage, externalUserId: query.externalUserId },
+        query: {
+          q: query.q,
+          stage: query.stage,
+          externalUserId: query.externalUserId,
+          category: query.category,
+          onlyStage: query.onlyStage,
+        },
       }),
+    templateCategories: () => http.request<CategoriesReply>(`${base}/templates/categories`),
+    /** The wording of a usable script, variables unfilled (存为我的话术). */
+    templateSource: (id: number) => http.request<SourceReply>(`${base}/templates/${id}/source`),
+    /** The exact text to send now, or template_expired / template_retired. */
+    prepare: (id: number, externalUserId: string) =>
+      http.request<PrepareReply>(`${base}/templates/${id}/prepare`, { method: 'POST', body: { externalUserId } }),
+    /** The compliance check of a draft (live, while the manager types). */
+    checkTemplate: (input: TemplateInput) =>
+      http.request<CheckReply>(`${base}/templates/check`, { method: 'POST', body: input }),
+    myTemplates: () => http.request<LibraryTemplatesReply>(`${base}/my-templates`),
+    createMyTemplate: (input: TemplateInput) =>
+      http.request<LibraryTemplateReply>(`${base}/my-templates`, { method: 'POST', body: input }),
+    updateMyTemplate: (id: number, input: TemplateInput) =>
+      http.request<LibraryTemplateReply>(`${base}/my-templates/${id}`, { method: 'PUT', body: input }),
+    deleteMyTemplate: (id: number) =>
+      http.request<LibraryTemplateReply>(`${base}/my-templates/${id}`, { method: 'DELETE' }),
+    /** 已发送: the copied script was pasted and sent. */
+    confirmTouch: (touchId: number) =>
+      http.request<StageReply>(`${base}/touches/${touchId}/confirm`, { method: 'POST', body: {} }),
+    setStage: (externalUserId: string, stage: number) =>
+      http.request<StageReply>(`${base}/customers/${enc(externalUserId)}/stage`, { method: 'PUT', body: { stage } }),
     recordTouch: (externalUserId: string, templateId: number, channel: TouchChannel) =>
       http.request<TouchReply>(`${base}/touches`, {
         method: 'POST',

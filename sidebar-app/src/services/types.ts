@@ -1,8 +1,25 @@
 // Wire types of /api/sidebar/*, derived from the server's TypeBox schemas (the one source).
 // `import type` only: nothing of the server reaches the bundle.
+import type { LibraryTemplateT, SourceReplyT, StageReplyT } from '../../../server/sidebar/library-schemas';
 import type { Card, CorpTagGroup, JssdkConfig, Me, TemplatesQuery, TouchBody } from '../../../server/sidebar/schemas';
 
+type LibraryTemplate = LibraryTemplateT;
+type SourceReply = SourceReplyT;
+type StageReply = StageReplyT;
+
 export type { ImageAttachment, LinkAttachment } from '../../../server/playbook/types';
+export type {
+  CategoriesReplyT as CategoriesReply,
+  CheckReplyT as CheckReply,
+  FindingT as Finding,
+  LibraryTemplateReplyT as LibraryTemplateReply,
+  LibraryTemplatesReplyT as LibraryTemplatesReply,
+  LibraryTemplateT as LibraryTemplate,
+  PrepareReplyT as PrepareReply,
+  SourceReplyT as SourceReply,
+  StageReplyT as StageReply,
+  TemplateInputBodyT as TemplateInput,
+} from '../../../server/sidebar/library-schemas';
 export type {
   Attachment,
   Bootstrap,
@@ -30,3 +47,7 @@ export type Customer = Card['customer'];
 export type ManagerRef = NonNullable<Customer['owner']>;
 export type Allocation = NonNullable<Customer['allocation']>;
 export type TemplateQuery = TemplatesQuery;
+export type Progress = StageReply['progress'];
+export type TemplateSource = SourceReply['source'];
+export type TemplateStatus = LibraryTemplate['status'];
+export type RiskClass = LibraryTemplate['riskClass'];

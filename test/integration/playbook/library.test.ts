@@ -245,6 +245,53 @@ describe.each(DB_TARGETS)('script library workflow on %s', (target) => {
     expect(stage3).not.toContain('通用问候');
   });
 
+  it('search 理财 for a customer finds the segment’s 理财 script by category or product; the category filter lists it', async () => {
+    const s = await createLibrary({
+      title: '到期资金安排',
+      body: '{{客户称呼}}，您的定期快到期了，可以看看{{产品}}。',
+      category: '理财',
+      product: '稳健理财',
+      riskClass: 'wealth',
+      disclaimer: WEALTH,
+      segments: ['代发'],
+      stage: 2,
+    });
+    await approve([s.id]);
+    // on screen for the 代发 customer (no query), and found by 理财 although the title does not say it
+    expect(await titles(c.lilei)).toContain('到期资金安排');
+    expect(await titles(c.lilei, `&q=${encodeURIComponent('理财')}`)).toContain('到期资金安排');
+    expect(await titles(c.lilei, `&q=${encodeURIComponent('稳健')}`)).toContain('到期资金安排');
+    const cats = ok(await t.get('/api/sidebar/templates/categories', c.lilei)).categories as string[];
+    expect(cats).toEqual(expect.arrayContaining(['理财', '产品推荐']));
+    expect(new Set(cats).size).toBe(cats.length);
+  });
+
+  it('存为我的话术 reads a usable script’s own wording (variables unfilled); not one in review or another’s', async () => {
+    const [w] = await t.db.query(`SELECT id FROM script_templates WHERE title = '到期资金安排'`);
+    const src = ok(await t.get(`/api/sidebar/templates/${w.id}/source`, c.lilei)).source;
+    expect(src).toEqual({
+      title: '到期资金安排',
+      body: '{{客户称呼}}，您的定期快到期了，可以看看{{产品}}。',
+      category: '理财',
+      stage: 2,
+      segments: ['代发'],
+      product: '稳健理财',
+      riskClass: 'wealth',
+      disclaimer: WEALTH,
+      attachments: [],
+    });
+    const pending = await createLibrary({ title: '待审话术', body: '您好' });
+    expect((await t.get(`/api/sidebar/templates/${pending.id}/source`, c.lilei)).json().error.code).toBe(
+      'template_not_found',
+    );
+    const mine = ok(await t.post('/api/sidebar/my-templates', { title: '韩梅梅的话术', body: '您好呀' }, c.hanmei));
+    await approve([mine.template.id]);
+    expect((await t.get(`/api/sidebar/templates/${mine.template.id}/source`, c.lilei)).statusCode).toBe(404);
+    expect(ok(await t.get(`/api/sidebar/templates/${mine.template.id}/source`, c.hanmei)).source.title).toBe(
+      '韩梅梅的话术',
+    );
+  });
+
   it('copies do not advance the stage; 已发送 and setting the stage by hand do', async () => {
     const [tpl] = await t.db.query(`SELECT id FROM script_templates WHERE title = '通用问候'`);
     const touch = (channel: string) =>

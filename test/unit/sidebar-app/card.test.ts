@@ -155,23 +155,26 @@ describe('useCustomerCard', () => {
     });
   });
 
-  it('counts a recorded touch: newest first, stage = touches + 1 capped at 4', async () => {
+  it("adds a recorded touch newest first; the stage is the server's progress, a copy alone moves nothing", async () => {
     const t = setup({});
     await t.card.load('wmCUST1');
-    for (let i = 1; i <= 4; i++) {
-      t.card.addTouch({
-        id: i,
-        templateId: 1,
-        title: 'x',
-        userid: 'lilei',
-        sentAt: '2026-11-23T00:00:00Z',
-        channel: 'send',
-        confirmed: false,
-        stage: i,
-      });
-    }
-    expect(t.card.state.customer?.touchCount).toBe(4);
-    expect(t.card.state.customer?.stage).toBe(4);
+    const touch = (id: number, channel: 'send' | 'copy') => ({
+      id,
+      templateId: 1,
+      title: 'x',
+      userid: 'lilei',
+      sentAt: '2026-11-23T00:00:00Z',
+      channel,
+      confirmed: false,
+      stage: 1,
+    });
+    // three copies in a row: recorded, the stage stays where the server says it is
+    for (let i = 1; i <= 3; i++) t.card.addTouch(touch(i, 'copy'), { touchCount: 0, stage: 1 });
+    expect(t.card.state.customer).toMatchObject({ touchCount: 0, stage: 1 });
+    t.card.addTouch(touch(4, 'send'), { touchCount: 1, stage: 2 });
+    expect(t.card.state.customer).toMatchObject({ touchCount: 1, stage: 2 });
     expect(t.card.lastTouches.value.map((x) => x.id)).toEqual([4, 3, 2, 1]);
+    t.card.setProgress({ touchCount: 3, stage: 4 });
+    expect(t.card.state.customer).toMatchObject({ touchCount: 3, stage: 4 });
   });
 });

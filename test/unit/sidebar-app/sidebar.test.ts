@@ -155,8 +155,19 @@ describe('useSidebar boot flow', () => {
     expect(s.sidebar.state.phase).toBe('card');
   });
 
-  it('sending from the page updates touches and stage', async () => {
+  it('sending from the page prepares the text, then updates touches and the stage from the server, and reloads the list', async () => {
     const s = setup({
+      'POST /api/sidebar/templates/1/prepare': {
+        status: 200,
+        body: {
+          templateId: 1,
+          version: 1,
+          text: '王先生您好',
+          content: '王先生您好',
+          disclaimer: null,
+          attachments: [],
+        },
+      },
       'POST /api/sidebar/touches': {
         status: 200,
         body: {
@@ -167,17 +178,24 @@ describe('useSidebar boot flow', () => {
             userid: 'lilei',
             sentAt: '2026-11-23T02:00:00Z',
             channel: 'send',
+            stage: 1,
+            confirmed: false,
           },
+          progress: { touchCount: 1, stage: 2 },
         },
       },
+      'GET /api/sidebar/templates': { status: 200, body: { templates: [] } },
     });
     await s.sidebar.start();
     const tpl = s.sidebar.card.state.templates[0];
     await s.sidebar.templates.send(tpl);
-    expect(s.sent).toHaveLength(1);
+    expect(s.sent).toEqual([{ msgtype: 'text', text: { content: '王先生您好' } }]);
     expect(s.sidebar.card.state.customer?.touchCount).toBe(1);
     expect(s.sidebar.card.state.customer?.stage).toBe(2);
     expect(s.sidebar.card.lastTouches.value[0].id).toBe(3);
+    await new Promise((r) => setImmediate(r));
+    // the list is ranked again for the new stage
+    expect(s.calls.at(-1)?.url).toBe('/api/sidebar/templates?stage=2&externalUserId=wmCUST1');
   });
 
   it('a failed register (bad signature) shows an error with retry', async () => {
