@@ -257,11 +257,10 @@ describe('sidebar in Chromium against the sandbox', () => {
     await page.fill('[data-testid="template-search"]', '');
     await page.click('[data-testid="tab-mine"]');
     await page.waitForSelector('[data-testid="tab-mine"][aria-selected="true"]');
-    await page.waitForSelector('li[data-testid^="template-"] .tpl-title:has-text("E2E我的开场白")');
-    const owners = await page.locator('li[data-testid^="template-"] .badge:has-text("我的")').count();
-    const items = await page.locator('li[data-testid^="template-"]').count();
-    expect(items).toBeGreaterThan(0);
-    expect(owners).toBe(items);
+    // 我的话术 lists the manager's own scripts with their review status
+    const own = page.locator('li[data-testid^="my-template-"]:has(.item-title:has-text("E2E我的开场白"))');
+    await own.waitFor();
+    expect(await own.locator('[data-testid="my-status"]').textContent()).toBe('已通过');
     await shot(page, 'templates-mine-360');
   });
 
