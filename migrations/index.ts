@@ -6,6 +6,7 @@ import { TemplateOutcomes1796316500000 } from './1796316500000-TemplateOutcomes'
 import { CustomerGroups1796318437000 } from './1796318437000-CustomerGroups';
 import { Campaigns1796319911000 } from './1796319911000-Campaigns';
 import { EntryHardening1796320000000 } from './1796320000000-EntryHardening';
+import { SopPlans1796330000000 } from './1796330000000-SopPlans';
 import { CampaignChurn1796331000000 } from './1796331000000-CampaignChurn';
 
 /** Every migration in order; a new migration file adds its class here. */
@@ -18,5 +19,6 @@ export const migrations = [
   CustomerGroups1796318437000,
   Campaigns1796319911000,
   EntryHardening1796320000000,
+  SopPlans1796330000000,
   CampaignChurn1796331000000,
 ];

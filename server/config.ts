@@ -232,6 +232,21 @@ const envSchema = z.object({
       'must be segment=tag pairs separated by commas, e.g. 代发=代发客户,高潜=高潜客户',
     )
     .default('代发=代发客户,高潜=高潜客户,流降=流失预警'),
+  SOP_CAP_PER_DAY: int(1, 100).default('1'),
+  SOP_CAP_PER_MONTH: int(1, 1000).default('4'),
+  SOP_QUIET_HOURS: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine(
+      (v) => v === 'off' || /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v),
+      'must be HH:MM-HH:MM (China time, may wrap midnight, e.g. 21:00-08:00) or off',
+    )
+    .default('21:00-08:00'),
+  SOP_DISPATCH_PER_MINUTE: int(1, 100_000).default('600'),
+  SOP_REMIND_AFTER_HOURS: int(1, 72).default('4'),
+  SOP_POLL_MINUTES: int(1, 1440).default('10'),
+  SOP_CATCHUP_HOURS: int(0, 168).default('12'),
   METRICS_PORT: z
     .string()
     .trim()
@@ -330,6 +345,41 @@ export interface Config {
   sidebarFrameAncestors: string[];
   /** Personal scripts (我的话术) wait for a reviewer before use (PERSONAL_TEMPLATES_REVIEW). */
   playbook?: { personalReview: boolean };
+  /** SOP plans (server/sop); optional so hand-built configs keep compiling (absent = the defaults). */
+  sop?: SopConfig;
+}
+
+/** SOP delivery limits (SOP_* variables). */
+export interface SopConfig {
+  /** Corp mass messages a customer or group may get per China day / calendar month (PROTOCOL-SOP.md §3.4). */
+  capPerDay: number;
+  capPerMonth: number;
+  /** No WeCom task or app reminder is created inside these China-time minutes [from, to); null = off. */
+  quietHours: { from: number; to: number } | null;
+  /** WeCom tasks created per job run (the job runs every minute). */
+  dispatchPerMinute: number;
+  /** A sender who has not sent after this long is reminded (remind_groupmsg_send, ≤ 3 per 24 h). */
+  remindAfterMs: number;
+  pollMs: number;
+  /** A tick missed by up to this long (server down) is still run. */
+  catchupMs: number;
+}
+
+export const DEFAULT_SOP_CONFIG: SopConfig = {
+  capPerDay: 1,
+  capPerMonth: 4,
+  quietHours: { from: 21 * 60, to: 8 * 60 },
+  dispatchPerMinute: 600,
+  remindAfterMs: 4 * 3_600_000,
+  pollMs: 10 * 60_000,
+  catchupMs: 12 * 3_600_000,
+};
+
+function quietHours(v: string): { from: number; to: number } | null {
+  if (v === 'off') return null;
+  const [a, b] = v.split('-');
+  const min = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
+  return { from: min(a), to: min(b) };
 }
 
 const randomAlnum = (n: number) => {
@@ -485,5 +535,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics: { port: e.METRICS_PORT === 'off' ? null : Number(e.METRICS_PORT), host: e.METRICS_HOST },
     sidebarFrameAncestors: e.SIDEBAR_FRAME_ANCESTORS ? e.SIDEBAR_FRAME_ANCESTORS.split(/[\s,]+/) : [],
     playbook: { personalReview: e.PERSONAL_TEMPLATES_REVIEW },
+    sop: {
+      capPerDay: e.SOP_CAP_PER_DAY,
+      capPerMonth: e.SOP_CAP_PER_MONTH,
+      quietHours: quietHours(e.SOP_QUIET_HOURS),
+      dispatchPerMinute: e.SOP_DISPATCH_PER_MINUTE,
+      remindAfterMs: e.SOP_REMIND_AFTER_HOURS * 3_600_000,
+      pollMs: e.SOP_POLL_MINUTES * 60_000,
+      catchupMs: e.SOP_CATCHUP_HOURS * 3_600_000,
+    },
   };
 }

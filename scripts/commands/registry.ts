@@ -23,11 +23,13 @@ import {
   rulesValidateCommand,
 } from './rules';
 import { sandboxCommand } from './sandbox';
+import { registerSopCommands } from './sop-registry';
 import { registerTemplateCommands } from './templates-registry';
 
 /** Every subcommand and its options; actions hand parsed arguments to the command functions. */
 export function registerCommands(program: Command, run: Runner): void {
   registerTemplateCommands(program, run);
+  registerSopCommands(program, run);
   program
     .command('import')
     .description(

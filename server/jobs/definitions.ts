@@ -7,6 +7,8 @@ import { rewardPoster } from '../campaigns/http';
 import { resyncTagLibrary } from '../contacts/tags';
 import { pollTransferResults, retryQueuedTransfers } from '../contacts/transfers';
 import { fetchGroupStats, syncGroups } from '../groups/sync';
+import { runSopDelivery } from '../sop/delivery';
+import { sopMetrics } from '../sop/metrics';
 import { sendTodoReminders } from '../todo/reminder';
 import { computeDailyMetrics } from './daily-metrics';
 import type { JobDefinition } from './runner';
@@ -117,6 +119,30 @@ export const JOBS: JobDefinition[] = [
     periodMs: 24 * 60 * MIN,
     description: "yesterday's groupchat/statistic_group_by_day per group owner, kept as history",
     run: async (ctx) => fetchGroupStats(ctx.db, ctx.wecom, { now: ctx.now(), days: 1, signal: ctx.signal }),
+  },
+  {
+    name: 'sop-delivery',
+    schedule: '* * * * *',
+    periodMs: MIN,
+    description:
+      'SOP plans: due occurrences (once per plan, version and tick), planning, WeCom tasks, sender reminders, completion polls, cancels',
+    run: async (ctx) => {
+      const m = sopMetrics(ctx.metrics.registry);
+      const summary = await runSopDelivery({
+        db: ctx.db,
+        wecom: ctx.wecom,
+        now: ctx.now,
+        config: ctx.config.sop,
+        agentId: ctx.config.wecom.agentId,
+        publicBaseUrl: ctx.config.publicBaseUrl,
+        holder: `${ctx.actor}:${randomUUID().slice(0, 8)}`,
+        log: ctx.log,
+        signal: ctx.signal,
+        onProgress: (plan, p) => m.progress(plan, p),
+      });
+      m.summary(summary);
+      return { ...summary };
+    },
   },
   {
     name: 'reward-delivery',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { FakeMassSend } from './fake-masssend';
 import type {
   FakeCall,
   FakeContact,
@@ -97,6 +98,19 @@ export class FakeWecom {
   readonly groups = new Map<string, FakeGroup>();
   /** Every join, kept for the daily statistics (Unix seconds). */
   readonly groupJoins: { chat_id: string; at: number }[] = [];
+  /** Mass-send and moment tasks waiting for the "manager" to confirm them (fake-masssend.ts). */
+  readonly massSend = new FakeMassSend({
+    now: () => this.now(),
+    isUser: (u) => this.users.get(u)?.status === 1,
+    isFriend: (e, u) => {
+      const f = this.follows.get(`${e}|${u}`);
+      return !!f && !f.deletedByCustomer;
+    },
+    groupOwner: (c) => {
+      const g = this.groups.get(c);
+      return g && !g.dismissed ? g.owner : undefined;
+    },
+  });
 
   private readonly tokens = new Map<string, { secret: string; expiresAt: number; revoked: boolean }>();
   private readonly tickets = new Map<string, { ticket: string; expiresAt: number }>();
@@ -978,6 +992,15 @@ const HANDLERS: Record<string, Handler> = {
     run: (f, _q, b) => f.groupchatStatisticByDay(b),
   },
   'message/send': { method: 'POST', run: (f, _q, b) => f.messageSend(b) },
+  'externalcontact/add_msg_template': { method: 'POST', run: (f, _q, b) => f.massSend.addMsgTemplate(b) },
+  'externalcontact/get_groupmsg_task': { method: 'POST', run: (f, _q, b) => f.massSend.getTask(b) },
+  'externalcontact/get_groupmsg_send_result': { method: 'POST', run: (f, _q, b) => f.massSend.sendResult(b) },
+  'externalcontact/remind_groupmsg_send': { method: 'POST', run: (f, _q, b) => f.massSend.remind(b) },
+  'externalcontact/cancel_groupmsg_send': { method: 'POST', run: (f, _q, b) => f.massSend.cancel(b) },
+  'externalcontact/add_moment_task': { method: 'POST', run: (f, _q, b) => f.massSend.addMomentTask(b) },
+  'externalcontact/get_moment_task_result': { method: 'GET', run: (f, q) => f.massSend.momentResult(q) },
+  'externalcontact/get_moment_task': { method: 'POST', run: (f, _q, b) => f.massSend.momentTask(b) },
+  'externalcontact/cancel_moment_task': { method: 'POST', run: (f, _q, b) => f.massSend.cancelMoment(b) },
   get_jsapi_ticket: { method: 'GET', run: (f) => f.ticket('jsapi') },
   'ticket/get': {
     method: 'GET',

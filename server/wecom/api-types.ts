@@ -101,6 +101,32 @@ export interface GroupStatData {
   msg_total?: number;
 }
 
+/** add_msg_template (PROTOCOL-SOP.md §3.1): creates a task the sender must confirm in the client. */
+export interface MsgTemplateRequest {
+  chat_type: 'single' | 'group';
+  sender: string;
+  external_userid?: string[];
+  chat_id_list?: string[];
+  text?: { content: string };
+  attachments?: unknown[];
+}
+
+/** get_groupmsg_task task_list[]: status 0 not sent, 2 sent. */
+export interface GroupMsgTaskItem {
+  userid: string;
+  status: number;
+  send_time?: number;
+}
+
+/** get_groupmsg_send_result send_list[]: status 0 not sent, 1 sent, 2 not a friend, 3 over the cap. */
+export interface GroupMsgSendItem {
+  external_userid?: string;
+  chat_id?: string;
+  userid: string;
+  status: number;
+  send_time?: number;
+}
+
 export interface WecomApi {
   getUserInfo(
     code: string,
@@ -193,6 +219,39 @@ export interface WecomApi {
     dayEndTime: number;
     ownerUserids: string[];
   }): Promise<{ stat_time: number; data: GroupStatData }[]>;
+  addMsgTemplate(req: MsgTemplateRequest): Promise<{ msgid: string; fail_list: string[] }>;
+  getGroupmsgTask(req: {
+    msgid: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ task_list: GroupMsgTaskItem[]; next_cursor?: string }>;
+  getGroupmsgSendResult(req: {
+    msgid: string;
+    userid: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ send_list: GroupMsgSendItem[]; next_cursor?: string }>;
+  /** ≤ 3 per msgid per 24 h (41094 beyond). */
+  remindGroupmsgSend(msgid: string): Promise<void>;
+  /** 41093 once cancelled. */
+  cancelGroupmsgSend(msgid: string): Promise<void>;
+  /** Asynchronous: a jobid (valid 24 h); ≤ 10 creations per minute per corp. */
+  addMomentTask(req: {
+    text?: { content: string };
+    attachments?: unknown[];
+    visible_range: { sender_list?: { user_list?: string[] }; external_contact_list?: { tag_list?: string[] } };
+  }): Promise<{ jobid: string }>;
+  /** status 1 started, 2 running, 3 done (result valid then). */
+  getMomentTaskResult(jobid: string): Promise<{
+    status: number;
+    result?: { errcode?: number; errmsg?: string; moment_id?: string; invalid_sender_list?: { user_list?: string[] } };
+  }>;
+  getMomentTask(req: {
+    moment_id: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ task_list: { userid: string; publish_status: number }[]; next_cursor?: string }>;
+  cancelMomentTask(momentId: string): Promise<void>;
   /** Corp jsapi ticket (cached in the DB like tokens); never sent to a browser. */
   getJsapiTicket(): Promise<string>;
   /** App (agent_config) ticket. */

@@ -4,6 +4,8 @@ import type {
   ExternalContactDetail,
   GroupChatDetail,
   GroupChatListItem,
+  GroupMsgSendItem,
+  GroupMsgTaskItem,
   GroupStatData,
   TransferResultItem,
   WecomApi,
@@ -410,6 +412,86 @@ export class WecomClient implements WecomApi {
       stat_time: Number(i.stat_time),
       data: i.data ?? {},
     }));
+  }
+
+  async addMsgTemplate(req: Parameters<WecomApi['addMsgTemplate']>[0]) {
+    const r = await this.call('externalcontact/add_msg_template', { method: 'POST', auth: 'contact', body: req });
+    return {
+      msgid: required(r, 'msgid', 'externalcontact/add_msg_template'),
+      fail_list: (r.fail_list ?? []) as string[],
+    };
+  }
+
+  async getGroupmsgTask(req: Parameters<WecomApi['getGroupmsgTask']>[0]) {
+    const r = await this.call('externalcontact/get_groupmsg_task', {
+      method: 'POST',
+      auth: 'contact',
+      body: { msgid: req.msgid, limit: req.limit ?? 1000, cursor: req.cursor ?? '' },
+    });
+    return {
+      task_list: ((r.task_list ?? []) as GroupMsgTaskItem[]).map((t) => ({ ...t, status: Number(t.status) })),
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
+  }
+
+  async getGroupmsgSendResult(req: Parameters<WecomApi['getGroupmsgSendResult']>[0]) {
+    const r = await this.call('externalcontact/get_groupmsg_send_result', {
+      method: 'POST',
+      auth: 'contact',
+      body: { msgid: req.msgid, userid: req.userid, limit: req.limit ?? 1000, cursor: req.cursor ?? '' },
+    });
+    return {
+      send_list: ((r.send_list ?? []) as GroupMsgSendItem[]).map((t) => ({ ...t, status: Number(t.status) })),
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
+  }
+
+  async remindGroupmsgSend(msgid: string) {
+    await this.call('externalcontact/remind_groupmsg_send', { method: 'POST', auth: 'contact', body: { msgid } });
+  }
+
+  async cancelGroupmsgSend(msgid: string) {
+    await this.call('externalcontact/cancel_groupmsg_send', { method: 'POST', auth: 'contact', body: { msgid } });
+  }
+
+  async addMomentTask(req: Parameters<WecomApi['addMomentTask']>[0]) {
+    const r = await this.call('externalcontact/add_moment_task', { method: 'POST', auth: 'contact', body: req });
+    return { jobid: required(r, 'jobid', 'externalcontact/add_moment_task') };
+  }
+
+  async getMomentTaskResult(jobid: string) {
+    const r = await this.call('externalcontact/get_moment_task_result', {
+      method: 'GET',
+      auth: 'contact',
+      query: { jobid },
+    });
+    return {
+      status: Number(r.status ?? 0),
+      result: r.result as Awaited<ReturnType<WecomApi['getMomentTaskResult']>>['result'],
+    };
+  }
+
+  async getMomentTask(req: Parameters<WecomApi['getMomentTask']>[0]) {
+    const r = await this.call('externalcontact/get_moment_task', {
+      method: 'POST',
+      auth: 'contact',
+      body: { moment_id: req.moment_id, limit: req.limit ?? 1000, cursor: req.cursor ?? '' },
+    });
+    return {
+      task_list: ((r.task_list ?? []) as { userid: string; publish_status: number }[]).map((t) => ({
+        userid: t.userid,
+        publish_status: Number(t.publish_status),
+      })),
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
+  }
+
+  async cancelMomentTask(momentId: string) {
+    await this.call('externalcontact/cancel_moment_task', {
+      method: 'POST',
+      auth: 'contact',
+      body: { moment_id: momentId },
+    });
   }
 
   getJsapiTicket(): Promise<string> {

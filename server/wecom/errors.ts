@@ -100,6 +100,16 @@ const RULES: Record<number, ErrcodeRule> = {
   90507: backoff, // resigned-owner group transfer still running
   90508: final, // resigned-owner group transfer already done
   41051: final, // welcome message already sent / chat started / code expired
+  // Mass messaging and moments (PROTOCOL-SOP.md §3.5, §4): the SOP delivery job decides on these.
+  41048: data, // no sendable customer (all filtered, not friends, or over the cap)
+  41063: { action: 'fail', kind: 'retryable' }, // task still being dispatched: query again on the next poll
+  41078: { action: 'fail', kind: 'retryable' }, // too many moment jobs running
+  41079: { action: 'fail', kind: 'retryable' }, // moment still being dispatched
+  41093: final, // the mass task was already cancelled
+  41094: final, // reminder frequency exceeded (3 per 24 h)
+  41064: data, // too many attachments
+  41065: data, // invalid attachment type
+  41089: data, // moment text and attachments both empty
   40128: final, // transfer limit reached
   40129: final, // customer already in a transfer
   40100: final, // member already in a transfer
@@ -158,5 +168,9 @@ export function wecomErrorInfo(err: unknown): { kind: WecomErrorKind; errcode: n
 }
 
 export const ERR_WELCOME_ALREADY_SENT = 41051;
+export const ERR_NO_SENDABLE = 41048;
+export const ERR_TASK_DISPATCHING = 41063;
+export const ERR_TASK_CANCELLED = 41093;
+export const ERR_REMIND_LIMIT = 41094;
 export const ERR_TRANSFER_LIMIT = 40128;
 export const ERR_ALREADY_IN_TRANSFER = [40129, 40100];

@@ -24,6 +24,8 @@ export const DEFAULT_LIMITS: RateLimits = {
   ],
   get_jsapi_ticket: [{ max: 400, perMs: HOUR }],
   'ticket/get': [{ max: 100, perMs: HOUR }],
+  // PROTOCOL-SOP.md §4: at most 10 moment tasks created per minute per corp.
+  'externalcontact/add_moment_task': [{ max: 10, perMs: MINUTE }],
 };
 
 /** A bucket that refills continuously: `max` tokens per `perMs`, burst up to `max`. */

@@ -14,6 +14,7 @@ import { InboxEvent } from './inbox';
 import { Branch, Manager } from './org';
 import { Outcome } from './outcomes';
 import { ScriptTemplate, SensitiveWord, Touch } from './playbook';
+import { SopOccurrence, SopPlan, SopPlanVersion, SopTarget, SopTask } from './sop';
 import { AuditEntry, CachedSecret, JobLease } from './system';
 import { CustomerHolding, FollowNote, TodoReminder } from './workbench';
 
@@ -25,6 +26,7 @@ export * from './inbox';
 export * from './org';
 export * from './outcomes';
 export * from './playbook';
+export * from './sop';
 export * from './system';
 export * from './workbench';
 
@@ -61,4 +63,9 @@ export const entities = [
   RewardOutbox,
   EntryRequestRow,
   ManagerSlot,
+  SopPlan,
+  SopPlanVersion,
+  SopOccurrence,
+  SopTask,
+  SopTarget,
 ];

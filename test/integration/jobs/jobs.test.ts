@@ -207,6 +207,7 @@ describe.each(DB_TARGETS)('product jobs on %s', (target) => {
       'groups-sync',
       'inbox-retention',
       'reward-delivery',
+      'sop-delivery',
       'todo-reminder',
       'transfer-results',
       'transfer-retry',
