@@ -85,7 +85,7 @@ function needStory(sandbox: Sandbox, step: 'scanned' | 'added'): StoryState {
 }
 
 /** What the page shows of the story: progress, the mock chat with this customer, the figures. */
-export function storyView(sandbox: Sandbox) {
+export async function storyView(app: FastifyInstance, sandbox: Sandbox) {
   const s = sandbox.state.story ?? null;
   const ext = s?.externalUserId;
   const chat = ext
@@ -102,25 +102,36 @@ export function storyView(sandbox: Sandbox) {
           })),
       ].sort((a, b) => a.at - b.at)
     : [];
+  // Who can still scan: demo customers with no contact yet, in the seed, a story or a free add
+  // (the first one is the page's default).
+  const taken = new Set(
+    (
+      (await app.db.query('SELECT DISTINCT customer_id FROM external_contacts WHERE customer_id IS NOT NULL')) as {
+        customer_id: string;
+      }[]
+    ).map((r) => r.customer_id),
+  );
+  for (const id of sandbox.state.storyCustomers ?? []) taken.add(id);
   return {
     story: s,
     chat,
     reportCommand: REPORT_COMMAND,
-    // Who can still scan: demo customers with no contact yet (the first one is the page's default).
-    fresh: DEMO_CUSTOMERS.filter((c) => !c.externalUserid && !sandbox.state.storyCustomers?.includes(c.id)).map(
-      (c) => ({ id: c.id, name: c.maskedName, segment: c.segment }),
-    ),
+    fresh: DEMO_CUSTOMERS.filter((c) => !c.externalUserid && !taken.has(c.id)).map((c) => ({
+      id: c.id,
+      name: c.maskedName,
+      segment: c.segment,
+    })),
   };
 }
 
 export async function storyRoutes(app: FastifyInstance, sandbox: Sandbox): Promise<void> {
   const { fake, state } = sandbox;
 
-  app.get('/story', async () => storyView(sandbox));
+  app.get('/story', async () => storyView(app, sandbox));
 
   app.post('/story/reset', async () => {
     state.story = undefined;
-    return storyView(sandbox);
+    return storyView(app, sandbox);
   });
 
   // 1. The bank app calls the entry API for the customer who scanned the branch's 联系我 code. The
@@ -191,7 +202,7 @@ export async function storyRoutes(app: FastifyInstance, sandbox: Sandbox): Promi
     state.storyCustomers = [...(state.storyCustomers ?? []), customer.id];
     // The page's identity follows the story: the allocated manager is who logs in to the sidebar.
     state.currentManager = a.userid;
-    return storyView(sandbox);
+    return storyView(app, sandbox);
   });
 
   // 2. The customer adds that manager with the QR code's state: the add callback links the contact
@@ -219,7 +230,7 @@ export async function storyRoutes(app: FastifyInstance, sandbox: Sandbox): Promi
     s.welcomeMissing = !welcomed;
     state.currentManager = a.userid;
     state.context = { entry: 'single_chat_tools', externalUserId: ext };
-    return storyView(sandbox);
+    return storyView(app, sandbox);
   });
 
   // 3. Open the sidebar as that manager in that chat: a plain link (one click, no popup blocker).
@@ -250,6 +261,6 @@ export async function storyRoutes(app: FastifyInstance, sandbox: Sandbox): Promi
       }, WORKER_WAIT_MS);
       s.deleted = { before, after: await figuresFor(app, a.userid), recorded: !!recorded };
     }
-    return storyView(sandbox);
+    return storyView(app, sandbox);
   });
 }

@@ -111,6 +111,10 @@ describe.each(DB_TARGETS)('sandbox guided story on %s', (target) => {
       if (!linked) await new Promise((r) => setTimeout(r, 100));
     }
     expect(linked).toBe(c.id);
+    // No longer new: the story does not offer them for a scan.
+    const fresh = (await s.app.inject('/sandbox/story')).json().fresh.map((x: { id: string }) => x.id);
+    expect(fresh).not.toContain(c.id);
+    expect(fresh.length).toBeGreaterThan(0);
     const data = (await s.app.inject('/sandbox/data')).json();
     expect(data.contacts.find((x: { externalUserId: string }) => x.externalUserId === ext).customerId).toBe(c.id);
     expect(data.customers.find((x: { id: string }) => x.id === c.id).contacts).toEqual([
