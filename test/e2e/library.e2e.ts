@@ -162,3 +162,59 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
     await shot(page, 'expired-refused-360');
   });
 });
+
+describe('我的话术 when the bank does not review personal scripts (PERSONAL_TEMPLATES_REVIEW=false)', () => {
+  let server: E2EServer;
+  let browser: Browser;
+  let page: Page;
+  let context: BrowserContext;
+  let customer: string;
+
+  beforeAll(async () => {
+    server = await startServer({ PERSONAL_TEMPLATES_REVIEW: 'false' });
+    browser = await launchChromium();
+    const sb = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox;
+    const [row] = await server.app.db.query(
+      `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
+        WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
+      [sb.state.currentManager],
+    );
+    customer = row.ext;
+    context = await newContext(browser);
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('a clean personal script is usable at once (已通过) and 发送 fills its variables', async () => {
+    await fetch(`${server.base}/sandbox/api/jssdk/context`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ entry: 'single_chat_tools', externalUserId: customer }),
+    });
+    await page.goto(`${server.base}/sidebar/`);
+    await page.waitForSelector('main[data-phase="card"]');
+    await page.click('[data-testid="tab-mine"]');
+    await page.click('[data-testid="my-new"]');
+    await page.fill('[data-testid="edit-title"]', '我的周末问候');
+    await page.fill('[data-testid="edit-body"]', '{{客户称呼}}周末好，我是{{客户经理}}，有需要随时找我。');
+    await page.waitForSelector('[data-testid="check-ok"]');
+    await page.click('[data-testid="edit-save"]');
+    await page.waitForSelector('[data-testid="toast"]:has-text("已保存，可直接使用")');
+    const item = page.locator('li[data-testid^="my-template-"]:has(.item-title:has-text("我的周末问候"))');
+    expect(await item.locator('[data-testid="my-status"]').textContent()).toBe('已通过');
+    const before = ((await (await fetch(`${server.base}/sandbox/api/jssdk/sent`)).json()) as { sent: Sent[] }).sent
+      .length;
+    await item.locator('[data-testid="my-send"]').click();
+    await page.waitForSelector('[data-testid="toast"]:has-text("已发送")');
+    const sent = ((await (await fetch(`${server.base}/sandbox/api/jssdk/sent`)).json()) as { sent: Sent[] }).sent;
+    expect(sent.slice(before)).toHaveLength(1);
+    const text = sent[sent.length - 1].text?.content ?? '';
+    expect(text).toMatch(/周末好，我是.+，有需要随时找我。$/);
+    expect(text).not.toContain('{{');
+    await shot(page, 'my-template-approved-sent-360');
+  });
+});

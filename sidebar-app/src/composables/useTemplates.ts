@@ -61,10 +61,16 @@ export interface TemplatesDeps {
 /** Codes that mean "this script may not be sent any more": say so, then reload the list. */
 const GONE = new Set(['template_expired', 'template_retired', 'template_not_found', 'template_invalid']);
 
-/** The SDK's errMsg, or the message of whatever else failed (e.g. the sandbox answering 400). */
-function reason(err: unknown): string {
-  if (err instanceof WecomError) return err.errMsg;
-  return err instanceof Error ? err.message : String(err);
+/**
+ * Why the chat did not take a message, in plain Chinese: managers never see the SDK's errMsg
+ * (it names the API, e.g. "sendChatMessage:fail no permission").
+ */
+export function reason(err: unknown): string {
+  const msg = err instanceof WecomError ? err.errMsg : err instanceof Error ? err.message : String(err);
+  if (/cancel/i.test(msg)) return '已取消';
+  if (/permission|not allow|forbid|denied/i.test(msg)) return '没有发送权限';
+  if (/timeout|network/i.test(msg)) return '网络不稳定';
+  return '企业微信未能发送';
 }
 
 export function useTemplates(deps: TemplatesDeps) {

@@ -1,4 +1,4 @@
-import { useTemplates } from '../../../sidebar-app/src/composables/useTemplates';
+import { reason, useTemplates } from '../../../sidebar-app/src/composables/useTemplates';
 import { useToast } from '../../../sidebar-app/src/composables/useToast';
 import { createHttpClient } from '../../../sidebar-app/src/services/http';
 import { createSidebarApi } from '../../../sidebar-app/src/services/sidebarApi';
@@ -217,11 +217,13 @@ describe('useTemplates', () => {
     expect(s.t.state.busyId).toBeNull();
   });
 
-  it('records nothing when sendChatMessage fails, and suggests copying', async () => {
+  it('records nothing when sendChatMessage fails, and suggests copying, in Chinese without the SDK message', async () => {
     const s = setup({ sendError: new WecomError('sendChatMessage', 'sendChatMessage:fail no permission') });
     await expect(s.t.send(template())).resolves.toBe(false);
     expect(s.writes().map((c) => c.url)).toEqual(['/api/sidebar/templates/1/prepare']);
-    expect(s.toast.items.at(-1)?.text).toContain('复制');
+    expect(s.toast.items.at(-1)?.text).toBe('发送失败，可点击“复制”后手动粘贴（没有发送权限）');
+    expect(reason(new WecomError('sendChatMessage', 'sendChatMessage:cancel'))).toBe('已取消');
+    expect(reason(new Error('sandbox answered 400'))).toBe('企业微信未能发送');
     expect(s.t.state.busyId).toBeNull();
   });
 
@@ -270,7 +272,7 @@ describe('useTemplates', () => {
     expect(s.writes().map((c) => c.url)).toEqual(['/api/sidebar/templates/3/prepare', '/api/sidebar/touches']);
     expect(s.toast.items.at(-1)).toMatchObject({
       kind: 'error',
-      text: '文字已发送，但链接“理财产品介绍”发送失败（sendChatMessage:fail no permission），请手动补发',
+      text: '文字已发送，但链接“理财产品介绍”发送失败（没有发送权限），请手动补发',
     });
     expect(s.t.state.lastSentId).toBe(3);
     expect(s.t.state.busyId).toBeNull();
