@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { In } from 'typeorm';
 import { audit } from '../../server/audit/audit';
+import { deliverDueRewards } from '../../server/campaigns/delivery';
 import { CampaignFileError, parseCampaignSpec } from '../../server/campaigns/file';
+import { rewardPoster } from '../../server/campaigns/http';
 import * as repo from '../../server/campaigns/repo';
 import { specToRow } from '../../server/campaigns/service';
 import { ContactWay, Manager } from '../../server/db/entities';
@@ -350,4 +352,45 @@ export async function campaignsReportCommand(
     return { exitCode: EXIT.ok, json: { ...report, out: args.out }, output: `${format} report written to ${args.out}` };
   }
   return { exitCode: EXIT.ok, json: report, output: body };
+}
+
+/**
+ * `campaigns rewards deliver [--apply]`: what the reward-delivery job does, run now from this
+ * process (plain HTTP to REWARD_WEBHOOK_URL). Safe beside running servers: every row is claimed
+ * by compare-and-set, and a claim left by a killed sender expires after --lease-seconds.
+ */
+export async function campaignsDeliverCommand(
+  args: { leaseSeconds?: string; limit?: string },
+  ctx: CommandContext,
+): Promise<CommandResult> {
+  const r = ctx.config.rewards;
+  const leaseSeconds = Number(args.leaseSeconds ?? 60);
+  // Longer than the POST timeout (10 s): a live sender's claim never expires under it.
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 15 || leaseSeconds > 3600)
+    throw new UsageError('--lease-seconds must be a whole number, 15–3600');
+  const limit = Number(args.limit ?? 1000);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageError('--limit must be 1–100000');
+  if (!r.url) throw new UsageError('REWARD_WEBHOOK_URL is not set: rewards wait in the outbox');
+  const due = await repo.dueRewardIds(ctx.db, ctx.now(), limit);
+  if (!ctx.apply)
+    return {
+      exitCode: EXIT.ok,
+      json: { apply: false, due: due.length },
+      output: `${modeLine(ctx)}\n${due.length} reward request(s) due`,
+    };
+  const res = await deliverDueRewards(ctx.db, {
+    url: r.url,
+    secret: r.secret,
+    maxAttempts: r.maxAttempts,
+    holder: `ops:${ctx.operator}:${randomUUID().slice(0, 8)}`.slice(0, 64),
+    now: ctx.now,
+    post: rewardPoster(undefined),
+    limit,
+    leaseMs: leaseSeconds * 1000,
+  });
+  return {
+    exitCode: res.dead ? EXIT.findings : EXIT.ok,
+    json: { apply: true, due: due.length, ...res },
+    output: `${modeLine(ctx)}\n${due.length} due: ${res.sent} sent, ${res.retried} to retry, ${res.dead} dead-lettered`,
+  };
 }

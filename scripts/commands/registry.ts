@@ -3,6 +3,7 @@ import type { Runner } from '../ops';
 import { allocateExplainCommand, allocateReplayCommand } from './allocate';
 import {
   campaignsApplyCommand,
+  campaignsDeliverCommand,
   campaignsListCommand,
   campaignsQrCommand,
   campaignsReplayCommand,
@@ -218,6 +219,12 @@ Options (read by the report command, so they may go before or after "templates")
     .option('--failed', 'only dead-lettered requests')
     .option('--campaign <code>', 'only this campaign')
     .action((opts: { failed?: boolean; campaign?: string }, cmd: Command) => run(campaignsRewardsCommand, opts, cmd));
+  rewards
+    .command('deliver')
+    .description('POST due reward requests now, as the reward-delivery job does (dry run: count them)')
+    .option('--lease-seconds <n>', 'how long a claimed request is held before another sender may retry it', '60')
+    .option('--limit <n>', 'at most this many requests', '1000')
+    .action((opts: { leaseSeconds?: string; limit?: string }, cmd: Command) => run(campaignsDeliverCommand, opts, cmd));
   rewards
     .command('replay')
     .description('queue dead-lettered reward requests again (same idempotency keys)')
