@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { bumpCacheVersion } from '../db/cache-version';
 import { ScriptTemplate, SensitiveWord, type SensitiveWordSource, type TemplateStatus } from '../db/entities';
 
 type Db = DataSource | EntityManager;
@@ -54,15 +55,26 @@ export class LibraryRepo {
     return mgr(db).find(ScriptTemplate, { where: { lineageId }, order: { version: 'ASC' } });
   }
 
+  /**
+   * Writes to the bank library (owner null) bump the `script_library` cache version in the same
+   * transaction, so every instance's in-memory library (TableTemplateProvider) sees them at its
+   * next request. Personal scripts are read per manager and need no bump.
+   */
   async insert(db: EntityManager, row: Partial<ScriptTemplate>): Promise<ScriptTemplate> {
     const res = await db.getRepository(ScriptTemplate).insert(row);
     const id = Number(res.identifiers[0]?.id);
     if (!row.lineageId) await db.update(ScriptTemplate, { id }, { lineageId: id });
+    if (!row.ownerUserid) await bumpCacheVersion(db, 'script_library', row.updatedAt ?? Date.now());
     return (await this.get(id, db)) as ScriptTemplate;
   }
 
   async update(db: EntityManager, id: number, patch: Partial<ScriptTemplate>): Promise<void> {
     await db.update(ScriptTemplate, { id }, patch);
+    const [row]: { owner_userid: string | null }[] = await db.query(
+      'SELECT owner_userid FROM script_templates WHERE id = ?',
+      [id],
+    );
+    if (row && !row.owner_userid) await bumpCacheVersion(db, 'script_library', patch.updatedAt ?? Date.now());
   }
 
   async words(): Promise<SensitiveWord[]> {

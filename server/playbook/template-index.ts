@@ -9,7 +9,9 @@ import type { TemplateCustomer } from './types';
  * qualify — stage ±1 and any-stage, the customer's segment and generic scripts, and that manager's
  * own scripts — instead of scanning every row. A search (q) looks at every stage, as the SQL
  * provider does. Expiry is checked at query time, so a script that expires is never suggested even
- * from an index built before.
+ * from an index built before. The sidebar's TableTemplateProvider keeps one of the bank library
+ * (personal scripts are read per manager from the database) and rebuilds it when the library's
+ * cache version moves.
  */
 
 export interface IndexedTemplate extends ScoreInput {
@@ -22,13 +24,13 @@ export interface IndexedTemplate extends ScoreInput {
 const ANY = 0;
 const GENERIC = '';
 
-export class TemplateIndex {
+export class TemplateIndex<T extends IndexedTemplate = IndexedTemplate> {
   /** channel → stage (0 = any) → segment ('' = generic) → templates. */
-  private readonly library = new Map<string, Map<number, Map<string, IndexedTemplate[]>>>();
-  private readonly personal = new Map<string, IndexedTemplate[]>();
+  private readonly library = new Map<string, Map<number, Map<string, T[]>>>();
+  private readonly personal = new Map<string, T[]>();
   readonly size: number;
 
-  constructor(templates: Iterable<IndexedTemplate>) {
+  constructor(templates: Iterable<T>) {
     let n = 0;
     for (const t of templates) {
       n++;
@@ -66,13 +68,26 @@ export class TemplateIndex {
     customer: TemplateCustomer | null;
     q?: string;
     now: number;
-  }): IndexedTemplate[] {
-    const out: IndexedTemplate[] = [];
+    /** One category only (then every stage, as a search). */
+    category?: string;
+    /** One stage only: that stage and any-stage scripts (the sidebar's stage filter). */
+    onlyStage?: number;
+  }): T[] {
+    const out: T[] = [];
     const seen = new Set<number>();
-    const live = (t: IndexedTemplate) => t.expiresAt === null || t.expiresAt > opts.now;
+    const { category, onlyStage } = opts;
+    const live = (t: T) =>
+      (t.expiresAt === null || t.expiresAt > opts.now) &&
+      (category === undefined || t.category === category) &&
+      (onlyStage === undefined || t.stage === null || t.stage === onlyStage);
     const byStage = this.library.get(opts.channel);
     if (byStage) {
-      const stages = opts.q ? [...byStage.keys()] : [ANY, opts.stage - 1, opts.stage, opts.stage + 1];
+      const stages =
+        onlyStage !== undefined
+          ? [ANY, onlyStage]
+          : opts.q || category !== undefined
+            ? [...byStage.keys()]
+            : [ANY, opts.stage - 1, opts.stage, opts.stage + 1];
       // Without a customer every segment may show (the ranking decides); with one, theirs and generic.
       const segment = opts.customer?.segment ?? null;
       for (const s of stages) {
@@ -108,7 +123,7 @@ export class TemplateIndex {
       limit?: number;
     },
     env: RankEnv,
-  ): RankedInput<IndexedTemplate>[] {
+  ): RankedInput<T>[] {
     const candidates = this.candidates({ ...opts, channel: 'chat' });
     return rankTemplates(candidates, opts.customer, opts.stage, (opts.q ?? '').trim(), env, opts.limit ?? 20);
   }

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { DEFAULT_RULE_SET } from '../allocation';
 import { hashPhone } from '../customers/phone';
+import { bumpCacheVersion } from '../db/cache-version';
 import {
   Branch,
   Campaign,
@@ -168,6 +169,7 @@ export async function seedDemoData(db: DataSource, now: number, phoneSalt?: stri
       );
       // Each demo script is the first version of its own lineage.
       await tx.query('UPDATE script_templates SET lineage_id = id WHERE lineage_id IS NULL');
+      await bumpCacheVersion(tx, 'script_library', now);
       // The demo campaign (立减金): entry calls with campaign "demo-ljj" and its QR codes earn a reward.
       await insert(Campaign, [
         {

@@ -15,7 +15,7 @@ import { Branch, Manager } from './org';
 import { Outcome } from './outcomes';
 import { ScriptTemplate, SensitiveWord, Touch } from './playbook';
 import { SopOccurrence, SopPlan, SopPlanVersion, SopTarget, SopTask } from './sop';
-import { AuditEntry, CachedSecret, JobLease } from './system';
+import { AuditEntry, CachedSecret, CacheVersion, JobLease } from './system';
 import { CustomerHolding, FollowNote, TodoReminder } from './workbench';
 
 export * from './allocation';
@@ -34,6 +34,7 @@ export * from './workbench';
 export const entities = [
   InboxEvent,
   CachedSecret,
+  CacheVersion,
   JobLease,
   AuditEntry,
   Branch,

@@ -20,6 +20,18 @@ export class JobLease {
   @EpochMs() until: number;
 }
 
+/**
+ * One counter per in-memory cache of shared data (`script_library`: the approved bank scripts the
+ * sidebar ranks). Writers bump it inside their transaction; every instance compares it before
+ * using its copy (server/db/cache-version.ts).
+ */
+@Entity('cache_versions')
+export class CacheVersion {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) name: string;
+  @Column({ type: 'bigint' }) version: string;
+  @EpochMs() updatedAt: number;
+}
+
 @Entity('audit_log')
 @Index('idx_audit_subject', ['subject', 'at'])
 export class AuditEntry {
