@@ -35,6 +35,8 @@ export interface ScoreInput {
   category?: string | null;
   /** Titles of the script's attachments (searched like the content). */
   attachmentTitles?: string[];
+  /** product trimmed and lower-cased (the campaign match), precomputed by an index. */
+  productKey?: string | null;
 }
 
 export const SCORE = {
@@ -80,39 +82,69 @@ export function rankTemplate(
   q: string,
   env: RankEnv = {},
 ): Ranked | null {
-  let score = 0;
   const reasons: string[] = [];
+  const score = scoreWith(t, customer, stage, q, env, reasons);
+  return score === null ? null : { score, reasons };
+}
+
+/** The score alone (see rankTemplate); null = not a suggestion for this customer. */
+export function scoreTemplate(
+  t: ScoreInput,
+  customer: TemplateCustomer | null,
+  stage: number,
+  q: string,
+  env: RankEnv = {},
+): number | null {
+  return scoreWith(t, customer, stage, q, env, null);
+}
+
+/**
+ * The one scoring rule. `reasons` collects the chips when given; ranking scores every candidate
+ * without them (no allocation per candidate) and asks again, with them, for the few it returns.
+ */
+function scoreWith(
+  t: ScoreInput,
+  customer: TemplateCustomer | null,
+  stage: number,
+  q: string,
+  env: RankEnv,
+  reasons: string[] | null,
+): number | null {
+  let score = 0;
   const distance = t.stage === null ? null : Math.abs(t.stage - stage);
   if (distance === null) score += SCORE.stageAny;
   else if (distance === 0) {
     score += SCORE.stageExact;
-    reasons.push(REASON.stage(stage));
+    reasons?.push(REASON.stage(stage));
   } else if (distance === 1) score += SCORE.stageNeighbour;
 
   if (t.segments.length === 0) score += SCORE.segmentGeneric;
   else if (customer?.segment && t.segments.includes(customer.segment)) {
     score += SCORE.segmentMatch;
-    reasons.push(customer.segment);
+    reasons?.push(customer.segment);
   } else if (customer) return null;
 
-  const tags = t.bankTags ?? [];
-  if (tags.length && customer) {
+  const tags = t.bankTags;
+  if (tags?.length && customer) {
     const hit = tags.find((tag) => customer.bankTags.includes(tag));
     if (hit === undefined) return null;
     score += SCORE.tagMatch;
-    reasons.push(hit);
+    reasons?.push(hit);
   }
 
   if (t.mine) score += SCORE.mine;
-  if (t.product && customer?.bankTags.some((tag) => tag.includes(t.product as string))) score += SCORE.product;
-  if (t.product && env.campaignProducts?.has(t.product.trim().toLowerCase())) {
-    score += SCORE.campaign;
-    reasons.push(REASON.campaign);
+  const product = t.product;
+  if (product) {
+    if (customer?.bankTags.some((tag) => tag.includes(product))) score += SCORE.product;
+    if (env.campaignProducts?.size && env.campaignProducts.has(t.productKey ?? product.trim().toLowerCase())) {
+      score += SCORE.campaign;
+      reasons?.push(REASON.campaign);
+    }
   }
   if (env.performance) {
     const s = scoredStatsOf(env.performance, t.id);
     score += Math.round(SCORE.performance * s.mean * 100) / 100;
-    if (s.high) reasons.push(REASON.highConversion);
+    if (s.high) reasons?.push(REASON.highConversion);
   }
 
   if (q) {
@@ -128,20 +160,33 @@ export function rankTemplate(
   }
   if (customer?.usedTemplateIds.includes(t.id)) {
     score += SCORE.repeat;
-    reasons.push(REASON.repeat);
+    reasons?.push(REASON.repeat);
   }
-  return { score, reasons };
+  return score;
 }
 
-/** The score alone (see rankTemplate); null = not a suggestion for this customer. */
-export function scoreTemplate(
-  t: ScoreInput,
+/**
+ * The wording of one variant group this customer gets, among `ids` (its wordings this customer is
+ * eligible for): the one they already received (the latest), else the Thompson-sampling choice
+ * (stable per customer + group).
+ */
+function chooseInGroup(
+  group: string,
+  ids: readonly number[],
   customer: TemplateCustomer | null,
-  stage: number,
-  q: string,
-  env: RankEnv = {},
+  used: ReadonlySet<number> | null,
+  performance: PerformanceSnapshot,
+  explore?: number,
 ): number | null {
-  return rankTemplate(t, customer, stage, q, env)?.score ?? null;
+  let received: number | undefined;
+  if (used) for (const id of ids) if (used.has(id) && (received === undefined || id > received)) received = id;
+  if (received !== undefined) return received;
+  return chooseVariant(
+    customer?.externalUserId ?? '',
+    group,
+    ids.map((id) => ({ id, stats: statsOf(performance, id) })),
+    explore,
+  );
 }
 
 /**
@@ -155,6 +200,17 @@ export function variantChoices(
   performance: PerformanceSnapshot = EMPTY_SNAPSHOT,
   explore?: number,
 ): Map<string, number> {
+  const groups = groupIds(candidates);
+  const chosen = new Map<string, number>();
+  const used = customer ? new Set(customer.usedTemplateIds) : null;
+  for (const [group, ids] of groups) {
+    const pick = chooseInGroup(group, ids, customer, used, performance, explore);
+    if (pick !== null) chosen.set(group, pick);
+  }
+  return chosen;
+}
+
+function groupIds(candidates: Iterable<ScoreInput>): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   for (const t of candidates) {
     if (!t.variantGroup) continue;
@@ -162,24 +218,7 @@ export function variantChoices(
     if (ids) ids.push(t.id);
     else groups.set(t.variantGroup, [t.id]);
   }
-  const chosen = new Map<string, number>();
-  const used = customer ? new Set(customer.usedTemplateIds) : null;
-  for (const [group, ids] of groups) {
-    const received = used ? ids.filter((id) => used.has(id)).sort((a, b) => b - a)[0] : undefined;
-    if (received !== undefined) {
-      chosen.set(group, received);
-      continue;
-    }
-    const key = customer?.externalUserId ?? '';
-    const pick = chooseVariant(
-      key,
-      group,
-      ids.map((id) => ({ id, stats: statsOf(performance, id) })),
-      explore,
-    );
-    if (pick !== null) chosen.set(group, pick);
-  }
-  return chosen;
+  return groups;
 }
 
 export interface RankedInput<T extends ScoreInput> extends Ranked {
@@ -188,7 +227,10 @@ export interface RankedInput<T extends ScoreInput> extends Ranked {
 
 /**
  * Scores every candidate, keeps one wording per variant group (unless searching), sorts (score
- * desc, id asc) and returns the first `limit`.
+ * desc, id asc) and returns the first `limit`. The wording of a group is chosen among the wordings
+ * this customer is eligible for, and only for the groups that reach the top of the list (the
+ * choice of a group further down changes nothing returned); reasons are built for the returned
+ * scripts only.
  */
 export function rankTemplates<T extends ScoreInput>(
   candidates: readonly T[],
@@ -198,22 +240,36 @@ export function rankTemplates<T extends ScoreInput>(
   env: RankEnv,
   limit: number,
 ): RankedInput<T>[] {
-  const eligible: RankedInput<T>[] = [];
+  const eligible: { t: T; score: number }[] = [];
   for (const t of candidates) {
-    const r = rankTemplate(t, customer, stage, q, env);
-    if (r) eligible.push({ t, score: r.score, reasons: r.reasons });
+    const score = scoreWith(t, customer, stage, q, env, null);
+    if (score !== null) eligible.push({ t, score });
   }
-  // The wording of each group is chosen among the wordings this customer is eligible for.
-  const choices = q
-    ? null
-    : variantChoices(
-        eligible.map((e) => e.t),
-        customer,
-        env.performance,
-      );
-  const out = choices
-    ? eligible.filter((e) => !e.t.variantGroup || choices.get(e.t.variantGroup) === e.t.id)
-    : eligible;
-  out.sort((a, b) => b.score - a.score || a.t.id - b.t.id);
-  return out.slice(0, limit);
+  eligible.sort((a, b) => b.score - a.score || a.t.id - b.t.id);
+  let keep: (t: T) => boolean = () => true;
+  if (!q) {
+    const groups = groupIds(eligible.map((e) => e.t));
+    const chosen = new Map<string, number | null>();
+    const used = customer ? new Set(customer.usedTemplateIds) : null;
+    const performance = env.performance ?? EMPTY_SNAPSHOT;
+    keep = (t) => {
+      const g = t.variantGroup;
+      if (!g) return true;
+      let pick = chosen.get(g);
+      if (pick === undefined) {
+        pick = chooseInGroup(g, groups.get(g) ?? [t.id], customer, used, performance);
+        chosen.set(g, pick);
+      }
+      return pick === t.id;
+    };
+  }
+  const out: RankedInput<T>[] = [];
+  for (const e of eligible) {
+    if (out.length >= limit) break;
+    if (!keep(e.t)) continue;
+    const reasons: string[] = [];
+    scoreWith(e.t, customer, stage, q, env, reasons);
+    out.push({ t: e.t, score: e.score, reasons });
+  }
+  return out;
 }

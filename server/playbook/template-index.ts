@@ -34,6 +34,8 @@ export class TemplateIndex<T extends IndexedTemplate = IndexedTemplate> {
     let n = 0;
     for (const t of templates) {
       n++;
+      // The campaign match key, once here rather than per ranking (a derived field of the entry).
+      if (t.productKey === undefined) t.productKey = t.product ? t.product.trim().toLowerCase() : null;
       if (t.ownerUserid !== null) {
         const list = this.personal.get(t.ownerUserid);
         if (list) list.push(t);
@@ -74,7 +76,9 @@ export class TemplateIndex<T extends IndexedTemplate = IndexedTemplate> {
     onlyStage?: number;
   }): T[] {
     const out: T[] = [];
-    const seen = new Set<number>();
+    // With a customer only generic and one segment's buckets are read: a script is in at most one
+    // of them per stage, so no script can come twice. Without, a multi-segment script can.
+    const seen = opts.customer ? null : new Set<number>();
     const { category, onlyStage } = opts;
     const live = (t: T) =>
       (t.expiresAt === null || t.expiresAt > opts.now) &&
@@ -84,10 +88,12 @@ export class TemplateIndex<T extends IndexedTemplate = IndexedTemplate> {
     if (byStage) {
       const stages =
         onlyStage !== undefined
-          ? [ANY, onlyStage]
+          ? onlyStage === ANY
+            ? [ANY]
+            : [ANY, onlyStage]
           : opts.q || category !== undefined
             ? [...byStage.keys()]
-            : [ANY, opts.stage - 1, opts.stage, opts.stage + 1];
+            : [ANY, opts.stage - 1, opts.stage, opts.stage + 1].filter((x, i) => i === 0 || x !== ANY);
       // Without a customer every segment may show (the ranking decides); with one, theirs and generic.
       const segment = opts.customer?.segment ?? null;
       for (const s of stages) {
@@ -99,8 +105,11 @@ export class TemplateIndex<T extends IndexedTemplate = IndexedTemplate> {
         for (const list of lists) {
           if (!list) continue;
           for (const t of list) {
-            if (!live(t) || seen.has(t.id)) continue;
-            seen.add(t.id);
+            if (!live(t)) continue;
+            if (seen) {
+              if (seen.has(t.id)) continue;
+              seen.add(t.id);
+            }
             out.push(t);
           }
         }
