@@ -312,6 +312,10 @@ Options (read by the report command, so they may go before or after "templates")
     .option('--state <state>', 'contact-way state, e.g. from an allocation')
     .option('--no-welcome-code', 'send the event without a welcome code')
     .option('--half', 'add_half_external_contact (not yet two-way friends)')
+    .option(
+      '--phone <phone>',
+      "a phone noted on the contact (links the bank customer with it, e.g. a demo customer's 139000000NN)",
+    )
     .action(act('add-contact'));
   sim('delete-contact', 'the customer deletes the manager (del_follow_user: churn)')
     .requiredOption('--userid <userid>', 'the manager')

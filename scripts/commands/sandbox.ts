@@ -36,6 +36,7 @@ export interface SandboxArgs {
   state?: string;
   welcomeCode?: boolean;
   half?: boolean;
+  phone?: string;
   byTransfer?: boolean;
   takeover?: string;
   reason?: 'customer_refused' | 'customer_limit_exceed';
@@ -60,6 +61,7 @@ async function simulate(target: SimulatorTarget, a: SandboxArgs): Promise<SimRes
         state: a.state,
         welcomeCode: a.welcomeCode,
         half: a.half,
+        phone: a.phone,
       });
     case 'delete-contact':
       return simulateCustomerDeletesManager(target, {

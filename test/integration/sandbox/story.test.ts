@@ -1,5 +1,6 @@
 import { makeContext } from '../../../scripts/commands/context';
 import { reportCommand } from '../../../scripts/commands/report';
+import { sandboxCommand } from '../../../scripts/commands/sandbox';
 import type { OperatingReport } from '../../../server/reports/queries';
 import { DEMO_CUSTOMERS } from '../../../server/sandbox/demo-data';
 import { DB_TARGETS } from '../../helpers/db';
@@ -121,6 +122,24 @@ describe.each(DB_TARGETS)('sandbox guided story on %s', (target) => {
       { externalUserId: ext, userids: ['hz_wangqiang'] },
     ]);
     expect((await post('/sandbox/simulate/add-contact', { userid: 'hz_wangqiang', phone: 'x1' })).statusCode).toBe(400);
+  });
+
+  it('ops sandbox add-contact --phone links the demo customer too', async () => {
+    const fresh = (await s.app.inject('/sandbox/story')).json().fresh as { id: string }[];
+    const c = DEMO_CUSTOMERS.find((x) => x.id === fresh[fresh.length - 1].id) as (typeof DEMO_CUSTOMERS)[0];
+    const ctx = makeContext({ db: s.app.db, config: s.config, now: () => s.app.now() });
+    const added = await sandboxCommand(
+      { action: 'add-contact', target: s.app, userid: 'hz_liuyang', phone: c.phone },
+      ctx,
+    );
+    const ext = (added.json as { externalUserId: string }).externalUserId;
+    let linked: string | null = null;
+    for (let i = 0; i < 100 && !linked; i++) {
+      const [r] = await s.app.db.query('SELECT customer_id FROM external_contacts WHERE external_userid = ?', [ext]);
+      linked = r?.customer_id ?? null;
+      if (!linked) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(linked).toBe(c.id);
   });
 
   it('switching the logged-in manager drops the sidebar session', async () => {
