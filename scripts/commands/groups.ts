@@ -1,5 +1,5 @@
+import { countManagers, findBranch } from '../../server/allocation/repo';
 import { audit } from '../../server/audit/audit';
-import { Branch, Manager } from '../../server/db/entities';
 import * as repo from '../../server/groups/repo';
 import { fetchGroupStats, syncGroups } from '../../server/groups/sync';
 import type { WecomApi } from '../../server/wecom/api-types';
@@ -21,7 +21,7 @@ export interface GroupsSyncArgs {
 /** Reads every manager's groups from WeCom; dry run shows what would change, --apply writes. */
 export async function groupsSyncCommand(args: GroupsSyncArgs, ctx: CommandContext): Promise<CommandResult> {
   const wecom = await wecomOf(ctx);
-  const total = args.owner?.length || (await ctx.db.getRepository(Manager).count());
+  const total = args.owner?.length || (await countManagers(ctx.db));
   const bar = ctx.progress('groups', Math.max(total, 1), 'owners');
   const s = await syncGroups(ctx.db, wecom, {
     now: ctx.now(),
@@ -57,7 +57,7 @@ export interface GroupsListArgs {
 }
 
 export async function groupsListCommand(args: GroupsListArgs, ctx: CommandContext): Promise<CommandResult> {
-  if (args.branch && !(await ctx.db.getRepository(Branch).findOneBy({ code: args.branch }))) {
+  if (args.branch && !(await findBranch(ctx.db, args.branch))) {
     throw new UsageError(`--branch "${args.branch}" is not a known branch code`);
   }
   const groups = await repo.listGroups(ctx.db, {

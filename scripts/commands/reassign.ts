@@ -1,6 +1,5 @@
-import { In } from 'typeorm';
 import { pollTransferResults, type ReassignReport, reassignCustomers } from '../../server/contacts/reassign';
-import { Transfer } from '../../server/db/entities';
+import { countTransfersInStatus } from '../../server/contacts/repo';
 import type { WecomApi } from '../../server/wecom/api-types';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
 import type { Progress } from './progress';
@@ -125,7 +124,7 @@ export async function reassignCommand(args: ReassignArgs, ctx: CommandContext): 
 }
 
 async function poll(ctx: CommandContext): Promise<CommandResult> {
-  const waiting = await ctx.db.manager.count(Transfer, { where: { status: In(['waiting', 'requested']) } });
+  const waiting = await countTransfersInStatus(ctx.db, ['waiting', 'requested']);
   if (!ctx.apply) {
     return {
       exitCode: EXIT.ok,

@@ -94,6 +94,10 @@ export async function findManager(db: Db, userid: string): Promise<ManagerRow | 
   return mgr(db).findOne(ManagerRow, { where: { userid } });
 }
 
+export async function countManagers(db: Db): Promise<number> {
+  return mgr(db).count(ManagerRow);
+}
+
 export async function findBranch(db: Db, code: string): Promise<BranchRow | null> {
   return mgr(db).findOne(BranchRow, { where: { code } });
 }

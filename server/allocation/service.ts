@@ -91,7 +91,7 @@ export async function resolveCustomer(
   const engineInput = engineCustomer(row, {
     customerId,
     coords: hasCoords ? { lat: input.lat, lng: input.lng } : null,
-    regionCode: input.regionCode,
+    regionCode: input.regionCode ?? undefined,
     addedUserid: input.addedUserid,
   });
   return { customerId, row, phoneHash: hash, prospect, engineInput };
@@ -406,7 +406,8 @@ export async function replayAllocations(db: DataSource, since: number, ruleSet: 
     const input = engineCustomer(c, {
       customerId: row.customerId,
       coords: loc?.source === 'coordinates' ? { lat: loc.lat, lng: loc.lng } : null,
-      regionCode: loc?.regionCode,
+      // A decision that used no region falls back to the customer's.
+      regionCode: loc?.regionCode ?? undefined,
       addedUserid: row.source === 'callback' && row.status === 'confirmed' ? row.userid : null,
     });
     const d = decide(input, index, ruleSet);

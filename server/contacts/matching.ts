@@ -1,7 +1,9 @@
 import type { DataSource } from 'typeorm';
+import { findCustomerByPhoneHash } from '../allocation/repo';
 import { allocationForState } from '../allocation/service';
 import { hashPhone } from '../customers/phone';
-import { type Allocation, Customer, ExternalContact } from '../db/entities';
+import type { Allocation } from '../db/entities';
+import { matchedSiblingByUnionid } from './repo';
 
 /**
  * Who is this external contact in the bank's records? In order of trust: the contact-way state
@@ -31,20 +33,12 @@ export async function matchCustomer(db: DataSource, input: MatchInput, salt: str
   if (allocation?.customerId) return { customerId: allocation.customerId, matchedBy: 'state', allocation };
 
   if (input.unionid) {
-    const sibling = await db.manager
-      .createQueryBuilder(ExternalContact, 'c')
-      .where('c.unionid = :u AND c.customer_id IS NOT NULL AND c.external_userid <> :e', {
-        u: input.unionid,
-        e: input.externalUserid,
-      })
-      .orderBy('c.updated_at', 'DESC')
-      .getOne();
+    const sibling = await matchedSiblingByUnionid(db, input.unionid, input.externalUserid);
     if (sibling?.customerId) return { customerId: sibling.customerId, matchedBy: 'unionid', allocation };
   }
 
   for (const phone of input.phones ?? []) {
-    const hash = hashPhone(phone, salt);
-    const customer = await db.manager.findOne(Customer, { where: { phoneHash: hash }, order: { updatedAt: 'DESC' } });
+    const customer = await findCustomerByPhoneHash(db, hashPhone(phone, salt));
     if (customer) return { customerId: customer.id, matchedBy: 'phone', allocation };
   }
   return { customerId: null, matchedBy: null, allocation };

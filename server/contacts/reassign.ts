@@ -1,15 +1,15 @@
 import type { DataSource } from 'typeorm';
-import { In } from 'typeorm';
 import { buildIndex } from '../allocation/allocation-index';
 import { commit, decide } from '../allocation/decide';
-import { loadOrg } from '../allocation/repo';
+import { engineCustomer } from '../allocation/engine-input';
+import { customersByIds, findManager, loadOrg } from '../allocation/repo';
 import { getActiveRuleSet } from '../allocation/ruleset-store';
 import { invalidateAllocationCache } from '../allocation/service';
 import { audit } from '../audit/audit';
-import { Customer, ExternalContact, Manager, type TransferKind } from '../db/entities';
+import type { Customer, Manager, TransferKind } from '../db/entities';
 import { AppError } from '../errors';
 import type { WecomApi } from '../wecom/api-types';
-import { activeFollowsOf } from './repo';
+import { activeFollowsOf, contactsByIds } from './repo';
 import { ONJOB_LIMIT, onjobTransfersInWindow, requestTransfers, type TransferOutcome } from './transfers';
 
 export { pollTransferResults, retryQueuedTransfers } from './transfers';
@@ -60,20 +60,14 @@ export interface ReassignReport {
 async function plan(db: DataSource, from: Manager, opts: ReassignOptions, kind: TransferKind, now: number) {
   const follows = await activeFollowsOf(db, from.userid);
   const externalIds = follows.map((f) => f.externalUserid);
-  const contacts = externalIds.length
-    ? await db.manager.find(ExternalContact, { where: { externalUserid: In(externalIds) } })
-    : [];
+  const contacts = await contactsByIds(db, externalIds);
   const customerOf = new Map(contacts.map((c) => [c.externalUserid, c.customerId]));
   const customerIds = [...new Set(contacts.map((c) => c.customerId).filter((c): c is string => Boolean(c)))];
-  const customers = new Map<string, Customer>();
-  for (let i = 0; i < customerIds.length; i += 500) {
-    for (const c of await db.manager.find(Customer, { where: { id: In(customerIds.slice(i, i + 500)) } }))
-      customers.set(c.id, c);
-  }
+  const customers = await customersByIds(db, customerIds);
 
   let choose: (customer: Customer | undefined) => { takeover: string | null; rule: string };
   if (opts.to) {
-    const to = await db.manager.findOne(Manager, { where: { userid: opts.to } });
+    const to = await findManager(db, opts.to);
     if (to?.status !== 'active' || to.userid === from.userid) {
       throw new AppError('bad_takeover', 400, `takeover ${opts.to} is not an active manager other than ${from.userid}`);
     }
@@ -88,19 +82,13 @@ async function plan(db: DataSource, from: Manager, opts: ReassignOptions, kind: 
     const ruleSet = await getActiveRuleSet(db);
     const home = from.branchCode ? index.getBranch(from.branchCode) : undefined;
     choose = (customer) => {
-      const d = decide(
-        {
-          customerId: customer?.id,
-          segment: customer?.segment ?? null,
-          ownerUserid: customer?.ownerUserid && customer.ownerUserid !== from.userid ? customer.ownerUserid : null,
-          // Same branch first: measure from the leaving manager's branch, not from the customer.
-          lat: home?.lat ?? customer?.lat ?? null,
-          lng: home?.lng ?? customer?.lng ?? null,
-          regionCode: home ? null : (customer?.regionCode ?? null),
-        },
-        index,
-        ruleSet,
-      );
+      const input = engineCustomer(customer, {
+        // Never back to the manager who leaves.
+        ownerUserid: customer?.ownerUserid && customer.ownerUserid !== from.userid ? customer.ownerUserid : null,
+        // Same branch first: measure from the leaving manager's branch, not from the customer.
+        ...(home ? { coords: { lat: home.lat, lng: home.lng }, regionCode: null } : {}),
+      });
+      const d = decide(input, index, ruleSet);
       commit(index, d);
       return { takeover: d.userid, rule: d.reason };
     };
@@ -125,7 +113,7 @@ export async function reassignCustomers(
   opts: ReassignOptions,
 ): Promise<ReassignReport> {
   const now = opts.now ?? Date.now();
-  const from = await db.manager.findOne(Manager, { where: { userid: opts.from } });
+  const from = await findManager(db, opts.from);
   if (!from) throw new AppError('manager_not_found', 404, `no manager ${opts.from}`);
   const kind: TransferKind = opts.kind ?? (from.status === 'resigned' ? 'resigned' : 'onjob');
   const items = await plan(db, from, opts, kind, now);

@@ -1,8 +1,23 @@
-import { DataSource, EntityManager, In, IsNull } from 'typeorm';
-import { ContactTag, ExternalContact, Follow, type FollowDeletedBy, Transfer } from '../db/entities';
+import { DataSource, EntityManager, In, IsNull, MoreThanOrEqual } from 'typeorm';
+import {
+  ContactTag,
+  CorpTag,
+  ExternalContact,
+  Follow,
+  type FollowDeletedBy,
+  Manager,
+  ScriptTemplate,
+  Transfer,
+  type TransferStatus,
+  WelcomeMessage,
+} from '../db/entities';
 import type { ExternalContactDetail } from '../wecom/api-types';
 
-/** Queries for external contacts, follows and contact tags. Every write is an upsert so handlers can rerun. */
+/**
+ * Queries of the contacts folder: external contacts, follows, contact and corp tags, transfers,
+ * welcome messages and the managers mirrored from the address book. Every write a handler makes
+ * is an upsert or a guarded update, so handlers can rerun.
+ */
 
 type Db = DataSource | EntityManager;
 const mgr = (db: Db): EntityManager => ('manager' in db ? db.manager : db);
@@ -253,7 +268,184 @@ export async function openOnjobTransferFrom(
 export async function updateTransfer(
   db: Db,
   id: number,
-  patch: Partial<Pick<Transfer, 'status' | 'reason' | 'takeoverTime' | 'updatedAt'>>,
+  patch: Partial<Pick<Transfer, 'status' | 'reason' | 'errcode' | 'takeoverTime' | 'updatedAt'>>,
 ): Promise<void> {
   await mgr(db).update(Transfer, { id }, patch);
+}
+
+/** Sets a follow's remark (the manager's note on the customer). */
+export async function setFollowRemark(db: Db, externalUserid: string, userid: string, remark: string | null) {
+  await mgr(db).update(Follow, { externalUserid, userid }, { remark: remark?.slice(0, 128) ?? null });
+}
+
+/** The contact rows of these external userids. */
+export async function contactsByIds(db: Db, externalUserids: string[]): Promise<ExternalContact[]> {
+  return externalUserids.length
+    ? mgr(db).find(ExternalContact, { where: { externalUserid: In(externalUserids) } })
+    : [];
+}
+
+/** The newest other contact with this unionid that is matched to a customer (the same WeChat user). */
+export async function matchedSiblingByUnionid(
+  db: Db,
+  unionid: string,
+  externalUserid: string,
+): Promise<ExternalContact | null> {
+  return mgr(db)
+    .createQueryBuilder(ExternalContact, 'c')
+    .where('c.unionid = :u AND c.customer_id IS NOT NULL AND c.external_userid <> :e', {
+      u: unionid,
+      e: externalUserid,
+    })
+    .orderBy('c.updated_at', 'DESC')
+    .getOne();
+}
+
+// ---- corp tags (the local mirror of the tag library) ----
+
+/** Inserts the tags or refreshes the stored ones. */
+export async function upsertCorpTags(db: Db, rows: CorpTag[]): Promise<void> {
+  const m = mgr(db);
+  for (const row of rows) {
+    const existing = await m.findOne(CorpTag, { where: { id: row.id } });
+    if (existing) await m.update(CorpTag, { id: row.id }, row);
+    else await m.createQueryBuilder().insert().into(CorpTag).values(row).orIgnore().updateEntity(false).execute();
+  }
+}
+
+/** Marks every live tag not in `seen` deleted; returns how many. */
+export async function markUnseenTagsDeleted(db: Db, seen: Set<string>, now: number): Promise<number> {
+  const m = mgr(db);
+  const stale = (await m.find(CorpTag, { where: { deleted: false } })).filter((t) => !seen.has(t.id));
+  if (stale.length) await m.update(CorpTag, { id: In(stale.map((t) => t.id)) }, { deleted: true, updatedAt: now });
+  return stale.length;
+}
+
+/** The live tags of these groups. */
+export async function liveTagsInGroups(db: Db, groups: string[]): Promise<CorpTag[]> {
+  return mgr(db).find(CorpTag, { where: { groupName: In([...new Set(groups)]), deleted: false } });
+}
+
+/** The WeCom id of a tag group, by name (deleted tags too: the group may outlive them). */
+export async function tagGroupId(db: Db, groupName: string): Promise<string | undefined> {
+  return (await mgr(db).findOne(CorpTag, { where: { groupName } }))?.groupId;
+}
+
+/** Which of `tagIds` are already recorded for this follow. */
+export async function contactTagIdsAmong(
+  db: Db,
+  externalUserid: string,
+  userid: string,
+  tagIds: string[],
+): Promise<Set<string>> {
+  const have = await mgr(db).find(ContactTag, { where: { externalUserid, userid, tagId: In(tagIds) } });
+  return new Set(have.map((t) => t.tagId));
+}
+
+// ---- transfers ----
+
+/** Transfers of this customer with `statuses` requested at or after `since`, of one kind. */
+export async function countTransfersSince(
+  db: Db,
+  q: { externalUserid: string; kind: Transfer['kind']; statuses: TransferStatus[]; since: number },
+): Promise<number> {
+  return mgr(db).count(Transfer, {
+    where: {
+      externalUserid: q.externalUserid,
+      kind: q.kind,
+      status: In(q.statuses),
+      requestedAt: MoreThanOrEqual(q.since),
+    },
+  });
+}
+
+/** Every transfer of this customer between these two managers. */
+export async function transfersOfPair(
+  db: Db,
+  externalUserid: string,
+  handover: string,
+  takeover: string,
+): Promise<Transfer[]> {
+  return mgr(db).find(Transfer, {
+    where: { externalUserid, handoverUserid: handover, takeoverUserid: takeover },
+  });
+}
+
+/** Stores a transfer; returns its id. */
+export async function insertTransfer(db: Db, row: Omit<Transfer, 'id'>): Promise<number | undefined> {
+  const res = await mgr(db).insert(Transfer, row);
+  return res.identifiers[0]?.id as number | undefined;
+}
+
+export async function countTransfersInStatus(db: Db, statuses: TransferStatus[]): Promise<number> {
+  return mgr(db).count(Transfer, { where: { status: In(statuses) } });
+}
+
+/** Transfers in these statuses, oldest first. */
+export async function transfersInStatus(db: Db, statuses: TransferStatus[]): Promise<Transfer[]> {
+  return mgr(db).find(Transfer, { where: { status: In(statuses) }, order: { id: 'ASC' } });
+}
+
+// ---- welcome messages ----
+
+/** Approved welcome scripts (the columns the picker needs). */
+export async function approvedWelcomeTemplateRows(db: Db): Promise<ScriptTemplate[]> {
+  return mgr(db)
+    .createQueryBuilder(ScriptTemplate, 't')
+    .select(['t.id', 't.content', 't.product', 't.segments', 't.ownerUserid', 't.updatedAt', 't.expiresAt'])
+    .where("t.status = 'approved' AND t.channel = 'welcome'")
+    .getMany();
+}
+
+/** Claims a welcome code (by its hash): throws a unique violation when it was claimed before. */
+export async function insertWelcomeClaim(db: Db, row: WelcomeMessage): Promise<void> {
+  await mgr(db).insert(WelcomeMessage, row);
+}
+
+export async function setWelcomeOutcome(
+  db: Db,
+  codeHash: string,
+  patch: Partial<Pick<WelcomeMessage, 'status' | 'errcode' | 'templateId' | 'sentAt'>>,
+): Promise<void> {
+  await mgr(db).update(WelcomeMessage, { codeHash }, patch);
+}
+
+// ---- managers, as the address book (change_contact) tells ----
+
+/** A member WeCom created: a manager without branch and with capacity 0 until the bank's import. */
+export async function insertNewMember(
+  db: Db,
+  m: { userid: string; name: string; status: Manager['status']; now: number },
+): Promise<void> {
+  await mgr(db)
+    .createQueryBuilder()
+    .insert()
+    .into(Manager)
+    .values({
+      userid: m.userid,
+      name: m.name.slice(0, 64),
+      branchCode: null,
+      role: 'manager',
+      capacity: 0,
+      status: m.status,
+      accepting: true,
+      skills: '',
+      updatedAt: m.now,
+    })
+    .orIgnore()
+    .updateEntity(false)
+    .execute();
+}
+
+export async function updateManager(db: Db, userid: string, patch: Partial<Manager>): Promise<void> {
+  await mgr(db).update(Manager, { userid }, patch);
+}
+
+/** A userid changed (allowed once in WeCom): carry the manager row and their follows over, once. */
+export async function renameManager(db: DataSource, from: string, to: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (await tx.findOne(Manager, { where: { userid: to } })) return;
+    await tx.update(Manager, { userid: from }, { userid: to });
+    await tx.update(Follow, { userid: from }, { userid: to });
+  });
 }

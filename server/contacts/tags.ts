@@ -1,10 +1,16 @@
 import type { DataSource } from 'typeorm';
-import { In } from 'typeorm';
 import { audit } from '../audit/audit';
-import { ContactTag, CorpTag } from '../db/entities';
+import type { CorpTag } from '../db/entities';
 import type { CorpTagGroup, WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
-import { addContactTags } from './repo';
+import {
+  addContactTags,
+  contactTagIdsAmong,
+  liveTagsInGroups,
+  markUnseenTagsDeleted,
+  tagGroupId,
+  upsertCorpTags,
+} from './repo';
 
 /**
  * Corp tags (企业标签): the local mirror of the tag library, and marking a contact with its segment
@@ -40,15 +46,6 @@ function rowsOf(group: CorpTagGroup, now: number): CorpTag[] {
   }));
 }
 
-async function upsertTags(db: DataSource, rows: CorpTag[]): Promise<void> {
-  for (const row of rows) {
-    const existing = await db.manager.findOne(CorpTag, { where: { id: row.id } });
-    if (existing) await db.manager.update(CorpTag, { id: row.id }, row);
-    else
-      await db.manager.createQueryBuilder().insert().into(CorpTag).values(row).orIgnore().updateEntity(false).execute();
-  }
-}
-
 /** Mirrors get_corp_tag_list into `tags`; tags WeCom no longer lists are marked deleted. */
 export async function resyncTagLibrary(
   db: DataSource,
@@ -57,19 +54,16 @@ export async function resyncTagLibrary(
 ): Promise<{ tags: number; deleted: number }> {
   const groups = await wecom.getCorpTagList();
   const rows = groups.flatMap((g) => rowsOf(g, now));
-  await upsertTags(db, rows);
-  const seen = new Set(rows.map((r) => r.id));
-  const stale = (await db.manager.find(CorpTag, { where: { deleted: false } })).filter((t) => !seen.has(t.id));
-  if (stale.length) {
-    await db.manager.update(CorpTag, { id: In(stale.map((t) => t.id)) }, { deleted: true, updatedAt: now });
-  }
-  return { tags: rows.length, deleted: stale.length };
+  await upsertCorpTags(db, rows);
+  const deleted = await markUnseenTagsDeleted(db, new Set(rows.map((r) => r.id)), now);
+  return { tags: rows.length, deleted };
 }
 
 async function lookup(db: DataSource, wanted: WantedTag[]): Promise<Map<string, CorpTag>> {
-  const live = await db.manager.find(CorpTag, {
-    where: { groupName: In([...new Set(wanted.map((w) => w.group))]), deleted: false },
-  });
+  const live = await liveTagsInGroups(
+    db,
+    wanted.map((w) => w.group),
+  );
   return new Map(live.map((t) => [`${t.groupName}\u0000${t.name}`, t]));
 }
 
@@ -94,13 +88,12 @@ export async function ensureTagIds(
   for (const w of clean) {
     if (known.has(keyOf(w))) continue;
     const groupId =
-      [...known.values()].find((t) => t.groupName === w.group)?.groupId ??
-      (await db.manager.findOne(CorpTag, { where: { groupName: w.group } }))?.groupId;
+      [...known.values()].find((t) => t.groupName === w.group)?.groupId ?? (await tagGroupId(db, w.group));
     try {
       const group = await wecom.addCorpTag(
         groupId ? { group_id: groupId, tag: [{ name: w.name }] } : { group_name: w.group, tag: [{ name: w.name }] },
       );
-      await upsertTags(db, rowsOf(group, now));
+      await upsertCorpTags(db, rowsOf(group, now));
       await audit(db, { actor: 'system:tags', action: 'tag.create', subject: `taggroup:${group.group_id}`, detail: w });
     } catch (err) {
       // Created meanwhile by a concurrent event or the console: read the library again.
@@ -125,10 +118,7 @@ export async function applyContactTags(
 ): Promise<string[]> {
   const ids = await ensureTagIds(db, wecom, wanted, now);
   if (ids.length === 0) return [];
-  const have = await db.manager.find(ContactTag, {
-    where: { externalUserid: target.externalUserid, userid: target.userid, tagId: In(ids) },
-  });
-  const haveIds = new Set(have.map((t) => t.tagId));
+  const haveIds = await contactTagIdsAmong(db, target.externalUserid, target.userid, ids);
   const add = ids.filter((id) => !haveIds.has(id));
   if (add.length === 0) return [];
   await wecom.markTag({ userid: target.userid, external_userid: target.externalUserid, add_tag: add });

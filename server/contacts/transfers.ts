@@ -1,11 +1,18 @@
 import type { DataSource } from 'typeorm';
-import { In, MoreThanOrEqual } from 'typeorm';
 import { adjustLoad } from '../allocation/service';
 import { audit } from '../audit/audit';
-import { Transfer, type TransferKind, type TransferStatus } from '../db/entities';
+import type { Transfer, TransferKind, TransferStatus } from '../db/entities';
 import type { TransferResultItem, WecomApi } from '../wecom/api-types';
 import { ERR_ALREADY_IN_TRANSFER, ERR_TRANSFER_LIMIT, wecomErrorInfo } from '../wecom/errors';
-import { deleteFollow, upsertFollow } from './repo';
+import {
+  countTransfersSince,
+  deleteFollow,
+  insertTransfer,
+  transfersInStatus,
+  transfersOfPair,
+  updateTransfer,
+  upsertFollow,
+} from './repo';
 
 /**
  * Customer transfers (在职继承 / 离职继承), tracked row by row in `transfers`. WeCom allows two
@@ -47,14 +54,7 @@ export interface TransferOutcome {
 
 /** On-job transfers of this customer within the 90-day window that count against the limit. */
 export async function onjobTransfersInWindow(db: DataSource, externalUserid: string, now: number): Promise<number> {
-  return db.manager.count(Transfer, {
-    where: {
-      externalUserid,
-      kind: 'onjob',
-      status: In(COUNTED),
-      requestedAt: MoreThanOrEqual(now - LIMIT_WINDOW_MS),
-    },
-  });
+  return countTransfersSince(db, { externalUserid, kind: 'onjob', statuses: COUNTED, since: now - LIMIT_WINDOW_MS });
 }
 
 function statusForErrcode(errcode: number): TransferStatus {
@@ -67,6 +67,22 @@ function reasonForErrcode(errcode: number, fallback: string): string {
   if (errcode === ERR_TRANSFER_LIMIT) return 'limit_40128';
   if (ERR_ALREADY_IN_TRANSFER.includes(errcode)) return 'already_in_transfer';
   return fallback;
+}
+
+/** A whole call failed: busy or unreachable WeCom is queued for a retry; the rest is final. */
+function statusForFailedCall(err: unknown): { status: TransferStatus; errcode: number | null } {
+  const { kind, errcode } = wecomErrorInfo(err);
+  return { status: kind === 'retryable' ? 'queued' : errcode === ERR_TRANSFER_LIMIT ? 'limit' : 'failed', errcode };
+}
+
+/** Transfers grouped by (kind, handover, takeover): one WeCom call serves each group. */
+function byPair(transfers: Transfer[]): Transfer[][] {
+  const groups = new Map<string, Transfer[]>();
+  for (const t of transfers) {
+    const key = `${t.kind}\u0000${t.handoverUserid}\u0000${t.takeoverUserid}`;
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  return [...groups.values()];
 }
 
 async function callTransfer(wecom: WecomApi, req: TransferRequest, ids: string[]) {
@@ -112,9 +128,7 @@ export async function requestTransfers(
   });
 
   for (const externalUserid of [...new Set(req.externalUserids)]) {
-    const previous = await db.manager.find(Transfer, {
-      where: { externalUserid, handoverUserid: req.handover, takeoverUserid: req.takeover },
-    });
+    const previous = await transfersOfPair(db, externalUserid, req.handover, req.takeover);
     const dup = previous.some(
       (t) => OPEN.includes(t.status) || (req.dedupeSince !== undefined && t.requestedAt >= req.dedupeSince),
     );
@@ -139,16 +153,13 @@ export async function requestTransfers(
         rows.push(row(id, statusForErrcode(errcode), errcode || null, reasonForErrcode(errcode, req.reason)));
       }
     } catch (err) {
-      const { kind, errcode } = wecomErrorInfo(err);
-      const status: TransferStatus =
-        kind === 'retryable' ? 'queued' : errcode === ERR_TRANSFER_LIMIT ? 'limit' : 'failed';
+      const { status, errcode } = statusForFailedCall(err);
       for (const id of batch) rows.push(row(id, status, errcode, req.reason));
     }
   }
 
   for (const r of rows) {
-    const res = await db.manager.insert(Transfer, r);
-    const id = res.identifiers[0]?.id as number | undefined;
+    const id = await insertTransfer(db, r);
     out.push({ externalUserid: r.externalUserid, status: r.status, errcode: r.errcode, transferId: id });
   }
   if (rows.length) {
@@ -178,14 +189,9 @@ export async function retryQueuedTransfers(
   actor: string,
   now: number,
 ): Promise<TransferOutcome[]> {
-  const queued = await db.manager.find(Transfer, { where: { status: 'queued' }, order: { id: 'ASC' } });
-  const groups = new Map<string, Transfer[]>();
-  for (const t of queued) {
-    const key = `${t.kind}\u0000${t.handoverUserid}\u0000${t.takeoverUserid}`;
-    groups.set(key, [...(groups.get(key) ?? []), t]);
-  }
+  const queued = await transfersInStatus(db, ['queued']);
   const out: TransferOutcome[] = [];
-  for (const list of groups.values()) {
+  for (const list of byPair(queued)) {
     const { kind, handoverUserid: handover, takeoverUserid: takeover } = list[0];
     const req = { kind, handover, takeover, externalUserids: [], actor, reason: 'retry', now };
     for (let i = 0; i < list.length; i += MAX_BATCH) {
@@ -203,13 +209,11 @@ export async function retryQueuedTransfers(
           return { t, status: statusForErrcode(errcode), errcode: errcode || null };
         });
       } catch (err) {
-        const { kind: k, errcode } = wecomErrorInfo(err);
-        const status: TransferStatus =
-          k === 'retryable' ? 'queued' : errcode === ERR_TRANSFER_LIMIT ? 'limit' : 'failed';
+        const { status, errcode } = statusForFailedCall(err);
         results = batch.map((t) => ({ t, status, errcode }));
       }
       for (const r of results) {
-        await db.manager.update(Transfer, { id: r.t.id }, { status: r.status, errcode: r.errcode, updatedAt: now });
+        await updateTransfer(db, r.t.id, { status: r.status, errcode: r.errcode, updatedAt: now });
         out.push({ externalUserid: r.t.externalUserid, status: r.status, errcode: r.errcode, transferId: r.t.id });
       }
       await audit(
@@ -257,15 +261,10 @@ export async function pollTransferResults(
   wecom: WecomApi,
   opts: { actor: string; now: number },
 ): Promise<{ checked: number; changed: number; byStatus: Record<string, number> }> {
-  const waiting = await db.manager.find(Transfer, { where: { status: In(['waiting', 'requested']) } });
-  const pairs = new Map<string, Transfer[]>();
-  for (const t of waiting) {
-    const key = `${t.kind}\u0000${t.handoverUserid}\u0000${t.takeoverUserid}`;
-    pairs.set(key, [...(pairs.get(key) ?? []), t]);
-  }
+  const waiting = await transfersInStatus(db, ['waiting', 'requested']);
   let changed = 0;
   const byStatus: Record<string, number> = {};
-  for (const list of pairs.values()) {
+  for (const list of byPair(waiting)) {
     const { kind, handoverUserid, takeoverUserid } = list[0];
     const items = new Map<string, TransferResultItem>();
     let cursor: string | undefined;
@@ -281,11 +280,12 @@ export async function pollTransferResults(
       const next = RESULT_STATUS[item.status];
       if (!next || next.status === t.status) continue;
       const takeoverTime = item.takeover_time ? item.takeover_time * 1000 : null;
-      await db.manager.update(
-        Transfer,
-        { id: t.id },
-        { status: next.status, reason: next.reason ?? t.reason, takeoverTime, updatedAt: opts.now },
-      );
+      await updateTransfer(db, t.id, {
+        status: next.status,
+        reason: next.reason ?? t.reason,
+        takeoverTime,
+        updatedAt: opts.now,
+      });
       if (next.status === 'success') await recordTransferSuccess(db, t, takeoverTime ?? opts.now);
       await audit(db, {
         actor: opts.actor,

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { cachedContext } from '../allocation/cache';
+import { findBranch, findCustomer, findManager } from '../allocation/repo';
 import { allocationForState } from '../allocation/service';
 import { audit } from '../audit/audit';
 import { isUniqueViolation } from '../db/data-source';
-import { Branch, Customer, Manager, ScriptTemplate, WelcomeMessage, type WelcomeStatus } from '../db/entities';
+import type { ScriptTemplate, WelcomeStatus } from '../db/entities';
 import { libraryGeneration } from '../playbook/generation';
 import { fillVariables, variableProblems } from '../playbook/variables';
 import type { WecomApi } from '../wecom/api-types';
 import { ERR_WELCOME_ALREADY_SENT, wecomErrorInfo } from '../wecom/errors';
+import { approvedWelcomeTemplateRows, insertWelcomeClaim, setWelcomeOutcome } from './repo';
 
 /**
  * The welcome message (欢迎语): one send_welcome_msg per WelcomeCode, within 20 s of the event.
@@ -105,11 +107,7 @@ function approvedWelcomeTemplates(db: DataSource): Promise<ScriptTemplate[]> {
   const at = Date.now();
   const gen = libraryGeneration(db);
   if (hit && at - hit.at < TEMPLATE_CACHE_MS && hit.gen === gen) return hit.rows;
-  const rows = db.manager
-    .createQueryBuilder(ScriptTemplate, 't')
-    .select(['t.id', 't.content', 't.product', 't.segments', 't.ownerUserid', 't.updatedAt', 't.expiresAt'])
-    .where("t.status = 'approved' AND t.channel = 'welcome'")
-    .getMany();
+  const rows = approvedWelcomeTemplateRows(db);
   templateCache.set(db, { at, gen, rows });
   rows.catch(() => templateCache.delete(db));
   return rows;
@@ -162,12 +160,12 @@ async function welcomeText(
     allocationForState(db, input.state),
     cachedManager
       ? { name: cachedManager.name, branchCode: cachedManager.branchCode || null }
-      : db.manager.findOne(Manager, { where: { userid: input.userid } }),
+      : findManager(db, input.userid),
   ]);
   const cachedBranch = manager?.branchCode ? ctx?.index.getBranch(manager.branchCode) : undefined;
   const [customer, branch] = await Promise.all([
-    allocation?.customerId ? db.manager.findOne(Customer, { where: { id: allocation.customerId } }) : null,
-    cachedBranch ?? (manager?.branchCode ? db.manager.findOne(Branch, { where: { code: manager.branchCode } }) : null),
+    allocation?.customerId ? findCustomer(db, allocation.customerId) : null,
+    cachedBranch ?? (manager?.branchCode ? findBranch(db, manager.branchCode) : null),
   ]);
   const template = await pickWelcomeTemplate(db, input.userid, customer?.segment ?? null, now);
   if (!template) return null;
@@ -198,7 +196,7 @@ async function finish(
   extra: { errcode?: number | null; templateId?: number | null; sentAt?: number | null },
   reason?: WelcomeSkipReason,
 ): Promise<WelcomeStatus> {
-  await deps.db.manager.update(WelcomeMessage, { codeHash }, { status, ...extra });
+  await setWelcomeOutcome(deps.db, codeHash, { status, ...extra });
   await audit(deps.db, {
     actor: 'system:welcome',
     action: `welcome.${status}`,
@@ -223,7 +221,7 @@ export async function sendWelcome(deps: WelcomeDeps, input: WelcomeInput): Promi
   const codeHash = welcomeCodeHash(code);
   const deadline = input.receivedAt + WELCOME_CODE_TTL_MS;
   try {
-    await deps.db.manager.insert(WelcomeMessage, {
+    await insertWelcomeClaim(deps.db, {
       codeHash,
       externalUserid: input.externalUserid,
       userid: input.userid,

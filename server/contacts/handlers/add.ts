@@ -3,7 +3,7 @@ import { getActiveRuleSet } from '../../allocation/ruleset-store';
 import { adjustLoad, allocateCustomer, confirmAllocation } from '../../allocation/service';
 import { audit } from '../../audit/audit';
 import { decideOnAdd } from '../../campaigns/service';
-import { type Allocation, Customer, Manager } from '../../db/entities';
+import type { Allocation } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
 import { wecomErrorInfo } from '../../wecom/errors';
 import { type EventOf, field, type HandlerContext } from '../../wecom/events';
@@ -133,7 +133,7 @@ export function addHandler(half: boolean) {
       },
     });
 
-    const customer = match.customerId ? await db.manager.findOne(Customer, { where: { id: match.customerId } }) : null;
+    const customer = match.customerId ? await allocationRepo.findCustomer(db, match.customerId) : null;
     // Campaign eligibility, decided once per campaign and customer (server/campaigns).
     if (!half) {
       await decideOnAdd(db, {
@@ -244,7 +244,7 @@ async function applyMismatchPolicy(ctx: HandlerContext, allocation: Allocation, 
   const now = ctx.now();
   const ruleSet = await getActiveRuleSet(db);
   const chosen = allocation.userid as string;
-  const target = await db.manager.findOne(Manager, { where: { userid: chosen } });
+  const target = await allocationRepo.findManager(db, chosen);
   const transfer =
     ruleSet.mismatchPolicy === 'transfer_to_owner' && allocation.reason === 'owner' && target?.status === 'active';
   await audit(db, {

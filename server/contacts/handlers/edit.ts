@@ -1,9 +1,8 @@
 import { audit } from '../../audit/audit';
-import { Follow } from '../../db/entities';
 import type { ExternalContactDetail } from '../../wecom/api-types';
 import { wecomErrorInfo } from '../../wecom/errors';
 import { type EventOf, field, type HandlerContext } from '../../wecom/events';
-import { findContact, findFollow, setContactTags, upsertContact } from '../repo';
+import { findContact, findFollow, setContactTags, setFollowRemark, upsertContact } from '../repo';
 import { resyncTagLibrary } from '../tags';
 
 /**
@@ -36,7 +35,7 @@ export async function contactEdited(
   );
   const follow = detail.follow_user.find((f) => f.userid === userid);
   if (follow && (await findFollow(db, externalUserid, userid))) {
-    await db.manager.update(Follow, { externalUserid, userid }, { remark: follow.remark?.slice(0, 128) ?? null });
+    await setFollowRemark(db, externalUserid, userid, follow.remark ?? null);
     const corpTagIds = (follow.tags ?? []).filter((t) => t.type === 1 && t.tag_id).map((t) => t.tag_id as string);
     await setContactTags(db, externalUserid, userid, corpTagIds, now);
   }

@@ -1,7 +1,9 @@
+import { findManager } from '../../allocation/repo';
 import { invalidateAllocationCache } from '../../allocation/service';
 import { audit } from '../../audit/audit';
-import { Follow, Manager, type ManagerStatus } from '../../db/entities';
+import type { Manager, ManagerStatus } from '../../db/entities';
 import { type EventOf, field, type HandlerContext } from '../../wecom/events';
+import { insertNewMember, renameManager, updateManager } from '../repo';
 
 /**
  * change_contact for members (create_user / update_user / delete_user): keeps `managers` in step
@@ -28,7 +30,7 @@ export async function memberChanged(
   const userid = field(event, 'UserID');
   if (!userid) return;
   const now = ctx.now();
-  const existing = await db.manager.findOne(Manager, { where: { userid } });
+  const existing = await findManager(db, userid);
   const name = field(event, 'Name');
   const status = statusOf(field(event, 'Status'));
   let action: string | null = null;
@@ -36,28 +38,11 @@ export async function memberChanged(
 
   if (changeType === 'delete_user') {
     if (existing && existing.status !== 'resigned') {
-      await db.manager.update(Manager, { userid }, { status: 'resigned', accepting: false, updatedAt: now });
+      await updateManager(db, userid, { status: 'resigned', accepting: false, updatedAt: now });
       action = 'manager.resigned';
     }
   } else if (!existing) {
-    await db.manager
-      .createQueryBuilder()
-      .insert()
-      .into(Manager)
-      .values({
-        userid,
-        name: (name || userid).slice(0, 64),
-        branchCode: null,
-        role: 'manager',
-        capacity: 0,
-        status: status ?? 'active',
-        accepting: true,
-        skills: '',
-        updatedAt: now,
-      })
-      .orIgnore()
-      .updateEntity(false)
-      .execute();
+    await insertNewMember(db, { userid, name: name || userid, status: status ?? 'active', now });
     action = 'manager.create';
   } else {
     // update_user carries only the changed fields.
@@ -66,12 +51,12 @@ export async function memberChanged(
     if (status && status !== existing.status && existing.status !== 'resigned') patch.status = status;
     const newUserid = field(event, 'NewUserID');
     if (newUserid && newUserid !== userid) {
-      await renameMember(ctx, userid, newUserid);
+      await renameManager(db, userid, newUserid);
       detail.newUserid = newUserid;
       action = 'manager.rename';
     }
     if (Object.keys(patch).length) {
-      await db.manager.update(Manager, { userid: newUserid || userid }, { ...patch, updatedAt: now });
+      await updateManager(db, newUserid || userid, { ...patch, updatedAt: now });
       detail.fields = Object.keys(patch);
       action = action ?? 'manager.update';
     }
@@ -79,13 +64,4 @@ export async function memberChanged(
   if (!action) return;
   invalidateAllocationCache(db);
   await audit(db, { actor: 'system:callback', action, subject: `manager:${userid}`, detail });
-}
-
-/** A userid changed (allowed once in WeCom): carry the manager row and their follows over. */
-async function renameMember(ctx: HandlerContext, from: string, to: string): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
-    if (await tx.findOne(Manager, { where: { userid: to } })) return;
-    await tx.update(Manager, { userid: from }, { userid: to });
-    await tx.update(Follow, { userid: from }, { userid: to });
-  });
 }
