@@ -1,3 +1,5 @@
+import { SANDBOX_TASKS_SECTION } from './page-tasks';
+
 /**
  * The sandbox page (/sandbox/): plain HTML + JS, no build step, kept in a TS string so `tsc` ships
  * it in dist/ with the server. It only calls the sandbox's own JSON endpoints.
@@ -202,6 +204,7 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
   <div class="scroll"><table class="rec"><thead><tr><th>时间</th><th>活动</th><th>客户经理</th><th>金额</th><th>结果</th></tr></thead><tbody id="rewards"></tbody></table></div>
 </section>
 
+${SANDBOX_TASKS_SECTION}
 <section class="wide" id="tech">
   <h2>技术细节</h2>
   <p class="muted">企业ID <code id="corp"></code> · 应用ID <code id="agent"></code> · 监控指标在独立端口 METRICS_PORT（默认 http://127.0.0.1:9464/metrics），不在公网端口上。</p>

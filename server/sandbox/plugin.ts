@@ -9,6 +9,7 @@ import { newRewardReceiver, rewardReceiverRoutes } from './reward-receiver';
 import { seedDemoData } from './seed';
 import type { Sandbox } from './state';
 import { storyRoutes } from './story';
+import { taskRoutes } from './task-routes';
 
 /**
  * The built-in WeCom sandbox (demo mode): the fake API under /sandbox/api/cgi-bin, the JS-SDK mock
@@ -45,6 +46,7 @@ export const sandboxPlugin = fp(
     );
     await app.register(async (o) => oauthRoutes(o, sandbox), { prefix: '/sandbox/oauth' });
     await app.register(async (p) => pageRoutes(p, sandbox), { prefix: '/sandbox' });
+    await app.register(async (t) => taskRoutes(t, sandbox), { prefix: '/sandbox' });
     await app.register(async (p) => storyRoutes(p, sandbox), { prefix: '/sandbox' });
     await app.register(async (r) => rewardReceiverRoutes(r, sandbox.rewards), { prefix: '/sandbox' });
 

@@ -24,6 +24,7 @@ import {
   DEMO_TEMPLATE_APPROVAL_MS,
   DEMO_TEMPLATES,
 } from './demo-data';
+import { seedDemoSop } from './seed-sop';
 
 export interface SeedResult {
   branches: number;
@@ -187,6 +188,7 @@ export async function seedDemoData(db: DataSource, now: number, phoneSalt?: stri
           updatedAt: now,
         },
       ]);
+      await seedDemoSop(tx, now, now + DEMO_TEMPLATE_APPROVAL_MS);
       const hasActive = await tx.getRepository(RuleSetRow).count({ where: { active: true } });
       if (!hasActive) {
         await insert(RuleSetRow, [
