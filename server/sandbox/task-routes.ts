@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { SopTask } from '../db/entities';
+import { CustomerGroup, SopTask } from '../db/entities';
 import { AppError } from '../errors';
+import { syncGroups } from '../groups/sync';
 import { pollOpen, runPlanNow, type SopDeps } from '../sop/delivery';
 import { listPlans } from '../sop/repo';
 import { wecomOf } from '../wecom/plugin';
@@ -71,6 +72,10 @@ export async function taskRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
   app.post('/tasks/run', async (req) => {
     const planId = (req.body as { plan?: unknown } | undefined)?.plan;
     if (typeof planId !== 'string' || !planId) throw new AppError('bad_request', 400, 'plan is required');
+    // A fresh demo has not run the nightly groups-sync yet: do it now so group plans have an audience.
+    if ((await app.db.getRepository(CustomerGroup).count()) === 0) {
+      await syncGroups(app.db, wecomOf(app), { now: app.now(), apply: true, actor: 'sandbox' });
+    }
     const r = await runPlanNow(deps(planId), planId);
     return {
       quiet: r.quiet,
