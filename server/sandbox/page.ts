@@ -30,7 +30,7 @@ export const SANDBOX_PAGE_HTML = `<!doctype html>
   p { margin: 4px 0; }
   label { display: block; margin: 4px 0; }
   select, input[type=text], button, .btn { font: inherit; max-width: 100%; }
-  select, input[type=text] { width: 100%; padding: 4px; }
+  select, input[type=text] { width: 100%; max-width: 520px; padding: 4px; }
   input[type=checkbox] { vertical-align: middle; }
   button, .btn { display: inline-block; margin: 4px 6px 4px 0; padding: 6px 14px; border-radius: 6px; border: 1px solid #1f6feb; background: #1f6feb; color: #fff; cursor: pointer; text-decoration: none; }
   button.plain, .btn.plain { background: #fff; color: #1f6feb; }
@@ -264,7 +264,7 @@ ${SANDBOX_TASKS_SECTION}
 
     $('s1out').innerHTML = a ? (esc(s.customerName) + '（' + esc(s.customerId) + '）分配给 <b>' + esc(a.managerName) + '</b>' +
       (a.branchName ? '（' + esc(a.branchName) + '）' : '') + '。<br>分配原因：<b>' + esc(a.reasonZh) + '</b>' +
-      (a.summary ? '——' + esc(a.summary) : '') + (a.distanceMeters != null ? '<br>客户离网点约 ' + (Math.round(a.distanceMeters / 100) / 10) + ' 公里。' : '')) : '';
+      (a.summary ? '——' + esc(a.summary) : '') + (!a.summary && a.distanceMeters != null ? '<br>客户离网点约 ' + (Math.round(a.distanceMeters / 100) / 10) + ' 公里。' : '')) : '';
     $('s1dl').innerHTML = a ? dt('分配接口', '<code>POST /api/entry/allocate</code>，请求体 <code>' + esc(a.request.body) + '</code>。由沙箱服务器签名（请求头 x-entry-timestamp、x-entry-signature，HMAC-SHA256，密钥 ENTRY_SECRET 只在服务器上，不会发到浏览器）。') +
       dt('分配记录号', '<code>' + esc(a.id) + '</code>（<code>npm run ops -- allocate explain</code> 等命令可查）') +
       dt('渠道参数 state', '<code>' + esc(a.state) + '</code>：印在二维码上，客户添加时企业微信在事件里原样带回，本服务据此找到这次分配和银行客户。') +
