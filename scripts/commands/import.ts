@@ -1,7 +1,7 @@
 import { invalidateAllocationCache } from '../../server/allocation/service';
 import { CsvInputError } from '../../server/imports/csv-source';
 import { type OutcomeImportReport, runOutcomeImport } from '../../server/imports/outcomes';
-import { type ImportReport, runImport } from '../../server/imports/service';
+import { type FileImportReport, type ImportReport, runImport } from '../../server/imports/service';
 import type { ImportKind } from '../../server/imports/specs';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
 import type { Progress } from './progress';
@@ -25,10 +25,8 @@ export async function importCommand(args: ImportArgs, ctx: CommandContext): Prom
   if (!['branches', 'managers', 'customers', 'holdings'].includes(args.kind)) {
     throw new UsageError(`unknown import kind "${args.kind}": branches, managers, customers, holdings or outcomes`);
   }
-  const bars: Partial<Record<'validate' | 'write', Progress>> = {};
-  let report: ImportReport;
-  try {
-    report = await runImport(ctx.db, {
+  const report: ImportReport = await withProgress(ctx, 'compare', (onProgress) =>
+    runImport(ctx.db, {
       kind: args.kind as ImportKind,
       path: args.file,
       apply: ctx.apply,
@@ -36,12 +34,33 @@ export async function importCommand(args: ImportArgs, ctx: CommandContext): Prom
       operator: ctx.operator,
       now: ctx.now(),
       phoneSalt: ctx.config.phoneHashSalt,
-      onProgress: (p) => {
-        const label = p.phase === 'validate' ? 'validate' : ctx.apply ? 'import' : 'compare';
-        if (p.phase === 'write' && !bars.write) bars.validate?.stop();
-        bars[p.phase] ??= ctx.progress(label, p.totalBytes, 'rows');
-        bars[p.phase]!.update(p.bytesRead, { rows: p.rows });
-      },
+      onProgress,
+    }),
+  );
+  // The server's cached index expires by itself within a minute; this process's cache goes now.
+  if (report.applied && report.inserted + report.updated > 0) invalidateAllocationCache(ctx.db);
+  const exitCode = report.errorRows > 0 ? EXIT.findings : EXIT.ok;
+  return { exitCode, json: report, output: formatImport(report, ctx, args.showIssues ?? 50) };
+}
+
+type ImportProgress = (p: { phase: 'validate' | 'write'; bytesRead: number; totalBytes: number; rows: number }) => void;
+
+/**
+ * Runs an import with a progress bar for each of its two passes (the second named `dryRunLabel`
+ * without --apply); a file the CSV reader cannot use is a usage error (exit 2).
+ */
+async function withProgress<R>(
+  ctx: CommandContext,
+  dryRunLabel: string,
+  run: (onProgress: ImportProgress) => Promise<R>,
+): Promise<R> {
+  const bars: Partial<Record<'validate' | 'write', Progress>> = {};
+  try {
+    return await run((p) => {
+      const label = p.phase === 'validate' ? 'validate' : ctx.apply ? 'import' : dryRunLabel;
+      if (p.phase === 'write' && !bars.write) bars.validate?.stop();
+      bars[p.phase] ??= ctx.progress(label, p.totalBytes, 'rows');
+      bars[p.phase]!.update(p.bytesRead, { rows: p.rows });
     });
   } catch (err) {
     if (err instanceof CsvInputError) throw new UsageError(err.message);
@@ -50,10 +69,22 @@ export async function importCommand(args: ImportArgs, ctx: CommandContext): Prom
     bars.validate?.stop();
     bars.write?.stop();
   }
-  // The server's cached index expires by itself within a minute; this process's cache goes now.
-  if (report.applied && report.inserted + report.updated > 0) invalidateAllocationCache(ctx.db);
-  const exitCode = report.errorRows > 0 ? EXIT.findings : EXIT.ok;
-  return { exitCode, json: report, output: formatImport(report, ctx, args.showIssues ?? 50) };
+}
+
+/** The issues table (up to `showIssues`) and how many more there are; nothing when the file is clean. */
+function issueLines(r: FileImportReport, showIssues: number): string[] {
+  if (!r.issues.length) return [];
+  const listed = r.issues.slice(0, showIssues);
+  const out = [
+    '',
+    renderTable(
+      ['line', 'key', 'column', 'level', 'reason'],
+      listed.map((i) => [i.line, i.key ?? '', i.column ?? '', i.severity, i.reason]),
+    ),
+  ];
+  const more = r.issues.length - listed.length + r.issuesNotListed;
+  if (more > 0) out.push(`… and ${more} more issues (use --json for the full list)`);
+  return out;
 }
 
 export function formatImport(r: ImportReport, ctx: CommandContext, showIssues: number): string {
@@ -62,18 +93,7 @@ export function formatImport(r: ImportReport, ctx: CommandContext, showIssues: n
     `import ${r.kind} from ${r.file} (${r.encoding}, sha256 ${r.sha256.slice(0, 12)}…): ${r.rows} rows, ` +
       `${r.errorRows} with errors, ${r.warningRows} with warnings only`,
   );
-  if (r.issues.length) {
-    const listed = r.issues.slice(0, showIssues);
-    out.push('');
-    out.push(
-      renderTable(
-        ['line', 'key', 'column', 'level', 'reason'],
-        listed.map((i) => [i.line, i.key ?? '', i.column ?? '', i.severity, i.reason]),
-      ),
-    );
-    const more = r.issues.length - listed.length + r.issuesNotListed;
-    if (more > 0) out.push(`… and ${more} more issues (use --json for the full list)`);
-  }
+  out.push(...issueLines(r, showIssues));
   out.push('');
   const verb = r.applied ? '' : ' (would be)';
   out.push(
@@ -119,29 +139,16 @@ export function formatImport(r: ImportReport, ctx: CommandContext, showIssues: n
 async function importOutcomesCommand(args: ImportArgs, ctx: CommandContext): Promise<CommandResult> {
   if (args.skipInvalid)
     throw new UsageError('--skip-invalid is not allowed for outcomes: fix the file and import it whole');
-  const bars: Partial<Record<'validate' | 'write', Progress>> = {};
-  let report: OutcomeImportReport;
-  try {
-    report = await runOutcomeImport(ctx.db, {
+  const report: OutcomeImportReport = await withProgress(ctx, 'attribute', (onProgress) =>
+    runOutcomeImport(ctx.db, {
       path: args.file,
       apply: ctx.apply,
       operator: ctx.operator,
       now: ctx.now(),
       windowDays: ctx.config.learning?.attributionWindowDays,
-      onProgress: (p) => {
-        const label = p.phase === 'validate' ? 'validate' : ctx.apply ? 'import' : 'attribute';
-        if (p.phase === 'write' && !bars.write) bars.validate?.stop();
-        bars[p.phase] ??= ctx.progress(label, p.totalBytes, 'rows');
-        bars[p.phase]!.update(p.bytesRead, { rows: p.rows });
-      },
-    });
-  } catch (err) {
-    if (err instanceof CsvInputError) throw new UsageError(err.message);
-    throw err;
-  } finally {
-    bars.validate?.stop();
-    bars.write?.stop();
-  }
+      onProgress,
+    }),
+  );
   const exitCode = report.errorRows > 0 ? EXIT.findings : EXIT.ok;
   return { exitCode, json: report, output: formatOutcomes(report, ctx, args.showIssues ?? 50) };
 }
@@ -152,18 +159,7 @@ export function formatOutcomes(r: OutcomeImportReport, ctx: CommandContext, show
     `import outcomes from ${r.file} (${r.encoding}, sha256 ${r.sha256.slice(0, 12)}…): ${r.rows} rows, ` +
       `${r.errorRows} with errors, ${r.warningRows} with warnings only; attribution window ${r.windowDays} days`,
   );
-  if (r.issues.length) {
-    const listed = r.issues.slice(0, showIssues);
-    out.push('');
-    out.push(
-      renderTable(
-        ['line', 'key', 'column', 'level', 'reason'],
-        listed.map((i) => [i.line, i.key ?? '', i.column ?? '', i.severity, i.reason]),
-      ),
-    );
-    const more = r.issues.length - listed.length + r.issuesNotListed;
-    if (more > 0) out.push(`… and ${more} more issues (use --json for the full list)`);
-  }
+  out.push(...issueLines(r, showIssues));
   out.push('');
   if (r.refused) {
     out.push(`REFUSED: ${r.errorRows} rows have errors, nothing was written. Fix them and import the file again.`);

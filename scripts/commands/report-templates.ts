@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { CSV_BOM } from '../../server/lib/csv';
 import {
   buildTemplateReport,
   renderTemplateReportHtml,
@@ -7,8 +5,9 @@ import {
   type TemplateReportBy,
   templateReportCsv,
 } from '../../server/reports/templates';
-import { formatTime, oneOf, parseTime } from './args';
-import { type CommandContext, type CommandResult, EXIT, UsageError } from './context';
+import { formatTime, oneOf } from './args';
+import { type CommandContext, type CommandResult, EXIT } from './context';
+import { reportFormat, reportPeriod, reportResult } from './report-output';
 import { percent, renderTable } from './table';
 
 export interface ReportTemplatesArgs {
@@ -19,8 +18,6 @@ export interface ReportTemplatesArgs {
   out?: string;
 }
 
-const DAY = 86_400_000;
-
 /**
  * `report templates [--from --to] [--by stage|template|variant] [--format table|csv|html] [--out]`:
  * the 复盘 review of the script library (definitions in server/reports/templates.ts). Always exit 0:
@@ -28,11 +25,9 @@ const DAY = 86_400_000;
  */
 export async function reportTemplatesCommand(args: ReportTemplatesArgs, ctx: CommandContext): Promise<CommandResult> {
   const now = ctx.now();
-  const to = args.to ? parseTime(args.to, now, 'to') : now;
-  const from = args.from ? parseTime(args.from, now, 'from') : to - 30 * DAY;
-  if (from >= to) throw new UsageError('--from must be before --to');
+  const { from, to } = reportPeriod(args, now);
   const by = oneOf(args.by ?? 'template', ['stage', 'template', 'variant'] as const, 'by') as TemplateReportBy;
-  const format = oneOf(args.format ?? 'table', ['table', 'csv', 'html'] as const, 'format');
+  const format = reportFormat(args.format);
   const report = await buildTemplateReport(ctx.db, { from, to, by });
   const body =
     format === 'html'
@@ -40,15 +35,7 @@ export async function reportTemplatesCommand(args: ReportTemplatesArgs, ctx: Com
       : format === 'csv'
         ? templateReportCsv(report)
         : templateReportTable(report);
-  if (args.out) {
-    writeFileSync(args.out, format === 'csv' ? `${CSV_BOM}${body}` : body);
-    return {
-      exitCode: EXIT.ok,
-      json: { ...report, out: args.out, format },
-      output: `${format} report written to ${args.out}`,
-    };
-  }
-  return { exitCode: EXIT.ok, json: report, output: body };
+  return reportResult({ report, body, format, out: args.out, exitCode: EXIT.ok });
 }
 
 export function templateReportTable(report: TemplateReport): string {

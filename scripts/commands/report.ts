@@ -1,5 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { CSV_BOM, type CsvValue, csvDocument } from '../../server/lib/csv';
+import { type CsvValue, csvDocument } from '../../server/lib/csv';
 import { buildGroupReport, type GroupReport, type GroupReportRow } from '../../server/reports/groups';
 import { REASON_ZH, renderReportHtml } from '../../server/reports/html';
 import {
@@ -11,8 +10,9 @@ import {
   TRANSFER_STATUSES,
   WELCOME_SKIP_REASONS,
 } from '../../server/reports/queries';
-import { formatTime, oneOf, parseTime } from './args';
+import { formatTime, oneOf } from './args';
 import { type CommandContext, type CommandResult, EXIT, UsageError } from './context';
+import { type ReportFormat, reportFormat, reportPeriod, reportResult } from './report-output';
 import { percent, renderTable } from './table';
 
 export interface ReportArgs {
@@ -24,19 +24,15 @@ export interface ReportArgs {
   out?: string;
 }
 
-const DAY = 86_400_000;
-
 /**
  * `report [--from --to] [--by branch|manager] [--format table|csv|html] [--out file]`. The period
  * defaults to the 30 days before now. Exit 1 when the totals miss the churn or activity target.
  */
 export async function reportCommand(args: ReportArgs, ctx: CommandContext): Promise<CommandResult> {
   const now = ctx.now();
-  const to = args.to ? parseTime(args.to, now, 'to') : now;
-  const from = args.from ? parseTime(args.from, now, 'from') : to - 30 * DAY;
-  if (from >= to) throw new UsageError('--from must be before --to');
+  const { from, to } = reportPeriod(args, now);
   const by: GroupBy = args.by ? oneOf(args.by, ['branch', 'manager'] as const, 'by') : 'total';
-  const format = oneOf(args.format ?? 'table', ['table', 'csv', 'html'] as const, 'format');
+  const format = reportFormat(args.format);
   const view = oneOf(args.view ?? 'contacts', ['contacts', 'groups'] as const, 'view');
   if (view === 'groups')
     return groupsReport(args, ctx, {
@@ -53,16 +49,8 @@ export async function reportCommand(args: ReportArgs, ctx: CommandContext): Prom
   else if (format === 'csv') body = reportCsv(report);
   else body = reportTable(report);
 
-  if (args.out) {
-    // A BOM lets Excel on Chinese Windows open the UTF-8 CSV without garbling.
-    writeFileSync(args.out, format === 'csv' ? `${CSV_BOM}${body}` : body);
-    return {
-      exitCode,
-      json: { ...report, out: args.out, format },
-      output: `${format} report written to ${args.out}${report.findings.length ? `\nfindings: ${report.findings.join('; ')}` : ''}`,
-    };
-  }
-  return { exitCode, json: report, output: body };
+  const note = report.findings.length ? `\nfindings: ${report.findings.join('; ')}` : '';
+  return reportResult({ report, body, format, out: args.out, exitCode, note });
 }
 
 /** Why welcomes did not go out, in the words an operator reads. */
@@ -191,17 +179,13 @@ export function reportCsv(report: OperatingReport): string {
 async function groupsReport(
   args: ReportArgs,
   ctx: CommandContext,
-  o: { from: number; to: number; by: 'total' | 'branch' | 'owner'; format: 'table' | 'csv' | 'html' },
+  o: { from: number; to: number; by: 'total' | 'branch' | 'owner'; format: ReportFormat },
 ): Promise<CommandResult> {
   if (o.format === 'html') throw new UsageError('--view groups supports --format table or csv');
   const report = await buildGroupReport(ctx.db, o);
   const exitCode = report.findings.length ? EXIT.findings : EXIT.ok;
   const body = o.format === 'csv' ? groupReportCsv(report) : groupReportTable(report);
-  if (args.out) {
-    writeFileSync(args.out, o.format === 'csv' ? `${CSV_BOM}${body}` : body);
-    return { exitCode, json: { ...report, out: args.out }, output: `${o.format} report written to ${args.out}` };
-  }
-  return { exitCode, json: report, output: body };
+  return reportResult({ report, body, format: o.format, out: args.out, exitCode });
 }
 
 export function groupReportTable(report: GroupReport): string {

@@ -5,7 +5,8 @@ import { audit } from '../audit/audit';
 import { redactPhones } from '../customers/phone';
 import { type AttributableTouch, attribute, DAY_MS, DEFAULT_ATTRIBUTION_DAYS } from '../playbook/attribution';
 import { REAL_SEND_SQL } from '../playbook/performance-source';
-import { type CsvEncoding, CsvInputError, inspectFile, readCsv } from './csv-source';
+import { CsvInputError, inspectFile, readCsv } from './csv-source';
+import type { FileImportReport } from './service';
 import { AMOUNT_BANDS, parseDay, type RowIssue } from './specs';
 import { batchSize, dialectOf, quoteId } from './upsert';
 
@@ -39,16 +40,8 @@ export interface OutcomeImportOptions {
   maxIssues?: number;
 }
 
-export interface OutcomeImportReport {
+export interface OutcomeImportReport extends FileImportReport {
   kind: 'outcomes';
-  file: string;
-  encoding: CsvEncoding;
-  sha256: string;
-  rows: number;
-  errorRows: number;
-  warningRows: number;
-  issues: RowIssue[];
-  issuesNotListed: number;
   /** New outcomes (written, or that would be). */
   inserted: number;
   /** Outcomes already imported before (same customer, event, product and time). */
@@ -57,8 +50,6 @@ export interface OutcomeImportReport {
   attributed: number;
   unattributed: number;
   windowDays: number;
-  applied: boolean;
-  refused: boolean;
   /** New outcomes per event. */
   byEvent: Record<string, number>;
 }

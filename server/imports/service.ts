@@ -37,8 +37,8 @@ export interface ChangeSample {
   columns: string[];
 }
 
-export interface ImportReport {
-  kind: ImportKind;
+/** What every import reports about its file, whatever it imports. */
+export interface FileImportReport {
   file: string;
   encoding: CsvEncoding;
   sha256: string;
@@ -49,14 +49,18 @@ export interface ImportReport {
   issues: RowIssue[];
   /** Issues beyond maxIssues, counted but not listed. */
   issuesNotListed: number;
+  applied: boolean;
+  /** apply was asked but the file has errors (and, for table imports, skipInvalid was not given). */
+  refused: boolean;
+}
+
+export interface ImportReport extends FileImportReport {
+  kind: ImportKind;
   inserted: number;
   updated: number;
   unchanged: number;
   /** Rows with errors left out (only with skipInvalid). */
   skipped: number;
-  applied: boolean;
-  /** apply was asked but the file has errors and skipInvalid was not given. */
-  refused: boolean;
   samples: ChangeSample[];
 }
 

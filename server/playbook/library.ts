@@ -390,8 +390,8 @@ export function toColumns(input: TemplateInput): Partial<ScriptTemplate> {
   };
 }
 
-/** A stored row as author input (for re-checks and export). */
-export function fromRow(t: ScriptTemplate): TemplateInput {
+/** A stored row as author input (for re-checks and export): every field present. */
+export function fromRow(t: ScriptTemplate): Required<TemplateInput> {
   return {
     title: t.title,
     body: t.content,

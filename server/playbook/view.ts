@@ -1,6 +1,6 @@
 import type { ScriptTemplate } from '../db/entities';
 import { normaliseAttachments } from './attachments';
-import { splitSegments } from './table-provider';
+import { fromRow } from './library';
 
 const iso = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 
@@ -10,17 +10,8 @@ export function templateView(t: ScriptTemplate) {
     id: t.id,
     lineageId: t.lineageId ?? t.id,
     version: t.version,
-    title: t.title,
-    body: t.content,
-    category: t.category,
-    stage: t.stage,
-    segments: splitSegments(t.segments),
-    bankTags: splitSegments(t.bankTags),
-    product: t.product,
-    riskClass: t.riskClass,
-    channel: t.channel,
-    variantGroup: t.variantGroup,
-    variant: t.variant,
+    // The author's fields exactly as a re-check or an export reads them.
+    ...fromRow(t),
     owner: t.ownerUserid,
     status: t.status,
     author: t.createdBy,
@@ -30,7 +21,6 @@ export function templateView(t: ScriptTemplate) {
     reviewComment: t.reviewComment,
     expiresAt: iso(t.expiresAt),
     supersededBy: t.supersededBy,
-    disclaimer: t.disclaimer,
     attachments: normaliseAttachments(t.attachments) as unknown[],
   };
 }
