@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { DataSource, EntityManager } from 'typeorm';
 import { audit } from '../audit/audit';
 import { redactPhones } from '../customers/phone';
+import { isUniqueViolation } from '../db/data-source';
 import { type AttributableTouch, attribute, DAY_MS, DEFAULT_ATTRIBUTION_DAYS } from '../playbook/attribution';
 import { REAL_SEND_SQL } from '../playbook/performance-source';
 import { CsvInputError, inspectFile, readCsv } from './csv-source';
@@ -22,9 +23,12 @@ import { batchSize, dialectOf, quoteId } from './upsert';
  * (nothing written). The same outcome (customer, event, product, time) is stored once, so importing
  * a file twice adds nothing the second time.
  *
- * Memory stays flat in the file size: pass 1 validates, pass 2 re-reads and writes in batches. The
- * sends that can take credit (the window before the file's earliest outcome up to its latest) are
- * read once, by customer.
+ * Memory stays flat in the file size: pass 1 validates, pass 2 re-reads and writes in batches of
+ * multi-row INSERTs. The sends that can take credit (the window before the file's earliest outcome
+ * up to its latest) are read once, by customer, with one set-based query; attribution is then done
+ * in memory. While one batch is inserted, the next is read and parsed and its already-imported
+ * keys looked up. With apply, rows are committed every `commitEvery` (50,000) rows: a file with
+ * any error never gets to pass 2, and an interrupted import is completed by running it again.
  */
 
 export const OUTCOME_COLUMNS = { required: ['customer_id', 'event', 'occurred_at'], optional: ['product', 'amount'] };
@@ -38,6 +42,8 @@ export interface OutcomeImportOptions {
   windowDays?: number;
   onProgress?: (p: { phase: 'validate' | 'write'; bytesRead: number; totalBytes: number; rows: number }) => void;
   maxIssues?: number;
+  /** Rows per transaction when applying (default 50,000; 0 = the whole file in one). */
+  commitEvery?: number;
 }
 
 export interface OutcomeImportReport extends FileImportReport {
@@ -66,9 +72,26 @@ interface ParsedOutcome {
 const ID = /^[A-Za-z0-9_.@-]+$/;
 const BANK_OFFSET_MS = 8 * 3_600_000;
 const PROGRESS_EVERY = 5000;
+const COMMIT_EVERY = 50_000;
+
+/**
+ * Bank files repeat the same occurred_at on many rows (a day, or a day and minute): parsed values
+ * are remembered, up to TIME_MEMO_MAX distinct strings.
+ */
+const TIME_MEMO_MAX = 100_000;
+const timeMemo = new Map<string, number | null>();
 
 /** Bank-local (UTC+8) time from 2026-11-03, 2026/11/3, 20261103, optionally with HH:mm[:ss]; null if invalid. */
 export function parseBankTime(raw: string): number | null {
+  const hit = timeMemo.get(raw);
+  if (hit !== undefined) return hit;
+  const t = parseBankTimeUncached(raw);
+  if (timeMemo.size >= TIME_MEMO_MAX) timeMemo.clear();
+  timeMemo.set(raw, t);
+  return t;
+}
+
+function parseBankTimeUncached(raw: string): number | null {
   const m = /^(\S+?)(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(raw.trim());
   if (!m) return null;
   const day = parseDay(m[1]!);
@@ -91,9 +114,8 @@ export function amountBand(yuan: number): string {
 }
 
 export function outcomeKey(customerId: string, event: string, product: string | null, occurredAt: number): string {
-  return createHash('sha1')
-    .update(`${customerId}\u0000${event}\u0000${product ?? ''}\u0000${occurredAt}`)
-    .digest('hex');
+  // crypto.hash (one-shot, Node ≥ 20.12) is the same SHA-1 as createHash without the Hash object.
+  return hash('sha1', `${customerId}\u0000${event}\u0000${product ?? ''}\u0000${occurredAt}`, 'hex');
 }
 
 function parseRow(
@@ -325,8 +347,10 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
   if (report.refused) return report;
 
   const windowMs = windowDays * DAY_MS;
+  const commitEvery = opts.commitEvery ?? COMMIT_EVERY;
   const sends = Number.isFinite(minAt) ? await loadSends(db, minAt - windowMs, maxAt) : new Map();
-  const pass2 = async (em: EntityManager) => {
+  const pass2 = async (em: EntityManager, checkpoint?: () => Promise<void>) => {
+    let uncommitted = 0;
     const dialect = dialectOf(db.options.type === 'better-sqlite3' ? 'sqlite' : 'mysql');
     const q = (id: string) => quoteId(dialect, id);
     const columns = [
@@ -342,30 +366,34 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
       'imported_at',
     ];
     const size = batchSize(columns.length);
-    let batch: ParsedOutcome[] = [];
-    const flush = async () => {
-      if (!batch.length) return;
-      const rows = batch;
-      batch = [];
-      // Invalid rows never get here (pass 1 found none); only already imported ones are dropped.
-      const existing: { dedup_key: string }[] = await em.query(
+    const tuple = `(${columns.map(() => '?').join(',')})`;
+    // Outcomes already imported are looked up outside the writing transaction on MySQL (another
+    // pooled connection), so the lookup of one batch runs while the previous one is inserted and
+    // the file is read on; rows repeated inside the file never get here (pass 1 found them), and a
+    // concurrent import of the same rows fails on the unique key and rolls back. SQLite has one
+    // connection: everything runs in order on it.
+    const lookupDb = dialect === 'mysql' ? db.manager : em;
+    const lookup = async (rows: ParsedOutcome[]): Promise<Set<string>> => {
+      const existing: { dedup_key: string }[] = await lookupDb.query(
         `SELECT dedup_key FROM outcomes WHERE dedup_key IN (${rows.map(() => '?').join(',')})`,
         rows.map((r) => r.dedupKey),
       );
-      const have = new Set(existing.map((e) => e.dedup_key));
+      return new Set(existing.map((e) => e.dedup_key));
+    };
+    /** Attribution and parameters of the rows not in `have`; the report counts only once written. */
+    const prepare = (rows: ParsedOutcome[], have: ReadonlySet<string>) => {
       const params: (string | number | null)[] = [];
-      let n = 0;
+      const events: string[] = [];
+      let attributed = 0;
+      let already = 0;
       for (const r of rows) {
         if (have.has(r.dedupKey)) {
-          report.alreadyImported++;
+          already++;
           continue;
         }
         const credit = attribute(r, sends.get(r.customerId) ?? [], windowMs) as CreditTouch | null;
-        report.inserted++;
-        report.byEvent[r.event] = (report.byEvent[r.event] ?? 0) + 1;
-        if (credit) report.attributed++;
-        else report.unattributed++;
-        n++;
+        if (credit) attributed++;
+        events.push(r.event);
         params.push(
           r.dedupKey,
           r.customerId,
@@ -379,12 +407,67 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
           opts.now,
         );
       }
-      if (!write || n === 0) return;
-      const tuple = `(${columns.map(() => '?').join(',')})`;
+      return { params, events, attributed, already };
+    };
+    const count = (p: ReturnType<typeof prepare>) => {
+      report.alreadyImported += p.already;
+      report.inserted += p.events.length;
+      report.attributed += p.attributed;
+      report.unattributed += p.events.length - p.attributed;
+      for (const e of p.events) report.byEvent[e] = (report.byEvent[e] ?? 0) + 1;
+    };
+    const insert = async (p: ReturnType<typeof prepare>) => {
+      const n = p.events.length;
       await em.query(
         `INSERT INTO ${q('outcomes')} (${columns.map(q).join(',')}) VALUES ${Array.from({ length: n }, () => tuple).join(',')}`,
-        params,
+        p.params,
       );
+      uncommitted += n;
+      if (checkpoint && commitEvery > 0 && uncommitted >= commitEvery) {
+        uncommitted = 0;
+        await checkpoint();
+      }
+    };
+    const NONE: ReadonlySet<string> = new Set();
+    /**
+     * Optimistic while nothing of the file is in the database yet (a new day's file): a batch is
+     * inserted without a lookup; a unique-key error undoes that one statement (statement atomicity
+     * on InnoDB and SQLite) and the batch is looked up and written, and from then on every batch is
+     * looked up first (a file imported before).
+     */
+    let optimistic = write;
+    const writeBatch = async (rows: ParsedOutcome[], existing: Promise<Set<string>> | null) => {
+      if (!existing) {
+        const p = prepare(rows, NONE);
+        try {
+          await insert(p);
+          count(p);
+          return;
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+          optimistic = false;
+          existing = lookup(rows);
+        }
+      }
+      // Invalid rows never get here (pass 1 found none); only already imported ones are dropped.
+      const p = prepare(rows, await existing);
+      count(p);
+      if (write && p.events.length) await insert(p);
+    };
+    let batch: ParsedOutcome[] = [];
+    /** The batch being written (at most one, plus the one being read). */
+    let inFlight: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      if (!batch.length) return;
+      const rows = batch;
+      batch = [];
+      const existing = optimistic ? null : lookup(rows);
+      existing?.catch(() => undefined);
+      const previous = inFlight;
+      // Batches are written in file order; this one starts when the previous one is in.
+      inFlight = previous.then(() => writeBatch(rows, existing));
+      inFlight.catch(() => undefined);
+      await previous;
     };
     let hdr: Header | null = null;
     let rowsSeen = 0;
@@ -412,12 +495,23 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
       if (batch.length >= size) await flush();
     }
     await flush();
+    await inFlight;
   };
 
   if (write) {
-    await db.transaction(async (em) => {
-      await pass2(em);
-      await audit(em, {
+    // Committed every `commitEvery` rows (pass 1 already refused any file with an error): a long
+    // import keeps no million-row transaction open, and one that is interrupted leaves a prefix of
+    // the file in; running the file again adds the rest (what is in counts as already imported).
+    // The audit row goes with the last transaction.
+    const qr = db.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      await pass2(qr.manager, async () => {
+        await qr.commitTransaction();
+        await qr.startTransaction();
+      });
+      await audit(qr.manager, {
         actor: opts.operator,
         action: 'import.outcomes',
         subject: report.file,
@@ -433,7 +527,13 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
           warningRows: report.warningRows,
         },
       });
-    });
+      await qr.commitTransaction();
+    } catch (err) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction();
+      throw err;
+    } finally {
+      await qr.release();
+    }
     report.applied = true;
   } else {
     await pass2(db.manager);

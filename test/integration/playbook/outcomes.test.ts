@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { EXIT } from '../../../scripts/commands/context';
 import { importCommand } from '../../../scripts/commands/import';
 import type { Config } from '../../../server/config';
-import type { OutcomeImportReport } from '../../../server/imports/outcomes';
+import { type OutcomeImportReport, runOutcomeImport } from '../../../server/imports/outcomes';
 import { DB_TARGETS, type FreshDb, openFreshDb, testConfig } from '../../helpers/db';
 import { ctxFor } from '../ops/helpers';
 import { OUTCOME_AT, OUTCOMES_CSV, seedLearning } from './learning-seed';
@@ -111,6 +111,40 @@ describe.each(DB_TARGETS)('ops import outcomes on %s', (target) => {
     const res = await run(write('again.csv', OUTCOMES_CSV), true);
     expect(res.json).toMatchObject({ inserted: 0, alreadyImported: 6 });
     expect(await count()).toBe(6);
+  });
+
+  it('a file of several batches, committed in small transactions, goes in whole; a re-run after a partial import adds the rest', async () => {
+    // 2,500 outcomes over the three seeded customers and an unknown one: three insert batches,
+    // looked up while the previous batch is written, and a commit every 700 rows.
+    const line = (i: number) =>
+      `C${1 + (i % 4)},开户,,${i},2026-11-${String(1 + (i % 20)).padStart(2, '0')} ${String(Math.floor(i / 60) % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:${String(Math.floor(i / 1440) % 60).padStart(2, '0')}`;
+    const lines = Array.from({ length: 2500 }, (_, i) => line(i));
+    const head = 'customer_id,event,product,amount,occurred_at\n';
+    const before = await count();
+    const auditCount = async () =>
+      Number((await db.ds.query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'import.outcomes'"))[0].n);
+    const auditsBefore = await auditCount();
+    const part = await runOutcomeImport(db.ds, {
+      path: write('part.csv', `${head}${lines.slice(0, 1200).join('\n')}\n`),
+      apply: true,
+      operator: 'test',
+      now: OUTCOME_AT + 86_400_000,
+      commitEvery: 700,
+    });
+    expect(part).toMatchObject({ inserted: 1200, alreadyImported: 0, applied: true, errorRows: 0 });
+    const all = await runOutcomeImport(db.ds, {
+      path: write('all.csv', `${head}${lines.join('\n')}\n`),
+      apply: true,
+      operator: 'test',
+      now: OUTCOME_AT + 86_400_000,
+      commitEvery: 700,
+    });
+    expect(all).toMatchObject({ inserted: 1300, alreadyImported: 1200, applied: true });
+    expect(all.attributed + all.unattributed).toBe(1300);
+    expect(await count()).toBe(before + 2500);
+    const keys: { n: number | string }[] = await db.ds.query('SELECT COUNT(DISTINCT dedup_key) AS n FROM outcomes');
+    expect(Number(keys[0]!.n)).toBe(before + 2500);
+    expect(await auditCount()).toBe(auditsBefore + 2);
   });
 
   it('a file without a required column is unusable (exit 2)', async () => {
