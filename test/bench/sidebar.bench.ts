@@ -6,7 +6,8 @@
  * (session check, authorization, card queries, template ranking, response schema) with inject(), so
  * the figure is server time without the network.
  *
- *   npx tsx test/bench/sidebar.bench.ts     (SIDEBAR_BENCH_CUSTOMERS / SIDEBAR_BENCH_FOLLOWS to scale)
+ *   npx tsx test/bench/sidebar.bench.ts     (SIDEBAR_BENCH_CUSTOMERS / SIDEBAR_BENCH_FOLLOWS to scale,
+ *                                            SIDEBAR_BENCH_DBS=mariadb for the target database only)
  *
  * Target (issue 7): card p99 < 30 ms on MySQL/MariaDB. Baseline in the same run: GET /api/sidebar/me
  * (session + one primary-key lookup), so the ratio says what the card adds.
@@ -295,9 +296,15 @@ async function benchTarget(target: DbTarget): Promise<BenchResult[]> {
   }
 }
 
+/** SIDEBAR_BENCH_DBS=mariadb runs the target database only (default: mariadb,sqlite). */
+const DBS = (process.env.SIDEBAR_BENCH_DBS ?? 'mariadb,sqlite')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s): s is DbTarget => s === 'mariadb' || s === 'sqlite');
+
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  for (const target of ['mariadb', 'sqlite'] as const) results.push(...(await benchTarget(target)));
+  for (const target of DBS) results.push(...(await benchTarget(target)));
   return results;
 }
 
