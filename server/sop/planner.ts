@@ -16,7 +16,7 @@ import { chinaDay, chinaDayStart, chinaMonthStartDay } from './schedule';
 
 export const MAX_GROUPS_PER_TASK = 2000;
 export const MAX_CUSTOMERS_PER_TASK = 10_000;
-export const PAGE = 1000;
+export const PAGE = 2000;
 
 export interface PlanProgress {
   scanned: number;
@@ -72,11 +72,13 @@ export async function planOccurrence(db: DataSource, o: PlanOptions): Promise<Pl
     let chosen = page.candidates;
     if (kind !== 'moment' && chosen.length) {
       // The cap ledger is sop_targets itself: pending or sent targets this day and this month.
-      const used = await repo.capUsage(
-        db,
-        chosen.map((c) => c.target),
-        monthStart,
-      );
+      const used = page.contiguous
+        ? await repo.capUsageInRange(db, chosen[0].target, chosen[chosen.length - 1].target, monthStart)
+        : await repo.capUsage(
+            db,
+            chosen.map((c) => c.target),
+            monthStart,
+          );
       const perDay = new Map<string, number>();
       const perMonth = new Map<string, number>();
       for (const u of used) {
@@ -149,7 +151,9 @@ export async function planOccurrence(db: DataSource, o: PlanOptions): Promise<Pl
 
 interface Page {
   scanned: number;
+  /** Candidates in key order from one contiguous key range (the cap is then read by range). */
   candidates: Candidate[];
+  contiguous: boolean;
 }
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
@@ -185,6 +189,7 @@ async function* groupPages(db: DataSource, a: GroupsAudience, size: number): Asy
     yield {
       scanned: rows.length,
       candidates: rows.map((r) => ({ target: r.chat_id, sender: r.owner_userid, branch: r.branch_code })),
+      contiguous: true,
     };
     if (rows.length < size) return;
   }
@@ -240,7 +245,11 @@ async function* customerPages(
             )
           ).map((r: { external_userid: string }) => r.external_userid);
     if (!ids.length) return;
+    const first = after;
     after = ids[ids.length - 1];
+    // Every contact: the page is a contiguous key range (a range scan, not a list of 1,000 keys).
+    // Journey steps: the relations of one day are scattered, so their ids are listed.
+    const range = addedOnDay === undefined;
     const rows: ContactRow[] = await db.query(
       `SELECT e.external_userid AS ext, f.userid, f.added_at, f.deleted_at, c.segment, c.bank_tags,
               c.owner_userid AS owner, m.branch_code AS branch, m.status AS mstatus
@@ -248,8 +257,8 @@ async function* customerPages(
          JOIN follows f ON f.external_userid = e.external_userid
          LEFT JOIN customers c ON c.id = e.customer_id
          LEFT JOIN managers m ON m.userid = f.userid
-        WHERE e.external_userid IN (${marks(ids.length)}) AND e.type = 1`,
-      ids,
+        WHERE ${range ? 'e.external_userid > ? AND e.external_userid <= ?' : `e.external_userid IN (${marks(ids.length)})`} AND e.type = 1`,
+      range ? [first, after] : ids,
     );
     const byContact = new Map<string, ContactRow[]>();
     for (const r of rows) byContact.set(r.ext, [...(byContact.get(r.ext) ?? []), r]);
@@ -259,10 +268,10 @@ async function* customerPages(
     const candidates: Candidate[] = [];
     for (const ext of ids) {
       const rel = byContact.get(ext) ?? [];
-      const first = rel[0];
-      if (!first) continue;
-      if (segments && !segments.has(first.segment ?? '')) continue;
-      if (bankTags && !parseTags(first.bank_tags).some((t) => bankTags.has(t))) continue;
+      const head = rel[0];
+      if (!head) continue;
+      if (segments && !segments.has(head.segment ?? '')) continue;
+      if (bankTags && !parseTags(head.bank_tags).some((t) => bankTags.has(t))) continue;
       if (tagged && !tagged.has(ext)) continue;
       if (touch) {
         const t = touch.get(ext) ?? { count: 0, last: null };
@@ -284,7 +293,7 @@ async function* customerPages(
       if (branches && !branches.has(serving.branch ?? '')) continue;
       candidates.push({ target: ext, sender: serving.userid, branch: serving.branch });
     }
-    yield { scanned: ids.length, candidates };
+    yield { scanned: ids.length, candidates, contiguous: range };
     if (ids.length < size) return;
   }
 }
@@ -342,6 +351,7 @@ async function* momentSenders(db: DataSource, a: CustomersAudience, size: number
     yield {
       scanned: rows.length,
       candidates: rows.map((r) => ({ target: r.userid, sender: r.userid, branch: r.branch_code })),
+      contiguous: false,
     };
     if (rows.length < size) return;
   }
