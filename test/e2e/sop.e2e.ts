@@ -1,0 +1,57 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { DEMO_SOP_PLAN_ID } from '../../server/sandbox/seed-sop';
+import { planStatus } from '../../server/sop/service';
+import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+
+/**
+ * A head-office SOP plan in the sandbox: 立即执行本期 runs the demo's weekly group plan, its
+ * mass-send tasks appear on the page (one per group owner), the "manager" confirms one with
+ * 确认发送, and `sop status` (the service the CLI prints) shows it sent. Quiet hours are off so
+ * the test runs at any hour.
+ */
+describe('sandbox SOP tasks in the browser', () => {
+  let server: E2EServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    server = await startServer({ SOP_QUIET_HOURS: 'off' });
+    browser = await launchChromium();
+    context = await newContext(browser, 1280, 900);
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('a plan task appears, the manager confirms it, status shows it sent', async () => {
+    await page.goto(`${server.base}/sandbox/`);
+    await page.waitForSelector(`#sopPlan option[value="${DEMO_SOP_PLAN_ID}"]`, { state: 'attached' });
+    await page.selectOption('#sopPlan', DEMO_SOP_PLAN_ID);
+    await page.click('#sopRun');
+    await page.locator('#sopRunMsg', { hasText: '个任务' }).waitFor();
+    const confirm = page.locator('#sopTasks button', { hasText: '确认发送' }).first();
+    await confirm.waitFor();
+    const rows = await page.locator('#sopTasks tr[data-task-row]').count();
+    expect(rows).toBeGreaterThan(0);
+    const row = page.locator('#sopTasks tr[data-task-row]').first();
+    expect(await row.textContent()).toContain('客户群群发');
+    expect(await row.textContent()).toContain('待确认');
+    const taskId = await row.getAttribute('data-task-row');
+    await shot(page, 'sop-1-tasks');
+
+    await page.locator(`#sopTasks tr[data-task-row="${taskId}"] button`).click();
+    await page.locator(`#sopTasks tr[data-task-row="${taskId}"]`, { hasText: '已发送' }).waitFor();
+    await shot(page, 'sop-2-confirmed');
+
+    const status = await planStatus(server.app.db, DEMO_SOP_PLAN_ID);
+    expect(status.totals.tasks).toBe(rows);
+    expect(status.totals.sent).toBe(1);
+    const sender = server.app.sandbox!.fake.massSend.tasks.get(taskId as string)!.sender;
+    expect(status.rows.find((r) => r.sender === sender)).toMatchObject({ sent: 1, notSent: 0, open: 0 });
+    expect(status.rows.filter((r) => r.open > 0)).toHaveLength(rows - 1);
+  });
+});
