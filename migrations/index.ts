@@ -8,6 +8,7 @@ import { Campaigns1796319911000 } from './1796319911000-Campaigns';
 import { EntryHardening1796320000000 } from './1796320000000-EntryHardening';
 import { SopPlans1796330000000 } from './1796330000000-SopPlans';
 import { CampaignChurn1796331000000 } from './1796331000000-CampaignChurn';
+import { Referrals1796331000001 } from './1796331000001-Referrals';
 import { CacheVersions1796332000000 } from './1796332000000-CacheVersions';
 
 /** Every migration in order; a new migration file adds its class here. */
@@ -22,5 +23,6 @@ export const migrations = [
   EntryHardening1796320000000,
   SopPlans1796330000000,
   CampaignChurn1796331000000,
+  Referrals1796331000001,
   CacheVersions1796332000000,
 ];

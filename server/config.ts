@@ -206,6 +206,13 @@ const envSchema = z.object({
   REWARD_WEBHOOK_SECRET: secret.optional(),
   REWARD_MAX_ATTEMPTS: int(1, 100).default('10'),
   CAMPAIGN_STAFF_CORPS: z.string().trim().max(2000).default(''),
+  REFERRAL_STAY_DAYS: int(1, 365).default('30'),
+  REFERRAL_REWARD_KIND: z
+    .string()
+    .trim()
+    .regex(/^[a-z_]{1,32}$/, 'must be 1–32 lowercase letters or "_"')
+    .default('voucher'),
+  REFERRAL_REWARD_AMOUNT: int(1, 100_000).default('20'),
   ATTRIBUTION_WINDOW_DAYS: int(1, 365).default('14'),
   CAMPAIGN_PRODUCTS: z.string().trim().max(2000).default(''),
   SIDEBAR_LINK_MAX_FAILURES: int(1, 1000).default('5'),
@@ -327,6 +334,11 @@ export interface Config {
    * reports them): their adds never earn a campaign reward. Optional: absent = none.
    */
   campaigns?: { staffCorps: string[] };
+  /**
+   * Referrals (MGM): the referrer is rewarded once the referred customer has stayed `stayDays` with
+   * the manager. Optional so hand-built configs in tests keep compiling; absent = 30 days, voucher 20.
+   */
+  referrals?: { stayDays: number; rewardKind: string; rewardAmount: number };
   /**
    * Suggestions that learn (issue 12): a bank outcome is credited to the last send within
    * `attributionWindowDays`; scripts for `campaignProducts` (active campaigns) rank higher (活动中).
@@ -518,6 +530,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       url: e.REWARD_WEBHOOK_URL ?? (sandbox ? `${publicBaseUrl}/sandbox/rewards` : null),
       secret: e.REWARD_WEBHOOK_SECRET ?? (sandbox ? 'sandbox-reward-secret-change-me' : ''),
       maxAttempts: e.REWARD_MAX_ATTEMPTS,
+    },
+    referrals: {
+      stayDays: e.REFERRAL_STAY_DAYS,
+      rewardKind: e.REFERRAL_REWARD_KIND,
+      rewardAmount: e.REFERRAL_REWARD_AMOUNT,
     },
     campaigns: {
       staffCorps: e.CAMPAIGN_STAFF_CORPS.split(/[,，]/)

@@ -14,6 +14,7 @@ import { groupsListCommand, groupsSetPurposeCommand, groupsStatsCommand, groupsS
 import { importCommand } from './import';
 import { inboxListCommand, inboxReplayCommand, inboxStatsCommand } from './inbox';
 import { reassignCommand } from './reassign';
+import { referralsCreateCommand, referralsReportCommand } from './referrals';
 import { reportCommand } from './report';
 import { reportTemplatesCommand } from './report-templates';
 import {
@@ -230,6 +231,24 @@ Options (read by the report command, so they may go before or after "templates")
     .description('queue dead-lettered reward requests again (same idempotency keys)')
     .option('--campaign <code>', 'only this campaign')
     .action((opts: { campaign?: string }, cmd: Command) => run(campaignsReplayCommand, opts, cmd));
+
+  const referrals = program.command('referrals').description('referrals (MGM, 推荐码): codes and the referrer ranking');
+  referrals
+    .command('create')
+    .description(
+      "a customer's referral QR code / link (a contact way of their manager; the same code when asked again)",
+    )
+    .argument('<customerId>', 'bank customer id of the referrer')
+    .option('--manager <userid>', "the manager it adds (default: the customer's owner)")
+    .action((customerId: string, opts: { manager?: string }, cmd: Command) =>
+      run(referralsCreateCommand, { customerId, ...opts }, cmd),
+    );
+  referrals
+    .command('report')
+    .description('referrers ranked within each branch: referred, eligible, parted, rewarded')
+    .option('--since <time>', 'only referrals added since (e.g. 2026-01-01)')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .action((opts: { since?: string; format?: string }, cmd: Command) => run(referralsReportCommand, opts, cmd));
 
   const rules = program
     .command('rules')

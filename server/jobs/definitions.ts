@@ -7,6 +7,7 @@ import { rewardPoster } from '../campaigns/http';
 import { resyncTagLibrary } from '../contacts/tags';
 import { pollTransferResults, retryQueuedTransfers } from '../contacts/transfers';
 import { fetchGroupStats, syncGroups } from '../groups/sync';
+import { rewardStayedReferrals } from '../referrals/service';
 import { runSopDelivery } from '../sop/delivery';
 import { sopMetrics } from '../sop/metrics';
 import { sendTodoReminders } from '../todo/reminder';
@@ -142,6 +143,17 @@ export const JOBS: JobDefinition[] = [
       });
       m.summary(summary);
       return { ...summary };
+    },
+  },
+  {
+    name: 'referral-rewards',
+    schedule: '25 * * * *',
+    periodMs: 60 * MIN,
+    description:
+      'referrals whose customer stayed REFERRAL_STAY_DAYS without deleting: one reward request each to the outbox',
+    run: async (ctx) => {
+      const r = ctx.config.referrals ?? { stayDays: 30, rewardKind: 'voucher', rewardAmount: 20 };
+      return rewardStayedReferrals(ctx.db, { now: ctx.now(), ...r });
     },
   },
   {

@@ -5,6 +5,7 @@ import { audit } from '../audit/audit';
 import { AppError, forbidden, unauthorized } from '../errors';
 import { TableTemplateProvider, type TemplateProvider } from '../playbook';
 import { LibraryService } from '../playbook/library';
+import { createReferralCode } from '../referrals/service';
 import { TodoService } from '../todo/service';
 import type { WecomApi } from '../wecom/api-types';
 import { wecomErrorInfo } from '../wecom/errors';
@@ -205,6 +206,29 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
       async (req) => ({
         linked: await service.link(await viewer(req), req.params.externalUserId, req.body),
       }),
+    );
+
+    // 生成推荐码 (MGM): authorised like the card; the code adds the manager who made it.
+    api.post(
+      '/customers/:externalUserId/referral-code',
+      { schema: { params: S.ExternalUserIdParams, response: { 200: S.ReferralCodeReply } } },
+      async (req) => {
+        const v = await viewer(req);
+        const c = await service.access(v, req.params.externalUserId);
+        try {
+          const made = await createReferralCode(app.db, app.wecom, {
+            referrer: { externalUserid: c.head.external_userid, customerId: c.head.customer_id },
+            userid: v.userid,
+            actor: v.userid,
+            now: app.now(),
+          });
+          return { qrCode: made.qrCode, created: made.created };
+        } catch (err) {
+          // WeCom refused (or was unreachable): a 502 the sidebar words plainly; anything else as is.
+          if (wecomErrorInfo(err).errcode === null) throw err;
+          throw wecomFailure('add_contact_way', err);
+        }
+      },
     );
 
     api.get('/todo', { schema: { response: { 200: S.TodoReply } } }, async (req) => {

@@ -244,6 +244,13 @@ export const LinkReply = Type.Object({
   linked: Type.Object({ externalUserId: Type.String(), bankCustomerId: Type.String() }),
 });
 
+/** 生成推荐码: the referral QR code (also a link) of the customer on the card, adding the viewer. */
+export const ReferralCodeReply = Type.Object({
+  qrCode: Type.Union([Type.String(), Type.Null()]),
+  /** false: the customer already had a code for this manager (the same QR is shown again). */
+  created: Type.Boolean(),
+});
+
 export const TemplatesQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 64 })),
   stage: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_STAGE })),

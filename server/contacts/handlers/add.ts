@@ -4,6 +4,7 @@ import { adjustLoad, allocateCustomer, confirmAllocation } from '../../allocatio
 import { audit } from '../../audit/audit';
 import { decideOnAdd } from '../../campaigns/service';
 import type { Allocation } from '../../db/entities';
+import { recordReferralAdd } from '../../referrals/service';
 import type { ExternalContactDetail } from '../../wecom/api-types';
 import { wecomErrorInfo } from '../../wecom/errors';
 import { type EventOf, field, type HandlerContext } from '../../wecom/events';
@@ -150,6 +151,8 @@ export function addHandler(half: boolean) {
         addedAt,
         now,
       });
+      // Referrals (MGM): a referral code's state attributes the add to its referrer (server/referrals).
+      await recordReferralAdd(db, { externalUserid, userid, state, addedAt });
     }
 
     // 3. Tags last: the slowest part, and the least urgent. Campaign attribution is never a

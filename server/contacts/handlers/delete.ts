@@ -1,6 +1,7 @@
 import { adjustLoad } from '../../allocation/service';
 import { audit } from '../../audit/audit';
 import { markEnrollmentsParted } from '../../campaigns/repo';
+import { markReferralParted } from '../../referrals/service';
 import { type BaseEvent, type EventOf, field, type HandlerContext } from '../../wecom/events';
 import { deleteFollow, openOnjobTransferFrom, updateTransfer } from '../repo';
 import { contactOf } from './contact-event';
@@ -24,7 +25,10 @@ export async function managerDeletedCustomer(
   const res = await deleteFollow(db, externalUserid, userid, byTransfer ? 'transfer' : 'manager', at);
   if (res.wasActive) adjustLoad(db, userid, -1);
   // A transfer keeps the customer (with another manager): not a parting for campaign retention.
-  if (!byTransfer) await markEnrollmentsParted(db, externalUserid, userid, 'manager', at);
+  if (!byTransfer) {
+    await markEnrollmentsParted(db, externalUserid, userid, 'manager', at);
+    await markReferralParted(db, externalUserid, userid, at);
+  }
   let transferId: number | null = null;
   if (byTransfer) {
     const t = await openOnjobTransferFrom(db, externalUserid, userid);
@@ -55,6 +59,7 @@ export async function customerDeletedManager(
   const res = await deleteFollow(db, externalUserid, userid, 'customer', at);
   // Before the redelivery check: a crash after the follow update must still mark the campaign.
   await markEnrollmentsParted(db, externalUserid, userid, 'customer', at);
+  await markReferralParted(db, externalUserid, userid, at);
   if (!res.wasActive && res.existed) return;
   if (res.wasActive) adjustLoad(db, userid, -1);
   await audit(db, {

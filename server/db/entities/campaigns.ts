@@ -71,3 +71,45 @@ export class RewardOutbox {
   @EpochMs({ nullable: true }) sentAt: number | null;
   @EpochMs() updatedAt: number;
 }
+
+/**
+ * A customer's referral code (MGM, 推荐码): a contact way of one manager whose `state` is a random
+ * token (unguessable, within WeCom's 30 characters) mapped here to the referrer.
+ */
+@Entity('referral_codes')
+@Index('idx_referral_codes_referrer', ['referrerExternalUserid', 'userid'])
+export class ReferralCode {
+  @PrimaryColumn({ type: 'varchar', length: 32 }) state: string;
+  /** The referrer's WeCom contact, when known (codes made in the sidebar always have it). */
+  @Column({ type: 'varchar', length: 64, nullable: true }) referrerExternalUserid: string | null;
+  @Column({ type: 'varchar', length: 64, nullable: true }) referrerCustomerId: string | null;
+  /** The manager the code adds. */
+  @Column({ type: 'varchar', length: 64 }) userid: string;
+  @Column({ type: 'varchar', length: 32, nullable: true }) branchCode: string | null;
+  @Column({ type: 'varchar', length: 64 }) configId: string;
+  @Column({ type: 'varchar', length: 512, nullable: true }) qrCode: string | null;
+  @Column({ type: 'varchar', length: 64 }) createdBy: string;
+  @EpochMs() createdAt: number;
+}
+
+/** One add through a referral code; unique per referred contact (the first referrer keeps it). */
+@Entity('referrals')
+@Index('uq_referrals_referred', ['referredExternalUserid'], { unique: true })
+@Index('idx_referrals_due', ['rewardKey', 'addedAt'])
+export class Referral {
+  @PrimaryGeneratedColumn('increment') id: number;
+  @Column({ type: 'varchar', length: 32 }) state: string;
+  @Column({ type: 'varchar', length: 64, nullable: true }) referrerExternalUserid: string | null;
+  @Column({ type: 'varchar', length: 64, nullable: true }) referrerCustomerId: string | null;
+  @Column({ type: 'varchar', length: 64 }) referredExternalUserid: string;
+  @Column({ type: 'varchar', length: 64 }) userid: string;
+  @Column({ type: 'varchar', length: 32, nullable: true }) branchCode: string | null;
+  /** eligible | self | existing_contact (attributed, never rewarded). */
+  @Column({ type: 'varchar', length: 32 }) reason: string;
+  @EpochMs() addedAt: number;
+  /** First parting from the manager after the add (a re-add does not clear it): no reward. */
+  @EpochMs({ nullable: true }) deletedAt: number | null;
+  /** Set when the reward request was written to the outbox (`referral:<referred external_userid>`). */
+  @Column({ type: 'varchar', length: 128, nullable: true }) rewardKey: string | null;
+  @EpochMs({ nullable: true }) rewardedAt: number | null;
+}

@@ -7,7 +7,7 @@ import {
   Transfer,
   WelcomeMessage,
 } from './allocation';
-import { Campaign, CampaignEnrollment, RewardOutbox } from './campaigns';
+import { Campaign, CampaignEnrollment, Referral, ReferralCode, RewardOutbox } from './campaigns';
 import { ContactTag, CorpTag, Customer, ExternalContact, Follow } from './customers';
 import { CustomerGroup, CustomerGroupMember, CustomerGroupStat } from './groups';
 import { InboxEvent } from './inbox';
@@ -62,6 +62,8 @@ export const entities = [
   Campaign,
   CampaignEnrollment,
   RewardOutbox,
+  ReferralCode,
+  Referral,
   EntryRequestRow,
   ManagerSlot,
   SopPlan,

@@ -186,7 +186,7 @@ export function useSidebar(deps: SidebarDeps) {
     if (await card.link(proof)) state.phase = 'card';
   }
 
-  return { state, adapter, toast, card, templates, myTemplates, start, retry, link };
+  return { state, api, adapter, toast, card, templates, myTemplates, start, retry, link };
 }
 
 export type Sidebar = ReturnType<typeof useSidebar>;

@@ -11,6 +11,7 @@ import type {
   LinkReply,
   Me,
   PrepareReply,
+  ReferralCodeReply,
   SourceReply,
   StageReply,
   TagsBody,
@@ -47,6 +48,12 @@ export function createSidebarApi(http: HttpClient) {
         body: (proof.bankCustomerId
           ? { bankCustomerId: proof.bankCustomerId, phone: proof.phone }
           : { phone: proof.phone }) satisfies LinkBody,
+      }),
+    /** 生成推荐码: the customer's referral code adding this manager (the same one when asked again). */
+    referralCode: (externalUserId: string) =>
+      http.request<ReferralCodeReply>(`${base}/customers/${enc(externalUserId)}/referral-code`, {
+        method: 'POST',
+        body: {},
       }),
     templates: (query: TemplateQuery) =>
       http.request<TemplatesReply>(`${base}/templates`, {

@@ -51,3 +51,9 @@ export type Progress = StageReply['progress'];
 export type TemplateSource = SourceReply['source'];
 export type TemplateStatus = LibraryTemplate['status'];
 export type RiskClass = LibraryTemplate['riskClass'];
+
+/** 生成推荐码: the referral QR code (its URL is also the link to share). */
+export interface ReferralCodeReply {
+  qrCode: string | null;
+  created: boolean;
+}
