@@ -1,13 +1,13 @@
 import { createCipheriv } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { build } from '../../server/app';
 import { inboxStats } from '../../server/callback/inbox-repo';
 import { decodeAesKey } from '../../server/config';
 import { InboxEvent } from '../../server/db/entities';
 import { seededRandom } from '../../server/lib/seeded-random';
 import { sha256Hex } from '../../server/wecom/crypto';
 import { ADD_CONTACT, PROBE, qs } from '../helpers/callback';
-import { DB_TARGETS, openFreshDb, testConfig } from '../helpers/db';
+import { DB_TARGETS, openFreshDb } from '../helpers/db';
+import { useApp } from '../helpers/fixtures';
 
 /**
  * Fuzz: thousands of mutated callbacks that are all validly signed (the signature is computed over
@@ -89,15 +89,9 @@ describe.each(DB_TARGETS)('callback fuzz on %s', (target) => {
   let fresh: Awaited<ReturnType<typeof openFreshDb>>;
   let app: FastifyInstance;
 
-  beforeAll(async () => {
-    fresh = await openFreshDb(target);
-    app = await build(testConfig(fresh.url), { db: fresh.ds, worker: false });
-    await app.ready();
-  });
-  afterAll(async () => {
-    await app.close();
-    await fresh.ds.destroy();
-    await fresh.drop();
+  const suite = useApp(target);
+  beforeAll(() => {
+    ({ app, fresh } = suite);
   });
 
   it(`${CASES} mutated, validly signed callbacks: no 5xx, no crash, a row only for what was accepted`, async () => {

@@ -6,21 +6,16 @@ import { InboxEvent } from '../../../server/db/entities';
 import { WecomCrypto } from '../../../server/wecom/crypto';
 import { ADD_CONTACT, metricValue, PROBE, postEvent, qs } from '../../helpers/callback';
 import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
+import { useApp } from '../../helpers/fixtures';
 
 describe.each(DB_TARGETS)('WeCom callback endpoint on %s', (target) => {
   let fresh: Awaited<ReturnType<typeof openFreshDb>>;
   let app: FastifyInstance;
   const inboxCount = () => fresh.ds.getRepository(InboxEvent).count();
 
-  beforeAll(async () => {
-    fresh = await openFreshDb(target);
-    app = await build(testConfig(fresh.url), { db: fresh.ds, worker: false });
-    await app.ready();
-  });
-  afterAll(async () => {
-    await app.close();
-    await fresh.ds.destroy();
-    await fresh.drop();
+  const suite = useApp(target);
+  beforeAll(() => {
+    ({ app, fresh } = suite);
   });
 
   it('answers URL verification with the decrypted echo as text/plain, percent-decoding without "+"→space', async () => {

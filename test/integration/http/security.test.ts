@@ -9,6 +9,7 @@ import { securityHeadersPlugin } from '../../../server/security-headers';
 import { sidebarPlugin } from '../../../server/sidebar';
 import { qs } from '../../helpers/callback';
 import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
+import { useApp } from '../../helpers/fixtures';
 
 /** CSP header → { directive: sources } */
 function csp(header: unknown): Record<string, string[]> {
@@ -89,15 +90,9 @@ describe.each(DB_TARGETS)('security headers and the metrics listener on %s', (ta
   let app: FastifyInstance;
   let clock = Date.now();
 
-  beforeAll(async () => {
-    fresh = await openFreshDb(target);
-    app = await build(testConfig(fresh.url), { db: fresh.ds, worker: false, now: () => clock });
-    await app.ready();
-  });
-  afterAll(async () => {
-    await app.close();
-    await fresh.ds.destroy();
-    await fresh.drop();
+  const suite = useApp(target, { build: { now: () => clock } });
+  beforeAll(() => {
+    ({ app, fresh } = suite);
   });
 
   it('API answers: nosniff, no-referrer, a CSP that allows nothing, no HSTS on an http public URL', async () => {

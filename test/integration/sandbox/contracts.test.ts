@@ -12,20 +12,15 @@ import {
   ScriptTemplate,
 } from '../../../server/db/entities';
 import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
+import { useApp } from '../../helpers/fixtures';
 
 describe.each(DB_TARGETS)('sandbox contracts (OAuth, JS-SDK mock, page, demo seed) on %s', (target) => {
   let fresh: Awaited<ReturnType<typeof openFreshDb>>;
   let app: FastifyInstance;
 
-  beforeAll(async () => {
-    fresh = await openFreshDb(target);
-    app = await build(testConfig(fresh.url, { DEMO_DATA: 'true' }), { db: fresh.ds, worker: false });
-    await app.ready();
-  });
-  afterAll(async () => {
-    await app.close();
-    await fresh.ds.destroy();
-    await fresh.drop();
+  const suite = useApp(target, { env: { DEMO_DATA: 'true' } });
+  beforeAll(() => {
+    ({ app, fresh } = suite);
   });
 
   const authorize = (params: Record<string, string>) =>

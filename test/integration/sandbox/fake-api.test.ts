@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { build } from '../../../server/app';
 import type { Sandbox } from '../../../server/sandbox/state';
 import { WecomApiError } from '../../../server/wecom/errors';
 import { createWecomClient } from '../../../server/wecom/plugin';
-import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS } from '../../helpers/db';
+import { useApp } from '../../helpers/fixtures';
 
 const CONTACT = 'wmsbxdemo0001AAAAbbbbCCCCdddd';
 
@@ -19,21 +19,14 @@ async function failure(p: Promise<unknown>): Promise<WecomApiError> {
 
 /** The fake WeCom's semantics as the product sees them: through app.wecom, mounted in the app. */
 describe.each(DB_TARGETS)('sandbox fake WeCom API on %s', (target) => {
-  let fresh: Awaited<ReturnType<typeof openFreshDb>>;
   let app: FastifyInstance;
   let sandbox: Sandbox;
   const clock = { now: Date.now() };
 
-  beforeAll(async () => {
-    fresh = await openFreshDb(target);
-    app = await build(testConfig(fresh.url), { db: fresh.ds, worker: false, now: () => clock.now });
-    await app.ready();
+  const suite = useApp(target, { build: { now: () => clock.now } });
+  beforeAll(() => {
+    ({ app } = suite);
     sandbox = app.sandbox as Sandbox;
-  });
-  afterAll(async () => {
-    await app.close();
-    await fresh.ds.destroy();
-    await fresh.drop();
   });
 
   it('serves the demo corp: members, departments, follow users, contacts, tags', async () => {

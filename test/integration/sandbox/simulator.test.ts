@@ -1,6 +1,5 @@
 import { createDecipheriv, createHash } from 'node:crypto';
 import Fastify, { FastifyInstance } from 'fastify';
-import { build } from '../../../server/app';
 import { decodeAesKey } from '../../../server/config';
 import { InboxEvent } from '../../../server/db/entities';
 import {
@@ -12,7 +11,8 @@ import {
   simulateTextMessage,
   simulateTransferRefused,
 } from '../../../server/sandbox/simulator';
-import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS, openFreshDb } from '../../helpers/db';
+import { useApp } from '../../helpers/fixtures';
 import { loadVectors } from '../../helpers/vectors';
 
 /** PROTOCOL.md §1 written out independently of server/wecom/crypto.ts: the vectors' algorithm. */
@@ -46,15 +46,9 @@ describe.each(DB_TARGETS)('sandbox simulator on %s', (target) => {
   let app: FastifyInstance;
   const inbox = () => fresh.ds.getRepository(InboxEvent).find({ order: { id: 'ASC' } });
 
-  beforeAll(async () => {
-    fresh = await openFreshDb(target);
-    app = await build(testConfig(fresh.url, { DEMO_DATA: 'true' }), { db: fresh.ds, worker: false });
-    await app.ready();
-  });
-  afterAll(async () => {
-    await app.close();
-    await fresh.ds.destroy();
-    await fresh.drop();
+  const suite = useApp(target, { env: { DEMO_DATA: 'true' } });
+  beforeAll(() => {
+    ({ app, fresh } = suite);
   });
 
   it("seals envelopes that verify and decrypt with the vectors' algorithm", async () => {

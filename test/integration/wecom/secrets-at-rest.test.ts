@@ -3,7 +3,8 @@ import { build } from '../../../server/app';
 import { CachedSecret } from '../../../server/db/entities';
 import { SecretBox } from '../../../server/lib/secret-box';
 import { DbSecretStore } from '../../../server/wecom/token-cache';
-import { DB_TARGETS, openFreshDb, testConfig } from '../../helpers/db';
+import { DB_TARGETS, openFreshDb } from '../../helpers/db';
+import { useApp } from '../../helpers/fixtures';
 
 /** Every cell of the table as text, the way a dump would show it. */
 async function dumpTable(fresh: Awaited<ReturnType<typeof openFreshDb>>): Promise<string> {
@@ -17,15 +18,9 @@ describe.each(DB_TARGETS)('secrets_cache is encrypted at rest on %s', (target) =
   const box = () => new SecretBox(app.config.secretsKey);
   const repo = () => fresh.ds.getRepository(CachedSecret);
 
-  beforeAll(async () => {
-    fresh = await openFreshDb(target);
-    app = await build(testConfig(fresh.url), { db: fresh.ds, worker: false });
-    await app.ready();
-  });
-  afterAll(async () => {
-    await app.close();
-    await fresh.ds.destroy();
-    await fresh.drop();
+  const suite = useApp(target);
+  beforeAll(() => {
+    ({ app, fresh } = suite);
   });
 
   it('a dump of the table holds no token or ticket text; the rows open with SECRETS_KEY', async () => {
