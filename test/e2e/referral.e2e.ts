@@ -1,0 +1,77 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { Referral, ReferralCode } from '../../server/db/entities';
+import { simulateAddContact } from '../../server/sandbox/simulator';
+import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+
+/**
+ * 生成推荐码 in Chromium against the sandbox: the manager opens a customer's card, makes the
+ * customer's referral code, sees its QR link; a friend adding through it (a sandbox scan) is
+ * attributed to the customer.
+ */
+describe('sidebar 生成推荐码 in Chromium', () => {
+  let server: E2EServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let manager: string;
+  let mine: string;
+
+  beforeAll(async () => {
+    // The callback worker runs: the friend's add goes through the real inbox.
+    server = await startServer({ WORKER_ENABLED: 'true' });
+    browser = await launchChromium();
+    manager = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox.state
+      .currentManager;
+    const [row] = await server.app.db.query(
+      `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
+        WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
+      [manager],
+    );
+    if (!row) throw new Error('the demo data has no followed customer for the current manager');
+    mine = row.ext;
+    const res = await fetch(`${server.base}/sandbox/api/jssdk/context`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ entry: 'single_chat_tools', externalUserId: mine }),
+    });
+    if (!res.ok) throw new Error(`sandbox context: ${res.status}`);
+    context = await newContext(browser);
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('makes the code from the card, shows its link, and a friend adding through it is the customer’s referral', async () => {
+    await page.goto(`${server.base}/sidebar/`);
+    await page.waitForSelector('main[data-phase="card"]');
+    await page.click('[data-testid="referral-generate"]');
+    await page.waitForSelector('[data-testid="referral-link"]');
+    const link = await page.getAttribute('[data-testid="referral-link"]', 'href');
+    const code = await server.app.db.manager.findOneByOrFail(ReferralCode, { referrerExternalUserid: mine });
+    expect(code.userid).toBe(manager);
+    expect(link).toBe(code.qrCode);
+    expect(await page.textContent('[data-testid="referral"]')).toContain('好友添加后计入推荐');
+    // Nothing internal on screen: no state, no userid.
+    expect(await page.textContent('main')).not.toContain(code.state);
+    await shot(page, 'referral-code');
+
+    // Asking again shows the same code.
+    await page.click('[data-testid="referral-generate"]');
+    await page.waitForSelector('[data-testid="referral-generate"]:not([disabled])');
+    expect(await page.getAttribute('[data-testid="referral-link"]', 'href')).toBe(code.qrCode);
+    expect(await server.app.db.manager.countBy(ReferralCode, { referrerExternalUserid: mine })).toBe(1);
+
+    // A friend scans it in the sandbox.
+    const friend = await simulateAddContact(server.app, { userid: manager, state: code.state });
+    const deadline = Date.now() + 30_000;
+    let referral: Referral | null = null;
+    while (!referral && Date.now() < deadline) {
+      referral = await server.app.db.manager.findOneBy(Referral, { referredExternalUserid: friend.externalUserId! });
+      if (!referral) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(referral).toMatchObject({ referrerExternalUserid: mine, userid: manager, reason: 'eligible' });
+  });
+});
