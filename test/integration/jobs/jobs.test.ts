@@ -206,6 +206,7 @@ describe.each(DB_TARGETS)('product jobs on %s', (target) => {
       'group-stats',
       'groups-sync',
       'inbox-retention',
+      'referral-rewards',
       'reward-delivery',
       'sop-delivery',
       'todo-reminder',
