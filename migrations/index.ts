@@ -10,6 +10,7 @@ import { SopPlans1796330000000 } from './1796330000000-SopPlans';
 import { CampaignChurn1796331000000 } from './1796331000000-CampaignChurn';
 import { Referrals1796331000001 } from './1796331000001-Referrals';
 import { CacheVersions1796332000000 } from './1796332000000-CacheVersions';
+import { SidebarRequestKeys1796333500000 } from './1796333500000-SidebarRequestKeys';
 
 /** Every migration in order; a new migration file adds its class here. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   CampaignChurn1796331000000,
   Referrals1796331000001,
   CacheVersions1796332000000,
+  SidebarRequestKeys1796333500000,
 ];

@@ -24,6 +24,7 @@ import {
   DEMO_TEMPLATE_APPROVAL_MS,
   DEMO_TEMPLATES,
 } from './demo-data';
+import { seedDemoWorkbench } from './demo-workbench';
 import { seedDemoSop } from './seed-sop';
 
 export interface SeedResult {
@@ -168,6 +169,8 @@ export async function seedDemoData(db: DataSource, now: number, phoneSalt?: stri
           updatedAt: now,
         })),
       );
+      // Bank profile, holdings and follow-up notes: 今日待办 has something of each kind today.
+      await seedDemoWorkbench(tx, now);
       // Each demo script is the first version of its own lineage.
       await tx.query('UPDATE script_templates SET lineage_id = id WHERE lineage_id IS NULL');
       await bumpCacheVersion(tx, 'script_library', now);

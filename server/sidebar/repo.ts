@@ -181,6 +181,17 @@ export class SidebarRepo {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /** The touch this manager recorded under a request key (uq_touches_request), with its title. */
+  async touchByRequest(userid: string, requestKey: string): Promise<(TouchRow & { external_userid: string }) | null> {
+    const rows: (TouchRow & { external_userid: string })[] = await this.db.query(
+      `SELECT t.id, t.template_id, t.userid, t.sent_at, t.channel, t.stage, t.confirmed_at, st.title, t.external_userid
+         FROM touches t LEFT JOIN script_templates st ON st.id = t.template_id
+        WHERE t.userid = ? AND t.request_key = ?`,
+      [userid, requestKey],
+    );
+    return rows[0] ?? null;
+  }
+
   async touch(id: number, db: Db = this.db): Promise<Touch | null> {
     return db.getRepository(Touch).findOne({ where: { id } });
   }
@@ -269,6 +280,7 @@ export class SidebarRepo {
       stage: number;
       channel: string;
       sentAt: number;
+      requestKey?: string | null;
     },
   ): Promise<number> {
     const res = await db.getRepository(Touch).insert({ ...row, sentDay: bankDay(row.sentAt) });

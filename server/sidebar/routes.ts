@@ -157,6 +157,15 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     return meBody(v);
   });
 
+  // The boot check: 200 either way, so a cold open logs no 401 in the console (issue 13).
+  app.get('/session', { schema: { response: { 200: S.SessionStatus } } }, async (req) => {
+    const check = verifySession(req.cookies[SESSION_COOKIE], app.config.sessionSecret, app.now());
+    if (!check.ok) return { authenticated: false, reason: check.code };
+    const row = await service.repo.manager(check.session.userid);
+    if (row?.status !== 'active') return { authenticated: false, reason: 'not_a_manager' };
+    return { authenticated: true, me: meBody(viewerFrom(row)) };
+  });
+
   // Everything below needs a session.
   await app.register(async (authed) => {
     const api = authed.withTypeProvider<TypeBoxTypeProvider>();
@@ -272,7 +281,13 @@ export async function sidebarRoutes(root: FastifyInstance, opts: SidebarRoutesOp
     );
 
     api.post('/touches', { schema: { body: S.TouchBody, response: { 200: S.TouchReply } } }, async (req) =>
-      service.recordTouch(await viewer(req), req.body.externalUserId, req.body.templateId, req.body.channel),
+      service.recordTouch(
+        await viewer(req),
+        req.body.externalUserId,
+        req.body.templateId,
+        req.body.channel,
+        req.body.requestId,
+      ),
     );
 
     await libraryRoutes(api, { service, library, viewer, now: () => app.now() });

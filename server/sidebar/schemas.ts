@@ -41,6 +41,19 @@ export const Me = Type.Object({
   branchCode: Type.String(),
 });
 
+/** GET /session: whether the cookie holds a live session of an active manager (never a 401). */
+export const SessionStatus = Type.Object({
+  authenticated: Type.Boolean(),
+  me: Type.Optional(Me),
+  reason: Type.Optional(Type.String()),
+});
+
+/**
+ * A client-made key that makes a write safe to repeat: the sidebar replays a write that met an
+ * expired session after signing in again, and the same key never records twice.
+ */
+const RequestId = Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+
 export const SessionBody = Type.Object(
   { code: Type.String({ minLength: 1, maxLength: 512 }) },
   { additionalProperties: false },
@@ -142,6 +155,7 @@ export const NoteBody = Type.Object(
     kind: StringEnum(['visit', 'call', 'chat', 'other'] as const),
     text: Type.String({ minLength: 1, maxLength: 1000 }),
     nextFollowUp: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 10 })),
+    requestId: Type.Optional(RequestId),
   },
   { additionalProperties: false },
 );
@@ -266,6 +280,7 @@ export const TouchBody = Type.Object(
     externalUserId: ExternalUserId,
     templateId: Type.Integer({ minimum: 1 }),
     channel: StringEnum(['send', 'copy'] as const),
+    requestId: Type.Optional(RequestId),
   },
   { additionalProperties: false },
 );
@@ -279,6 +294,13 @@ export const TouchReply = Type.Object({ touch: Touch, progress: Progress });
 export type Bootstrap = Static<typeof Bootstrap>;
 export type Me = Static<typeof Me>;
 export type SessionBody = Static<typeof SessionBody>;
+export type SessionStatus = Static<typeof SessionStatus>;
+export type NoteBody = Static<typeof NoteBody>;
+export type NoteReply = Static<typeof NoteReply>;
+export type TimelineItem = Static<typeof TimelineItem>;
+export type TimelineReply = Static<typeof TimelineReply>;
+export type TodoReply = Static<typeof TodoReply>;
+export type TodoItem = Static<typeof TodoItem>;
 export type JssdkQuery = Static<typeof JssdkQuery>;
 export type JssdkConfig = Static<typeof JssdkConfig>;
 export type CorpTagGroup = Static<typeof CorpTagGroup>;

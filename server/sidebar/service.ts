@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { managersInSummary, withManagerNames } from '../allocation/explain';
 import { audit } from '../audit/audit';
 import { hashPhone, isPlausiblePhone } from '../customers/phone';
+import { isUniqueViolation } from '../db/data-source';
 import { AppError, badRequest, forbidden, notFound } from '../errors';
 import { maskName } from '../imports/mask';
 import type { TemplateCustomer, TemplateManager, TemplateProvider } from '../playbook';
@@ -191,7 +192,16 @@ export class SidebarService {
       viewer.role === 'branch_lead' &&
       viewer.branchCode !== null &&
       (head.owner_branch === viewer.branchCode || follows.some((f) => f.follow_branch === viewer.branchCode));
-    if (!own && !branch) throw forbidden('forbidden_customer', 'this customer is not yours or your branch’s');
+    if (!own && !branch) {
+      // Who serves the customer, by name only: the viewer is a colleague who has this contact in a
+      // chat (or a link) already; a name tells them whom to ask without showing any customer data.
+      const names = [
+        ...new Set([...follows.map((f) => f.follow_name), head.owner_name].filter((n): n is string => !!n)),
+      ];
+      throw new AppError('forbidden_customer', 403, 'this customer is not yours or your branch’s', {
+        servedBy: names.slice(0, 3),
+      });
+    }
     const followers = follows.map((f) => f.follow_userid as string);
     const tagUserid = followers.includes(viewer.userid)
       ? viewer.userid
@@ -428,23 +438,42 @@ export class SidebarService {
    * a card loaded before it expired cannot send it. A copy is recorded but does not move the stage
    * until the manager confirms it was sent.
    */
-  async recordTouch(viewer: Viewer, externalUserid: string, templateId: number, channel: 'send' | 'copy') {
+  async recordTouch(
+    viewer: Viewer,
+    externalUserid: string,
+    templateId: number,
+    channel: 'send' | 'copy',
+    requestId?: string,
+  ) {
     await this.access(viewer, externalUserid);
+    // A replayed request (same key) answers the touch it recorded the first time.
+    const prior = requestId ? await this.priorTouch(viewer, externalUserid, requestId) : null;
+    if (prior) return prior;
     const template = await this.library.usable(templateId, viewer.userid);
     const sentAt = this.now();
-    const result = await this.db.transaction(async (tx) => {
-      const stage = stageAfter(await this.repo.touchCount(externalUserid, tx));
-      const id = await this.repo.insertTouch(tx, {
-        externalUserid,
-        userid: viewer.userid,
-        templateId,
-        templateVersion: template.version,
-        stage,
-        channel,
-        sentAt,
+    let result: { id: number; stage: number; touchCount: number };
+    try {
+      result = await this.db.transaction(async (tx) => {
+        const stage = stageAfter(await this.repo.touchCount(externalUserid, tx));
+        const id = await this.repo.insertTouch(tx, {
+          externalUserid,
+          userid: viewer.userid,
+          templateId,
+          templateVersion: template.version,
+          stage,
+          channel,
+          sentAt,
+          requestKey: requestId ?? null,
+        });
+        return { id, stage, touchCount: await this.repo.touchCount(externalUserid, tx) };
       });
-      return { id, stage, touchCount: await this.repo.touchCount(externalUserid, tx) };
-    });
+    } catch (err) {
+      // The same key raced in on another request (or instance): that one recorded it.
+      const raced =
+        requestId && isUniqueViolation(err) ? await this.priorTouch(viewer, externalUserid, requestId) : null;
+      if (raced) return raced;
+      throw err;
+    }
     return {
       touch: {
         id: result.id,
@@ -458,6 +487,16 @@ export class SidebarService {
       },
       progress: { touchCount: result.touchCount, stage: stageAfter(result.touchCount) },
     };
+  }
+
+  private async priorTouch(viewer: Viewer, externalUserid: string, requestId: string) {
+    const row = await this.repo.touchByRequest(viewer.userid, requestId);
+    if (!row) return null;
+    if (row.external_userid !== externalUserid) {
+      throw new AppError('request_id_reused', 409, 'this requestId was used for another customer');
+    }
+    const touchCount = await this.repo.touchCount(externalUserid);
+    return { touch: touchOut(row), progress: { touchCount, stage: stageAfter(touchCount) } };
   }
 
   /** 已发送: the manager pasted a copied script and sent it; now it counts as a touch. */

@@ -100,6 +100,18 @@ export class WorkbenchRepo {
     return rows[0] ? { next_follow_up: rows[0].next_follow_up, created_at: Number(rows[0].created_at) } : null;
   }
 
+  /** The note this manager wrote under a request key (uq_follow_notes_request), as a timeline row. */
+  async noteByRequest(userid: string, key: string): Promise<(TimelineRow & { external_userid: string }) | null> {
+    const rows: (TimelineRow & { external_userid: string })[] = await this.db.query(
+      `SELECT 'note' AS kind, fn.id, fn.userid, m.name AS manager_name, fn.created_at AS at, fn.kind AS sub,
+              fn.text, fn.next_follow_up, fn.external_userid
+         FROM follow_notes fn LEFT JOIN managers m ON m.userid = fn.userid
+        WHERE fn.userid = ? AND fn.request_key = ?`,
+      [userid, key],
+    );
+    return rows[0] ?? null;
+  }
+
   async insertNote(
     db: Db,
     row: {
@@ -109,6 +121,7 @@ export class WorkbenchRepo {
       text: string;
       nextFollowUp: string | null;
       createdAt: number;
+      requestKey?: string | null;
     },
   ): Promise<number> {
     const res = await db.getRepository(FollowNote).insert(row);

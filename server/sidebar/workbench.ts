@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
+import { isUniqueViolation } from '../db/data-source';
 import type { FollowNoteKind } from '../db/entities';
 import { AppError } from '../errors';
 import { addDays, chinaDay, daysBetween, isDay } from '../lib/china-day';
@@ -104,6 +105,15 @@ export class Workbench {
     };
   }
 
+  private async priorNote(actor: string, externalUserid: string, key: string): Promise<TimelineItem | null> {
+    const row = await this.repo.noteByRequest(actor, key);
+    if (!row) return null;
+    if (row.external_userid !== externalUserid) {
+      throw new AppError('request_id_reused', 409, 'this requestId was used for another customer');
+    }
+    return timelineItem(row);
+  }
+
   async timeline(externalUserid: string): Promise<TimelineItem[]> {
     return (await this.repo.timeline(externalUserid, TIMELINE_ITEMS)).map(timelineItem);
   }
@@ -111,8 +121,12 @@ export class Workbench {
   async addNote(
     actor: string,
     externalUserid: string,
-    body: { kind: FollowNoteKind; text: string; nextFollowUp?: string | null },
+    body: { kind: FollowNoteKind; text: string; nextFollowUp?: string | null; requestId?: string },
   ): Promise<TimelineItem> {
+    // A replayed request (same key) answers the note it wrote the first time.
+    const key = body.requestId ?? null;
+    const prior = key ? await this.priorNote(actor, externalUserid, key) : null;
+    if (prior) return prior;
     const text = body.text.trim();
     if (!text) throw new AppError('empty_note', 400, 'the note is empty');
     const next = body.nextFollowUp || null;
@@ -123,24 +137,32 @@ export class Workbench {
       if (daysBetween(today, next) > 366) throw new AppError('bad_date', 400, 'nextFollowUp is more than a year away');
     }
     const createdAt = this.now();
-    const id = await this.db.transaction(async (tx) => {
-      const noteId = await this.repo.insertNote(tx, {
-        externalUserid,
-        userid: actor,
-        kind: body.kind,
-        text,
-        nextFollowUp: next,
-        createdAt,
+    let id: number;
+    try {
+      id = await this.db.transaction(async (tx) => {
+        const noteId = await this.repo.insertNote(tx, {
+          externalUserid,
+          userid: actor,
+          kind: body.kind,
+          text,
+          nextFollowUp: next,
+          createdAt,
+          requestKey: key,
+        });
+        // The text may name people: the audit row keeps only what happened.
+        await audit(tx, {
+          actor,
+          action: 'sidebar.note',
+          subject: externalUserid,
+          detail: { id: noteId, kind: body.kind, nextFollowUp: next },
+        });
+        return noteId;
       });
-      // The text may name people: the audit row keeps only what happened.
-      await audit(tx, {
-        actor,
-        action: 'sidebar.note',
-        subject: externalUserid,
-        detail: { id: noteId, kind: body.kind, nextFollowUp: next },
-      });
-      return noteId;
-    });
+    } catch (err) {
+      const raced = key && isUniqueViolation(err) ? await this.priorNote(actor, externalUserid, key) : null;
+      if (raced) return raced;
+      throw err;
+    }
     const rows = await this.repo.timeline(externalUserid, TIMELINE_ITEMS);
     const mine = rows.find((r) => r.kind === 'note' && Number(r.id) === id);
     return mine

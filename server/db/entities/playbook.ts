@@ -76,6 +76,7 @@ export class ScriptTemplate {
 @Entity('touches')
 @Index('idx_touches_contact', ['externalUserid', 'sentAt'])
 @Index('idx_touches_user', ['userid', 'sentAt'])
+@Index('uq_touches_request', ['userid', 'requestKey'], { unique: true })
 export class Touch {
   @PrimaryGeneratedColumn('increment') id: number;
   @Column({ type: 'varchar', length: 64 }) externalUserid: string;
@@ -89,6 +90,8 @@ export class Touch {
   /** Bank-local day (epoch day in UTC+8) of sentAt; the stage counts distinct days with a real send. */
   @Column({ type: 'int', nullable: true }) sentDay: number | null;
   @EpochMs({ nullable: true }) confirmedAt: number | null;
+  /** The sidebar's request key: a replayed write records once (see migration SidebarRequestKeys). */
+  @Column({ type: 'varchar', length: 64, nullable: true }) requestKey?: string | null;
 }
 
 export type SensitiveWordSource = 'default' | 'operator';

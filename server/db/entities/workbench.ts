@@ -25,6 +25,7 @@ export type FollowNoteKind = 'visit' | 'call' | 'chat' | 'other';
 @Entity('follow_notes')
 @Index('idx_follow_notes_contact', ['externalUserid', 'createdAt'])
 @Index('idx_follow_notes_user', ['userid', 'nextFollowUp'])
+@Index('uq_follow_notes_request', ['userid', 'requestKey'], { unique: true })
 export class FollowNote {
   @PrimaryGeneratedColumn('increment') id: number;
   @Column({ type: 'varchar', length: 64 }) externalUserid: string;
@@ -34,6 +35,8 @@ export class FollowNote {
   /** YYYY-MM-DD (China day) of the next follow-up, if the manager set one. */
   @Column({ type: 'varchar', length: 10, nullable: true }) nextFollowUp: string | null;
   @EpochMs() createdAt: number;
+  /** The sidebar's request key: a replayed note records once. */
+  @Column({ type: 'varchar', length: 64, nullable: true }) requestKey?: string | null;
 }
 
 /** One morning reminder per member per China day: the row is written before the message is sent. */
