@@ -103,7 +103,9 @@ describe('sidebar in Chromium against the sandbox', () => {
     // code and state are gone from the address bar
     expect(page.url()).toBe(`${server.base}/sidebar/`);
     await expect(page.textContent('[data-testid="customer-name"]')).resolves.toMatch(/\*/);
-    expect(await page.locator('[data-testid="tag-group"]').count()).toBeGreaterThan(0);
+    // Only the selected tags are on the card; the library opens in a sheet (编辑标签).
+    expect(await page.locator('[data-testid="edit-tags"]').count()).toBe(1);
+    expect(await page.locator('[data-testid="tag-group"]').count()).toBe(0);
     expect(await page.locator('li[data-testid^="template-"]').count()).toBeGreaterThan(0);
     expect(await page.textContent('[data-testid="stage"]')).toMatch(/第\d次触达/);
     const cookies = await context.cookies();
@@ -114,6 +116,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   it('adds a tag optimistically and persists it through mark_tag', async () => {
     await chatWith(mine);
     await open();
+    await page.click('[data-testid="edit-tags"]');
     const chip = page.locator('[data-testid^="tag-"][aria-pressed="false"]').first();
     const testid = (await chip.getAttribute('data-testid')) as string;
     const tagId = testid.replace(/^tag-/, '');
@@ -130,9 +133,10 @@ describe('sidebar in Chromium against the sandbox', () => {
   it('a session lost mid-use (401) goes through OAuth again and comes back to the card', async () => {
     await chatWith(mine);
     await open();
+    await page.click('[data-testid="edit-tags"]');
     await context.clearCookies();
-    const relogin = page.waitForRequest((r) => r.url().endsWith('/api/sidebar/session'));
-    await page.locator('[data-testid^="tag-"]').first().click();
+    const relogin = page.waitForRequest((r) => r.url().endsWith('/api/sidebar/session') && r.method() === 'POST');
+    await page.locator('[data-testid^="tag-etsbx"]').first().click();
     await relogin;
     await page.waitForSelector('main[data-phase="card"]');
     expect(page.url()).toBe(`${server.base}/sidebar/`);
@@ -143,7 +147,9 @@ describe('sidebar in Chromium against the sandbox', () => {
     await chatWith(mine);
     await open();
     const before = (await sandbox('GET', 'sent')).sent.length;
-    const touchesBefore = await page.locator('[data-testid="touches"] li').count();
+    await page.click('[data-testid="follow-ups-toggle"]');
+    const items = '[data-testid="timeline"] li[data-testid^="timeline-"]';
+    const touchesBefore = await page.locator(items).count();
     const first = page.locator(TEXT_ONLY).first();
     const title = ((await first.locator('.tpl-title').textContent()) ?? '').trim();
     const content = ((await first.locator('[data-testid="template-content"]').textContent()) ?? '').trim();
@@ -157,10 +163,8 @@ describe('sidebar in Chromium against the sandbox', () => {
       externalUserId: mine,
       userid: manager,
     });
-    await page.waitForFunction(
-      `document.querySelectorAll('[data-testid="touches"] li').length === ${touchesBefore + 1}`,
-    );
-    expect(await page.locator('[data-testid="touches"] li').first().textContent()).toContain(title);
+    await page.waitForFunction(`document.querySelectorAll('${items}').length === ${touchesBefore + 1}`);
+    expect(await page.locator(items).first().textContent()).toContain(title);
     const [touch] = await server.app.db.query(
       'SELECT channel, userid FROM touches WHERE external_userid = ? ORDER BY id DESC LIMIT 1',
       [mine],
@@ -264,12 +268,12 @@ describe('sidebar in Chromium against the sandbox', () => {
     await shot(page, 'templates-mine-360');
   });
 
-  it('opened outside a chat: 不在会话中', async () => {
+  it('opened outside a chat: 今日待办 instead of 不在会话中', async () => {
     await sandbox('PUT', 'context', { entry: 'normal' });
     await open();
-    expect(await page.getAttribute('main', 'data-phase')).toBe('not_in_chat');
-    expect(await page.textContent('[data-testid="state-not-in-chat"]')).toContain('不在会话中');
-    await shot(page, 'state-not-in-chat-360');
+    expect(await page.getAttribute('main', 'data-phase')).toBe('todo');
+    expect(await page.textContent('[data-testid="todo"]')).toContain('今日待办');
+    await shot(page, 'state-todo-360');
   });
 
   it('in a customer group: a simple group state', async () => {
@@ -348,6 +352,7 @@ describe('sidebar in Chromium against the sandbox', () => {
     // Phone alone, as the customer says it.
     await submitLink('', `+86 ${phoneOf(free.id).replace(/(\d{3})(\d{4})(\d{4})/, '$1 $2 $3')}`, { links: true });
     await page.waitForSelector('main[data-phase="card"]');
+    await page.click('[data-testid="more-toggle"]');
     expect(await page.textContent('[data-testid="customer-card"]')).toContain(free.id);
     await page.waitForSelector('[data-testid="toast"]:has-text("已关联客户")');
   });
@@ -371,11 +376,24 @@ describe('sidebar in Chromium against the sandbox', () => {
     }
   });
 
-  it('someone else’s customer: 无权限', async () => {
+  it('someone else’s customer: one refusal that names who serves the customer', async () => {
     await chatWith(others);
     await open();
     expect(await page.getAttribute('main', 'data-phase')).toBe('forbidden');
-    expect(await page.textContent('[data-testid="state-forbidden"]')).toContain('无权限');
+    const text = (await page.textContent('[data-testid="state-forbidden"]')) ?? '';
+    expect(text).toContain('无法查看该客户');
+    expect(text.match(/无权限/g) ?? []).toHaveLength(0);
+    expect(text).not.toMatch(/hz_[a-z]+/);
+    const [served] = await server.app.db.query(
+      `SELECT COALESCE(fm.name, om.name) AS name FROM external_contacts ec
+         JOIN customers c ON c.id = ec.customer_id
+         LEFT JOIN managers om ON om.userid = c.owner_userid
+         LEFT JOIN follows f ON f.external_userid = ec.external_userid AND f.deleted_at IS NULL
+         LEFT JOIN managers fm ON fm.userid = f.userid
+        WHERE ec.external_userid = ? LIMIT 1`,
+      [others],
+    );
+    if (served?.name) expect(text).toContain(served.name);
     await shot(page, 'state-forbidden-360');
   });
 

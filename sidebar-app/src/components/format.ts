@@ -31,3 +31,16 @@ export function linkDomain(url: string): string {
     return '';
   }
 }
+
+/** A YYYY-MM-DD day as 今天 / 明天 / 12-05 (this year) / 2027-01-05. */
+export function dayLabel(day: string, now: Date = new Date()): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return day;
+  const today = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const diff = Math.round((d.getTime() - today.getTime()) / 86_400_000);
+  if (diff === 0) return '今天';
+  if (diff === 1) return '明天';
+  if (diff === -1) return '昨天';
+  return Number(m[1]) === now.getFullYear() ? `${m[2]}-${m[3]}` : day;
+}

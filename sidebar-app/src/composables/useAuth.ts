@@ -65,12 +65,15 @@ export function useAuth(api: SidebarApi, env: BrowserEnv): Auth {
     const state = url.searchParams.get('state');
     const clean = cleanPageUrl(env.href());
 
-    try {
-      const me = await api.me();
+    // GET /session answers 200 either way: a cold open logs no 401 in the console.
+    const status = await api.sessionStatus();
+    if (status.authenticated && status.me) {
       if (code !== null) env.replaceUrl(clean);
-      return me;
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401) throw err;
+      return status.me;
+    }
+    if (status.reason === 'not_a_manager') {
+      if (code !== null) env.replaceUrl(clean);
+      throw new ApiError(403, 'not_a_manager', 'not an active customer manager');
     }
 
     if (code === null) {

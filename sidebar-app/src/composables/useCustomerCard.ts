@@ -1,7 +1,16 @@
 import { computed, reactive } from 'vue';
 import { ApiError } from '../services/http';
 import type { SidebarApi } from '../services/sidebarApi';
-import type { CorpTagGroup, Customer, LinkBody, Progress, Template, Touch } from '../services/types';
+import type {
+  CorpTagGroup,
+  Customer,
+  LinkBody,
+  NoteKind,
+  Progress,
+  Template,
+  TimelineItem,
+  Touch,
+} from '../services/types';
 import { messageFor } from './errors';
 import type { Toaster } from './useToast';
 
@@ -16,6 +25,9 @@ export interface CardState {
   linking: boolean;
   /** Why the last link attempt was refused (Chinese), shown in the link form. */
   linkError: string | null;
+  /** A 跟进记录 being saved; its error (Chinese) stays in the form. */
+  savingNote: boolean;
+  noteError: string | null;
 }
 
 function cloneGroups(groups: CorpTagGroup[]): CorpTagGroup[] {
@@ -44,7 +56,7 @@ export function linkFailureMessage(err: unknown): string {
   return messageFor(err.code, '关联失败，请重试');
 }
 
-export function useCustomerCard(api: SidebarApi, toast: Toaster) {
+export function useCustomerCard(api: SidebarApi, toast: Toaster, meName: () => string = () => '我') {
   const state = reactive<CardState>({
     externalUserId: null,
     customer: null,
@@ -53,6 +65,8 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
     pendingTags: [],
     linking: false,
     linkError: null,
+    savingNote: false,
+    noteError: null,
   });
 
   const lastTouches = computed<Touch[]>(() => (state.customer ? state.customer.touches.slice(0, 5) : []));
@@ -86,10 +100,14 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
     tag.selected = !tag.selected;
     state.pendingTags.push(tagId);
     try {
-      const res = await api.updateTags(customer.externalUserId, add, remove);
+      const what = `标签「${tag.name}」的${add.length ? '添加' : '移除'}`;
+      const res = await api.updateTags(customer.externalUserId, add, remove, what);
       customer.corpTags = res.corpTags;
+      if (res.segmentBadge !== undefined) customer.segmentBadge = res.segmentBadge;
       return true;
     } catch (err) {
+      // Kept by the 401 handler and saved after signing in again: the chip stays as clicked.
+      if (err instanceof ApiError && err.code === 'reauth_pending') return false;
       customer.corpTags = before;
       const detail = err instanceof ApiError ? messageFor(err.code, '标签保存失败') : '标签保存失败';
       toast.show('error', `标签未保存：${detail}`);
@@ -132,7 +150,52 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
     if (!customer) return;
     customer.touches.unshift(touch);
     if (progress) setProgress(progress);
+    customer.timeline = [
+      {
+        kind: 'touch',
+        id: touch.id,
+        userid: touch.userid,
+        managerName: meName(),
+        at: touch.sentAt,
+        label: touch.channel === 'copy' ? '复制话术' : '发送话术',
+        text: touch.title ?? '',
+        nextFollowUp: null,
+      },
+      ...(customer.timeline ?? []),
+    ];
+    customer.lastContactAt = touch.sentAt;
   }
+
+  /**
+   * 跟进记录: saves a note; the timeline shows it first and its date becomes the next follow-up
+   * (a newer note replaces the older date, as on the server). Refusals stay in the form.
+   */
+  async function addNote(kind: NoteKind, text: string, nextFollowUp: string | null): Promise<boolean> {
+    const customer = state.customer;
+    if (!customer || state.savingNote) return false;
+    if (!text.trim()) {
+      state.noteError = '请填写跟进内容';
+      return false;
+    }
+    state.savingNote = true;
+    state.noteError = null;
+    try {
+      const { note } = await api.addNote(customer.externalUserId, { kind, text: text.trim(), nextFollowUp });
+      customer.timeline = [note, ...(customer.timeline ?? []).filter((i) => !(i.kind === 'note' && i.id === note.id))];
+      customer.nextFollowUp = note.nextFollowUp;
+      customer.lastContactAt = note.at;
+      toast.show('success', '跟进记录已保存');
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'reauth_pending') return false;
+      state.noteError = `未保存：${err instanceof ApiError ? messageFor(err.code, '保存失败，请重试') : '保存失败，请重试'}`;
+      return false;
+    } finally {
+      state.savingNote = false;
+    }
+  }
+
+  const timeline = computed<TimelineItem[]>(() => state.customer?.timeline ?? []);
 
   /** The customer's touch count and stage as the server counts them now. */
   function setProgress(progress: Progress): void {
@@ -142,7 +205,7 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster) {
     customer.stage = progress.stage;
   }
 
-  return { state, lastTouches, load, toggleTag, link, addTouch, setProgress };
+  return { state, lastTouches, timeline, load, toggleTag, link, addTouch, addNote, setProgress };
 }
 
 export type CustomerCard = ReturnType<typeof useCustomerCard>;

@@ -4,12 +4,14 @@ import type { SidebarApi } from '../services/sidebarApi';
 import type { Bootstrap, JssdkConfig, LinkBody, Me } from '../services/types';
 import { JS_API_LIST, type WecomAdapter, WecomError } from '../wecom/adapter';
 import { type BrowserEnv, stripHash } from './env';
-import { classifyError } from './errors';
+import { classifyError, wecomReasonZh } from './errors';
 import { useAuth } from './useAuth';
 import { useCustomerCard } from './useCustomerCard';
 import { useMyTemplates } from './useMyTemplates';
+import { usePending } from './usePending';
 import { useTemplates } from './useTemplates';
 import { type Toaster, useToast } from './useToast';
+import { useTodo } from './useTodo';
 
 /** What the page shows. Everything but `card` is a full-page state. */
 export type Phase =
@@ -20,12 +22,19 @@ export type Phase =
   | 'not_found'
   | 'forbidden'
   | 'error'
+  | 'todo'
   | 'card';
 
 export interface SidebarState {
   phase: Phase;
   errorCode: string | null;
+  /** Title of the error or forbidden screen (Chinese). */
+  errorTitle: string | null;
   errorMessage: string | null;
+  /** What a re-login could not save (Chinese lines), shown in a banner until dismissed. */
+  unsaved: string[];
+  /** The card was opened from 今日待办 (the sandbox shows a way back). */
+  fromTodo: boolean;
   bootstrap: Bootstrap | null;
   me: Me | null;
   entry: string | null;
@@ -49,7 +58,10 @@ export function useSidebar(deps: SidebarDeps) {
   const state = reactive<SidebarState>({
     phase: 'loading',
     errorCode: null,
+    errorTitle: null,
     errorMessage: null,
+    unsaved: [],
+    fromTodo: false,
     bootstrap: null,
     me: null,
     entry: null,
@@ -58,7 +70,9 @@ export function useSidebar(deps: SidebarDeps) {
   const adapter = shallowRef<WecomAdapter | null>(null);
   const toast = deps.toast ?? useToast();
   const auth = useAuth(api, env);
-  const card = useCustomerCard(api, toast);
+  const card = useCustomerCard(api, toast, () => state.me?.name ?? '我');
+  const todo = useTodo(api);
+  const pending = usePending(env.storage, () => env.now());
   const templates = useTemplates({
     api,
     toast,
@@ -78,19 +92,38 @@ export function useSidebar(deps: SidebarDeps) {
     const f = classifyError(err);
     state.phase = f.phase;
     state.errorCode = f.code;
+    state.errorTitle = f.title;
     state.errorMessage = f.message;
   }
 
-  // Central 401 → re-auth: any call after boot that finds the session gone restarts OAuth.
-  api.http.onUnauthorized(() => {
-    if (!state.bootstrap || state.phase === 'redirecting') return;
+  // Central 401 → re-auth: any call after boot that finds the session gone restarts OAuth. A write
+  // is kept and completed after signing in (usePending); if sign-in cannot start, it is reported.
+  api.http.onUnauthorized((_error, request) => {
+    if (!state.bootstrap) return false;
+    const kept = pending.keep(request);
+    if (state.phase === 'redirecting') return kept;
     try {
       auth.redirectToOAuth(state.bootstrap);
       state.phase = 'redirecting';
+      return kept;
     } catch (err) {
+      const lost = pending.abandon();
       fail(err);
+      if (lost.length) state.unsaved.push(...lost.map((w) => `${w}（未能重新登录）`));
+      return false;
     }
   });
+
+  /** After signing in: complete the writes an expired session interrupted, and say how it went. */
+  async function resumePending(): Promise<void> {
+    const { saved, lost } = await pending.resume(api.http);
+    if (saved.length) toast.show('success', `重新登录后已保存：${saved.join('、')}`);
+    if (lost.length) state.unsaved.push(...lost);
+  }
+
+  function dismissUnsaved(): void {
+    state.unsaved.splice(0);
+  }
 
   /** One /jssdk-config answer carries both signatures; the SDK asks for them separately. */
   function signer() {
@@ -111,6 +144,25 @@ export function useSidebar(deps: SidebarDeps) {
     };
   }
 
+  /** Outside a chat: 今日待办 instead of 不在会话中 (which stays for a role without a list). */
+  async function showTodo(): Promise<void> {
+    if (state.me?.role === 'operator') {
+      state.phase = 'not_in_chat';
+      return;
+    }
+    state.phase = 'todo';
+    await todo.load();
+  }
+
+  /** The page was opened as 今日待办 (the morning reminder's link: ?view=todo). */
+  function wantsTodo(): boolean {
+    try {
+      return new URL(env.href()).searchParams.get('view') === 'todo';
+    } catch {
+      return false;
+    }
+  }
+
   async function openChat(a: WecomAdapter): Promise<void> {
     let entry: string;
     try {
@@ -118,12 +170,16 @@ export function useSidebar(deps: SidebarDeps) {
     } catch (err) {
       // Outside WeCom or outside the chat toolbar the SDK refuses getContext.
       if (err instanceof WecomError) {
-        state.phase = 'not_in_chat';
+        await showTodo();
         return;
       }
       throw err;
     }
     state.entry = entry;
+    if (wantsTodo() && !state.fromTodo) {
+      await showTodo();
+      return;
+    }
     if (entry === 'single_chat_tools' || entry === 'contact_profile') {
       const { userId } = await a.getCurExternalContact();
       await card.load(userId);
@@ -132,13 +188,44 @@ export function useSidebar(deps: SidebarDeps) {
       state.chatId = (await a.getCurExternalChat()).chatId;
       state.phase = 'group_chat';
     } else {
-      state.phase = 'not_in_chat';
+      await showTodo();
     }
+  }
+
+  /**
+   * A 今日待办 row: open the chat with that customer. In WeCom the chat window opens (its toolbar
+   * shows the card); the sandbox makes it the current chat and this page shows the card.
+   */
+  async function openCustomerChat(externalUserId: string): Promise<void> {
+    const a = adapter.value;
+    if (!a) return;
+    try {
+      await a.openEnterpriseChat({ externalUserIds: [externalUserId] });
+    } catch (err) {
+      toast.show('error', `无法打开会话：${wecomReasonZh(err)}。可在企业微信中搜索该客户后打开聊天。`);
+      return;
+    }
+    if (a.kind === 'sandbox') {
+      state.fromTodo = true;
+      state.phase = 'loading';
+      try {
+        await openChat(a);
+      } catch (err) {
+        fail(err);
+      }
+    }
+  }
+
+  /** Back from a card opened through 今日待办 (sandbox). */
+  async function backToTodo(): Promise<void> {
+    state.fromTodo = false;
+    await showTodo();
   }
 
   async function start(): Promise<void> {
     state.phase = 'loading';
     state.errorCode = null;
+    state.errorTitle = null;
     state.errorMessage = null;
     try {
       if (!state.bootstrap) state.bootstrap = await api.bootstrap();
@@ -151,6 +238,7 @@ export function useSidebar(deps: SidebarDeps) {
         }
         state.me = me;
       }
+      await resumePending();
       if (!adapter.value) {
         const a = await deps.createAdapter(boot.sandbox, api.http, {
           pageUrl: () => env.href(),
@@ -174,6 +262,11 @@ export function useSidebar(deps: SidebarDeps) {
         state.me = null;
       }
       fail(err);
+      // Sign-in failed: the writes kept for after it will not be saved by this page; say which.
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        const lost = pending.abandon();
+        if (lost.length) state.unsaved.push(...lost.map((w) => `${w}（未能重新登录）`));
+      }
     }
   }
 
@@ -186,7 +279,37 @@ export function useSidebar(deps: SidebarDeps) {
     if (await card.link(proof)) state.phase = 'card';
   }
 
-  return { state, api, adapter, toast, card, templates, myTemplates, start, retry, link };
+  /** 重新登录 on a failed sign-in screen: a fresh OAuth round trip. */
+  function relogin(): void {
+    if (!state.bootstrap) {
+      void start();
+      return;
+    }
+    try {
+      auth.redirectToOAuth(state.bootstrap);
+      state.phase = 'redirecting';
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  return {
+    state,
+    api,
+    adapter,
+    toast,
+    card,
+    templates,
+    myTemplates,
+    todo,
+    start,
+    retry,
+    relogin,
+    link,
+    openCustomerChat,
+    backToTodo,
+    dismissUnsaved,
+  };
 }
 
 export type Sidebar = ReturnType<typeof useSidebar>;

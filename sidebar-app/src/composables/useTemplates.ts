@@ -73,6 +73,9 @@ export function reason(err: unknown): string {
   return '企业微信未能发送';
 }
 
+/** The session expired on this call: the page signs in again (a kept write is completed then). */
+const reauthPending = (err: unknown) => err instanceof ApiError && err.code === 'reauth_pending';
+
 export function useTemplates(deps: TemplatesDeps) {
   const state = reactive<TemplatesState>({
     tab: 'suggested',
@@ -184,24 +187,27 @@ export function useTemplates(deps: TemplatesDeps) {
     const ctx = deps.context();
     if (!ctx) return null;
     try {
-      return await deps.api.prepare(template.id, ctx.externalUserId);
+      return await deps.api.prepare(template.id, ctx.externalUserId, template.title);
     } catch (err) {
-      if (!refused(err)) {
+      // Nothing went out; after signing in again the page says so (usePending, notice).
+      if (reauthPending(err)) deps.toast.show('info', `登录已过期，正在重新登录，${what}未完成`);
+      else if (!refused(err)) {
         deps.toast.show('error', `${what}失败：${err instanceof ApiError ? messageFor(err.code) : '请重试'}`);
       }
       return null;
     }
   }
 
-  async function record(template: TemplateRef, channel: TouchChannel): Promise<Touch | null> {
+  /** The touch; 'later' when it was kept to record after signing in again; null when not recorded. */
+  async function record(template: TemplateRef, channel: TouchChannel): Promise<Touch | 'later' | null> {
     const ctx = deps.context();
     if (!ctx) return null;
     try {
-      const res = await deps.api.recordTouch(ctx.externalUserId, template.id, channel);
+      const res = await deps.api.recordTouch(ctx.externalUserId, template.id, channel, template.title);
       deps.onTouch(res.touch, res.progress);
       return res.touch;
-    } catch {
-      return null;
+    } catch (err) {
+      return reauthPending(err) ? 'later' : null;
     }
   }
 
@@ -237,11 +243,13 @@ export function useTemplates(deps: TemplatesDeps) {
       }
       state.lastSentId = template.id;
       if (state.pendingConfirm?.templateId === template.id) state.pendingConfirm = null;
-      const recorded = (await record(template, 'send')) !== null;
-      if (failed) deps.toast.show('error', recorded ? failed : `${failed}；触达记录保存失败`);
+      const touch = await record(template, 'send');
+      const recorded = touch !== null;
+      if (touch === 'later') deps.toast.show('info', '消息已发送。登录已过期，正在重新登录，完成后自动补存触达记录');
+      else if (failed) deps.toast.show('error', recorded ? failed : `${failed}；触达记录保存失败`);
       else if (!recorded) deps.toast.show('error', '消息已发送，但触达记录保存失败');
       else deps.toast.show('success', plan.manual ? '已发送，图片需手动发送' : '已发送');
-      if (recorded) void refresh();
+      if (touch !== null && touch !== 'later') void refresh();
       return failed === null;
     } finally {
       state.busyId = null;
@@ -265,7 +273,8 @@ export function useTemplates(deps: TemplatesDeps) {
         return false;
       }
       const touch = await record(template, 'copy');
-      if (touch) {
+      if (touch === 'later') deps.toast.show('info', '已复制。登录已过期，正在重新登录，完成后自动补存记录');
+      else if (touch) {
         state.pendingConfirm = { touchId: touch.id, templateId: template.id, title: template.title };
         deps.toast.show('success', '已复制，粘贴发送后请点“已发送”');
       } else deps.toast.show('error', '已复制，但触达记录保存失败');

@@ -38,12 +38,35 @@ export interface RequestOptions {
   body?: unknown;
   /** Let the caller handle a 401 itself (boot flow: /me, /session). */
   allowUnauthorized?: boolean;
+  /**
+   * A write that may be replayed after signing in again (Chinese description of what it saves,
+   * e.g. 标签「高潜客户」). The 401 handler keeps it and the page completes it after OAuth.
+   */
+  resumable?: string;
+  /**
+   * A call that is not replayed (e.g. preparing a send: the message must not go out unattended);
+   * after signing in again the manager is shown this text (Chinese).
+   */
+  notice?: string;
+}
+
+/** What the 401 handler is told: the request that met the expired session. */
+export interface UnauthorizedRequest {
+  path: string;
+  method: string;
+  body: unknown;
+  resumable?: string;
+  notice?: string;
 }
 
 export interface HttpClient {
   request<T>(path: string, options?: RequestOptions): Promise<T>;
-  /** Registered by the boot flow: what to do when a call comes back 401 (re-run OAuth). */
-  onUnauthorized(handler: ((error: ApiError) => void) | null): void;
+  /**
+   * Registered by the boot flow: what to do when a call comes back 401 (re-run OAuth). It answers
+   * true when it kept the request to complete after signing in: the call then fails with
+   * ApiError('reauth_pending') so the caller neither rolls back nor reports a loss.
+   */
+  onUnauthorized(handler: ((error: ApiError, request: UnauthorizedRequest) => boolean | undefined) | null): void;
 }
 
 export function buildQuery(query: RequestOptions['query']): string {
@@ -75,7 +98,7 @@ function toApiError(status: number, body: unknown): ApiError {
 
 export function createHttpClient(options: { baseUrl?: string; fetch: FetchLike }): HttpClient {
   const baseUrl = options.baseUrl ?? '';
-  let unauthorizedHandler: ((error: ApiError) => void) | null = null;
+  let unauthorizedHandler: ((error: ApiError, request: UnauthorizedRequest) => boolean | undefined) | null = null;
 
   return {
     onUnauthorized(handler) {
@@ -103,7 +126,16 @@ export function createHttpClient(options: { baseUrl?: string; fetch: FetchLike }
       const parsed = parseBody(await res.text());
       if (res.ok) return parsed as T;
       const error = toApiError(res.status, parsed);
-      if (res.status === 401 && !req.allowUnauthorized && unauthorizedHandler) unauthorizedHandler(error);
+      if (res.status === 401 && !req.allowUnauthorized && unauthorizedHandler) {
+        const kept = unauthorizedHandler(error, {
+          path,
+          method,
+          body: req.body,
+          resumable: req.resumable,
+          notice: req.notice,
+        });
+        if (kept) throw new ApiError(401, 'reauth_pending', 'kept to complete after signing in again');
+      }
       throw error;
     },
   };

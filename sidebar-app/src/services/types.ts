@@ -1,7 +1,16 @@
 // Wire types of /api/sidebar/*, derived from the server's TypeBox schemas (the one source).
 // `import type` only: nothing of the server reaches the bundle.
 import type { LibraryTemplateT, SourceReplyT, StageReplyT } from '../../../server/sidebar/library-schemas';
-import type { Card, CorpTagGroup, JssdkConfig, Me, TemplatesQuery, TouchBody } from '../../../server/sidebar/schemas';
+import type {
+  Card,
+  CorpTagGroup,
+  JssdkConfig,
+  Me,
+  NoteBody,
+  TemplatesQuery,
+  TodoItem,
+  TouchBody,
+} from '../../../server/sidebar/schemas';
 
 type LibraryTemplate = LibraryTemplateT;
 type SourceReply = SourceReplyT;
@@ -28,10 +37,17 @@ export type {
   LinkBody,
   LinkReply,
   Me,
+  NoteBody,
+  NoteReply,
+  SessionStatus,
   TagsBody,
   TagsReply,
   Template,
   TemplatesReply,
+  TimelineItem,
+  TimelineReply,
+  TodoItem,
+  TodoReply,
   Touch,
   TouchBody,
   TouchReply,
@@ -51,6 +67,10 @@ export type Progress = StageReply['progress'];
 export type TemplateSource = SourceReply['source'];
 export type TemplateStatus = LibraryTemplate['status'];
 export type RiskClass = LibraryTemplate['riskClass'];
+export type Profile = NonNullable<Customer['profile']>;
+export type MaturingProduct = NonNullable<Customer['maturing']>[number];
+export type NoteKind = NoteBody['kind'];
+export type TodoKind = TodoItem['kind'];
 
 /** 生成推荐码: the referral QR code (its URL is also the link to share). */
 export interface ReferralCodeReply {

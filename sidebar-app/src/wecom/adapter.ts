@@ -43,9 +43,17 @@ export interface WecomAdapter {
   getCurExternalContact(): Promise<{ userId: string }>;
   getCurExternalChat(): Promise<{ chatId: string }>;
   sendChatMessage(message: ChatMessage): Promise<void>;
+  /** Opens the single chat with this customer (今日待办 → the chat, where the sidebar shows the card). */
+  openEnterpriseChat(options: { externalUserIds: string[] }): Promise<void>;
 }
 
-export const JS_API_LIST = ['getContext', 'getCurExternalContact', 'getCurExternalChat', 'sendChatMessage'];
+export const JS_API_LIST = [
+  'getContext',
+  'getCurExternalContact',
+  'getCurExternalChat',
+  'sendChatMessage',
+  'openEnterpriseChat',
+];
 
 /** JS-SDK failures carry `errMsg` ("sendChatMessage:fail ..."), not an Error. */
 export class WecomError extends Error {

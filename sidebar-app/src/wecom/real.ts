@@ -38,5 +38,9 @@ export function createRealAdapter(load: () => Promise<Jssdk> = () => import('@we
     async sendChatMessage(message: ChatMessage) {
       await call('sendChatMessage', (s) => s.sendChatMessage(message));
     },
+    async openEnterpriseChat(options: { externalUserIds: string[] }) {
+      // A single chat: no group name, only the customer (the manager is the caller).
+      await call('openEnterpriseChat', (s) => s.openEnterpriseChat({ externalUserIds: options.externalUserIds }));
+    },
   };
 }

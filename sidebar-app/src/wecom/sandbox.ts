@@ -55,6 +55,22 @@ export function createSandboxAdapter(
       }
       return { chatId: ctx.chatId };
     },
+    /**
+     * The sandbox "opens" the chat by making it the current chat context (what the toolbar page of
+     * that chat would see); the page then shows that customer's card.
+     */
+    async openEnterpriseChat(options: { externalUserIds: string[] }) {
+      requireRegistered('openEnterpriseChat');
+      const [externalUserId] = options.externalUserIds;
+      if (!externalUserId || options.externalUserIds.length !== 1) {
+        throw new WecomError('openEnterpriseChat', 'openEnterpriseChat:fail invalid externalUserIds');
+      }
+      const ctx = await http.request<SandboxContext>('/sandbox/api/jssdk/context', {
+        method: 'PUT',
+        body: { entry: 'single_chat_tools', externalUserId },
+      });
+      context = Promise.resolve(ctx);
+    },
     async sendChatMessage(message: ChatMessage) {
       requireRegistered('sendChatMessage');
       const ctx = await loadContext();

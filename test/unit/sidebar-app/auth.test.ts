@@ -16,7 +16,9 @@ const boot: Bootstrap = {
   sandbox: true,
 };
 const me = { userid: 'lilei', name: '李雷', role: 'manager', branchCode: 'B001' };
-const unauth = { status: 401, body: { error: { code: 'unauthenticated', message: 'no session' } } };
+/** GET /session answers 200 either way (no 401 in the console on a cold open). */
+const unauth = { status: 200, body: { authenticated: false, reason: 'unauthenticated' } };
+const signedIn = { status: 200, body: { authenticated: true, me } };
 
 function setup(href: string, routes: Parameters<typeof scriptedFetch>[0]) {
   const f = scriptedFetch(routes);
@@ -42,13 +44,13 @@ describe('OAuth URLs', () => {
 
 describe('useAuth.ensureSession', () => {
   it('returns the manager when the cookie session is valid', async () => {
-    const t = setup('https://sb.example/sidebar/', { 'GET /api/sidebar/me': { status: 200, body: me } });
+    const t = setup('https://sb.example/sidebar/', { 'GET /api/sidebar/session': signedIn });
     await expect(t.auth.ensureSession(boot)).resolves.toEqual(me);
     expect(t.redirects).toEqual([]);
   });
 
   it('redirects to OAuth with a fresh state kept in sessionStorage when there is no session', async () => {
-    const t = setup('https://sb.example/sidebar/#top', { 'GET /api/sidebar/me': unauth });
+    const t = setup('https://sb.example/sidebar/#top', { 'GET /api/sidebar/session': unauth });
     await expect(t.auth.ensureSession(boot)).resolves.toBeNull();
     expect(t.store.get(OAUTH_STATE_KEY)).toBe('state1');
     expect(t.redirects).toEqual([buildAuthorizeUrl(boot, 'https://sb.example/sidebar/', 'state1')]);
@@ -56,7 +58,7 @@ describe('useAuth.ensureSession', () => {
 
   it('exchanges code for a session when state matches, and strips code/state from the URL', async () => {
     const t = setup('https://sb.example/sidebar/?code=CODE1&state=S9', {
-      'GET /api/sidebar/me': unauth,
+      'GET /api/sidebar/session': unauth,
       'POST /api/sidebar/session': { status: 200, body: me },
     });
     t.store.set(OAUTH_STATE_KEY, 'S9');
@@ -67,16 +69,16 @@ describe('useAuth.ensureSession', () => {
   });
 
   it('refuses a code whose state this tab did not create (login CSRF) without calling /session', async () => {
-    const t = setup('https://sb.example/sidebar/?code=EVIL&state=S-other', { 'GET /api/sidebar/me': unauth });
+    const t = setup('https://sb.example/sidebar/?code=EVIL&state=S-other', { 'GET /api/sidebar/session': unauth });
     t.store.set(OAUTH_STATE_KEY, 'S9');
     await expect(t.auth.ensureSession(boot)).rejects.toMatchObject({ code: 'oauth_state_mismatch' });
-    expect(t.calls.some((c) => c.url.includes('/session'))).toBe(false);
+    expect(t.calls.some((c) => c.method === 'POST')).toBe(false);
     expect(t.replaced).toEqual(['https://sb.example/sidebar/']);
   });
 
   it('surfaces a reused code (oauth_code_invalid) as an error instead of looping', async () => {
     const t = setup('https://sb.example/sidebar/?code=OLD&state=S9', {
-      'GET /api/sidebar/me': unauth,
+      'GET /api/sidebar/session': unauth,
       'POST /api/sidebar/session': { status: 401, body: { error: { code: 'oauth_code_invalid', message: '40029' } } },
     });
     t.store.set(OAUTH_STATE_KEY, 'S9');
@@ -85,9 +87,9 @@ describe('useAuth.ensureSession', () => {
   });
 
   it('keeps an existing session and only cleans the URL when a stale code is present', async () => {
-    const t = setup('https://sb.example/sidebar/?code=C&state=S', { 'GET /api/sidebar/me': { status: 200, body: me } });
+    const t = setup('https://sb.example/sidebar/?code=C&state=S', { 'GET /api/sidebar/session': signedIn });
     await expect(t.auth.ensureSession(boot)).resolves.toEqual(me);
-    expect(t.calls.map((c) => c.url)).toEqual(['/api/sidebar/me']);
+    expect(t.calls.map((c) => c.url)).toEqual(['/api/sidebar/session']);
     expect(t.replaced).toEqual(['https://sb.example/sidebar/']);
   });
 

@@ -143,7 +143,7 @@ describe('useCustomerCard', () => {
       ],
       ['link_rate_limited without details', err(429, 'link_rate_limited'), '核验失败次数过多，请稍后再试'],
       ['invalid_phone', err(400, 'invalid_phone'), '请输入正确的手机号'],
-      ['forbidden_customer', err(403, 'forbidden_customer'), '您无权查看该客户'],
+      ['forbidden_customer', err(403, 'forbidden_customer'), '该客户不由您或您的网点服务，无法查看。'],
       ['an unknown code', err(500, 'internal'), '关联失败，请重试'],
     ])('%s shows its Chinese message in the form', async (_label, answer, text) => {
       const t = linkSetup(() => answer);

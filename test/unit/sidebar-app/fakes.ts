@@ -99,6 +99,7 @@ export function fakeAdapter(
     getContext: async () => ({ entry: opts.entry ?? 'single_chat_tools' }),
     getCurExternalContact: async () => ({ userId: opts.userId ?? 'wmCUST1' }),
     getCurExternalChat: async () => ({ chatId: opts.chatId ?? 'wrCHAT1' }),
+    openEnterpriseChat: async () => {},
     async sendChatMessage(m) {
       if (opts.sendError && (!opts.failMsgtype || opts.failMsgtype === m.msgtype)) throw opts.sendError;
       sent.push(m);

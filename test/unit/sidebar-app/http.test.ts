@@ -49,10 +49,29 @@ describe('sidebar http client', () => {
     const { fetch } = scriptedFetch({ 'GET /api/a': { status: 401, body }, 'GET /api/b': { status: 401, body } });
     const http = createHttpClient({ fetch });
     const seen: string[] = [];
-    http.onUnauthorized((e) => seen.push(e.code));
+    http.onUnauthorized((e) => {
+      seen.push(e.code);
+      return false;
+    });
     await expect(http.request('/api/a')).rejects.toMatchObject({ status: 401 });
     await expect(http.request('/api/b', { allowUnauthorized: true })).rejects.toMatchObject({ status: 401 });
     expect(seen).toEqual(['session_expired']);
+  });
+
+  it('a write the 401 handler keeps fails as reauth_pending, with what it saves passed along', async () => {
+    const body = { error: { code: 'session_expired', message: 'expired' } };
+    const { fetch } = scriptedFetch({ 'POST /api/w': { status: 401, body } });
+    const http = createHttpClient({ fetch });
+    const kept: unknown[] = [];
+    http.onUnauthorized((_e, req) => {
+      kept.push(req);
+      return true;
+    });
+    await expect(http.request('/api/w', { body: { a: 1 }, resumable: '跟进记录' })).rejects.toMatchObject({
+      status: 401,
+      code: 'reauth_pending',
+    });
+    expect(kept).toEqual([{ path: '/api/w', method: 'POST', body: { a: 1 }, resumable: '跟进记录' }]);
   });
 
   it('builds query strings, skipping empty values and encoding the rest', () => {
@@ -75,7 +94,14 @@ describe('sidebar api', () => {
     await api.recordTouch('wm1', 7, 'copy');
     await api.jssdkConfig('https://h.example/sidebar/?x=1');
     expect(calls[0].body).toEqual({ add: ['t1'], remove: ['t2'] });
-    expect(calls[1].body).toEqual({ externalUserId: 'wm1', templateId: 7, channel: 'copy' });
+    expect(calls[1].body).toEqual({
+      externalUserId: 'wm1',
+      templateId: 7,
+      channel: 'copy',
+      requestId: expect.any(String),
+    });
+    // A key per write (the server records a replay once).
+    expect((calls[1].body as { requestId: string }).requestId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
     expect(calls[2].url).toBe('/api/sidebar/jssdk-config?url=https%3A%2F%2Fh.example%2Fsidebar%2F%3Fx%3D1');
   });
 });

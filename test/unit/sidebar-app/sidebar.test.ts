@@ -18,7 +18,7 @@ function setup(
 ) {
   const f = scriptedFetch({
     'GET /api/sidebar/bootstrap': { status: 200, body: boot },
-    'GET /api/sidebar/me': { status: 200, body: me },
+    'GET /api/sidebar/session': { status: 200, body: { authenticated: true, me } },
     'GET /api/sidebar/jssdk-config': {
       status: 200,
       body: { corpId: 'wwcorp', agentId: '1000002', corp: sig, agent: sig },
@@ -41,6 +41,27 @@ function setup(
   return { ...f, ...m, ...a, sidebar, created };
 }
 
+const todoReply = {
+  day: '2026-11-23',
+  userid: 'lilei',
+  name: '李雷',
+  total: 1,
+  counts: { followup_due: 1, maturing: 0, birthday: 0, new_stage1: 0, stale: 0, deleted: 0 },
+  items: [
+    {
+      kind: 'followup_due',
+      kindZh: '待跟进',
+      externalUserId: 'wmCUST1',
+      customerName: '王*明',
+      segment: '代发',
+      detail: '约定今天跟进',
+      canChat: true,
+    },
+  ],
+  truncated: false,
+  branch: null,
+};
+
 describe('useSidebar boot flow', () => {
   it('boots to the card: bootstrap → me → one jssdk-config for both signatures → context → card', async () => {
     const s = setup();
@@ -49,7 +70,7 @@ describe('useSidebar boot flow', () => {
     expect(s.created).toEqual([true]);
     expect(s.calls.map((c) => c.url.split('?')[0])).toEqual([
       '/api/sidebar/bootstrap',
-      '/api/sidebar/me',
+      '/api/sidebar/session',
       '/api/sidebar/jssdk-config',
       '/api/sidebar/customers/wmCUST1',
     ]);
@@ -59,7 +80,9 @@ describe('useSidebar boot flow', () => {
   });
 
   it('leaves for OAuth when there is no session', async () => {
-    const s = setup({ 'GET /api/sidebar/me': err(401, 'unauthenticated') });
+    const s = setup({
+      'GET /api/sidebar/session': { status: 200, body: { authenticated: false, reason: 'unauthenticated' } },
+    });
     await s.sidebar.start();
     expect(s.sidebar.state.phase).toBe('redirecting');
     expect(s.redirects[0]).toContain('/connect/oauth2/authorize?appid=wwcorp');
@@ -67,22 +90,49 @@ describe('useSidebar boot flow', () => {
   });
 
   it.each([
-    ['normal', 'not_in_chat'],
+    ['normal', 'todo'],
     ['group_chat_tools', 'group_chat'],
   ])('entry %s shows %s', async (entry, phase) => {
-    const s = setup({}, { entry });
+    const s = setup({ 'GET /api/sidebar/todo': { status: 200, body: todoReply } }, { entry });
     await s.sidebar.start();
     expect(s.sidebar.state.phase).toBe(phase);
     expect(s.calls.some((c) => c.url.includes('/customers/'))).toBe(false);
   });
 
-  it('shows not_in_chat when the SDK refuses getContext (opened outside WeCom)', async () => {
-    const s = setup();
+  it('outside a chat shows 今日待办 (the list of today), not 不在会话中', async () => {
+    const s = setup({ 'GET /api/sidebar/todo': { status: 200, body: todoReply } }, { entry: 'normal' });
+    await s.sidebar.start();
+    expect(s.sidebar.state.phase).toBe('todo');
+    expect(s.sidebar.todo.state.reply?.items).toHaveLength(1);
+  });
+
+  it('shows 今日待办 when the SDK refuses getContext (opened outside WeCom); an operator gets not_in_chat', async () => {
+    const s = setup({ 'GET /api/sidebar/todo': { status: 200, body: todoReply } });
     s.adapter.getContext = async () => {
       throw new WecomError('getContext', 'getContext:fail');
     };
     await s.sidebar.start();
-    expect(s.sidebar.state.phase).toBe('not_in_chat');
+    expect(s.sidebar.state.phase).toBe('todo');
+    const op = setup({
+      'GET /api/sidebar/session': { status: 200, body: { authenticated: true, me: { ...me, role: 'operator' } } },
+    });
+    op.adapter.getContext = async () => ({ entry: 'normal' });
+    await op.sidebar.start();
+    expect(op.sidebar.state.phase).toBe('not_in_chat');
+  });
+
+  it('a 今日待办 row opens the chat through the adapter; the sandbox then shows the card', async () => {
+    const s = setup({ 'GET /api/sidebar/todo': { status: 200, body: todoReply } }, { entry: 'normal' });
+    const opened: string[][] = [];
+    s.adapter.openEnterpriseChat = async ({ externalUserIds }) => {
+      opened.push(externalUserIds);
+      s.adapter.getContext = async () => ({ entry: 'single_chat_tools' });
+    };
+    await s.sidebar.start();
+    await s.sidebar.openCustomerChat('wmCUST1');
+    expect(opened).toEqual([['wmCUST1']]);
+    expect(s.sidebar.state.phase).toBe('card');
+    expect(s.sidebar.state.fromTodo).toBe(true);
   });
 
   it.each([
@@ -109,7 +159,7 @@ describe('useSidebar boot flow', () => {
     expect(s.sidebar.state.phase).toBe('card');
     const urls = s.calls.map((c) => c.url.split('?')[0]);
     expect(urls.filter((u) => u === '/api/sidebar/bootstrap')).toHaveLength(1);
-    expect(urls.filter((u) => u === '/api/sidebar/me')).toHaveLength(1);
+    expect(urls.filter((u) => u === '/api/sidebar/session')).toHaveLength(1);
     expect(s.registered).toHaveLength(1);
   });
 
@@ -124,7 +174,7 @@ describe('useSidebar boot flow', () => {
   it('a reused OAuth code shows an error whose retry starts a fresh OAuth', async () => {
     const s = setup(
       {
-        'GET /api/sidebar/me': err(401, 'unauthenticated'),
+        'GET /api/sidebar/session': { status: 200, body: { authenticated: false, reason: 'unauthenticated' } },
         'POST /api/sidebar/session': err(401, 'oauth_code_invalid'),
       },
       {},
@@ -133,7 +183,8 @@ describe('useSidebar boot flow', () => {
     s.store.set(OAUTH_STATE_KEY, 'S1');
     await s.sidebar.start();
     expect(s.sidebar.state.phase).toBe('error');
-    expect(s.sidebar.state.errorMessage).toBe('登录凭证已失效，请重新登录');
+    expect(s.sidebar.state.errorTitle).toBe('需要重新登录');
+    expect(s.sidebar.state.errorMessage).toContain('登录链接已过期');
     await s.sidebar.retry();
     expect(s.sidebar.state.phase).toBe('redirecting');
     expect(s.redirects[0]).toContain('redirect_uri=https%3A%2F%2Fsb.example%2Fsidebar%2F&');
@@ -208,6 +259,6 @@ describe('useSidebar boot flow', () => {
     Object.assign(s.adapter, broken);
     await s.sidebar.start();
     expect(s.sidebar.state.phase).toBe('error');
-    expect(s.sidebar.state.errorMessage).toContain('config:fail');
+    expect(s.sidebar.state.errorMessage).not.toMatch(/config|fail/);
   });
 });

@@ -182,7 +182,10 @@ describe('useTemplates', () => {
     expect(s.sent).toEqual([{ msgtype: 'text', text: { content: '您好' } }]);
     expect(s.writes().map((c) => [c.url, c.body])).toEqual([
       ['/api/sidebar/templates/1/prepare', { externalUserId: 'wmCUST1' }],
-      ['/api/sidebar/touches', { externalUserId: 'wmCUST1', templateId: 1, channel: 'send' }],
+      [
+        '/api/sidebar/touches',
+        { externalUserId: 'wmCUST1', templateId: 1, channel: 'send', requestId: expect.any(String) },
+      ],
     ]);
     expect(s.touches.map((x) => x.channel)).toEqual(['send']);
     expect(s.progress).toEqual([{ touchCount: 1, stage: 2 }]);
@@ -254,7 +257,7 @@ describe('useTemplates', () => {
     ]);
     expect(s.writes().map((c) => c.body)).toEqual([
       { externalUserId: 'wmCUST1' },
-      { externalUserId: 'wmCUST1', templateId: 3, channel: 'send' },
+      { externalUserId: 'wmCUST1', templateId: 3, channel: 'send', requestId: expect.any(String) },
     ]);
     expect(s.touches).toHaveLength(1);
     expect(s.toast.items.at(-1)).toMatchObject({ kind: 'success', text: '已发送' });
@@ -303,7 +306,12 @@ describe('useTemplates', () => {
     const s = setup({ server: [withAttachments] });
     await expect(s.t.copy(withAttachments)).resolves.toBe(true);
     expect(s.copied).toEqual(['您好\n理财产品介绍 https://bank.example/wealth']);
-    expect(s.writes()[1].body).toEqual({ externalUserId: 'wmCUST1', templateId: 3, channel: 'copy' });
+    expect(s.writes()[1].body).toEqual({
+      externalUserId: 'wmCUST1',
+      templateId: 3,
+      channel: 'copy',
+      requestId: expect.any(String),
+    });
   });
 
   it('sends and copies the server send text: the risk disclaimer of a wealth script reaches the customer', async () => {
@@ -330,7 +338,12 @@ describe('useTemplates', () => {
     });
     await expect(s.t.copy({ id: 1, title: '首次问候' })).resolves.toBe(true);
     expect(s.copied).toEqual(['复制我']);
-    expect(s.writes()[1].body).toEqual({ externalUserId: 'wmCUST1', templateId: 1, channel: 'copy' });
+    expect(s.writes()[1].body).toEqual({
+      externalUserId: 'wmCUST1',
+      templateId: 1,
+      channel: 'copy',
+      requestId: expect.any(String),
+    });
     // the copy alone leaves the stage where it was
     expect(s.progress).toEqual([{ touchCount: 0, stage: 1 }]);
     expect(s.t.state.pendingConfirm).toEqual({ touchId: 9, templateId: 1, title: '首次问候' });

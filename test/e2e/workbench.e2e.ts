@@ -1,0 +1,288 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { DEMO_TAG_GROUPS } from '../../server/sandbox/demo-data';
+import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+
+/**
+ * Issue 13 in Chromium at 360 px: the compact card (first 发送 on the first screen with the whole
+ * tag library), the tag sheet, 跟进记录, 今日待办 from the seeded demo, and no lost work when the
+ * session expires during a tag change or a send.
+ */
+interface Sent {
+  msgtype: string;
+  text?: { content: string };
+  externalUserId?: string;
+}
+
+describe('workbench sidebar at 360 px', () => {
+  let server: E2EServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let manager: string;
+  let mine: string;
+  const sandbox = async <T>(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${server.base}/sandbox/${path}`, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status}`);
+    return (await res.json()) as T;
+  };
+  const sent = async () => (await sandbox<{ sent: Sent[] }>('GET', 'api/jssdk/sent')).sent;
+  const chatWith = (externalUserId: string) =>
+    sandbox('PUT', 'api/jssdk/context', { entry: 'single_chat_tools', externalUserId });
+  const open = async () => {
+    await page.goto(`${server.base}/sidebar/`);
+    await page.waitForSelector('main:not([data-phase="loading"]):not([data-phase="redirecting"])');
+  };
+  const count = async (sql: string, params: unknown[]) => Number((await server.app.db.query(sql, params))[0].n);
+
+  beforeAll(async () => {
+    server = await startServer();
+    browser = await launchChromium();
+    manager = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox.state
+      .currentManager;
+    const [row] = await server.app.db.query(
+      `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
+        WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
+      [manager],
+    );
+    mine = row.ext;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  beforeEach(async () => {
+    context = await newContext(browser);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+    page = await context.newPage();
+  });
+  afterEach(async () => context.close());
+
+  it('the first script’s 发送 is on the first screen with every tag of the library selected', async () => {
+    // Worst case for the card: every tag of the demo library selected on this customer.
+    const all = DEMO_TAG_GROUPS.flatMap((g) => g.tag.map((t) => t.id));
+    await server.app.db.query('DELETE FROM contact_tags WHERE external_userid = ? AND userid = ?', [mine, manager]);
+    for (const id of all) {
+      await server.app.db.query(
+        'INSERT INTO contact_tags (external_userid, userid, tag_id, created_at) VALUES (?, ?, ?, ?)',
+        [mine, manager, id, Date.now()],
+      );
+    }
+    await chatWith(mine);
+    await open();
+    expect(await page.getAttribute('main', 'data-phase')).toBe('card');
+    expect(await page.locator('[data-testid^="selected-tag-"]').count()).toBe(all.length);
+    // The library itself is not on the card: only in the sheet.
+    expect(await page.locator('[data-testid="tag-sheet"]').count()).toBe(0);
+    const send = page.locator('[data-testid="send"]').first();
+    const box = await send.boundingBox();
+    const viewport = page.viewportSize();
+    expect(box).not.toBeNull();
+    expect((box?.y ?? 1e9) + (box?.height ?? 0)).toBeLessThanOrEqual(viewport?.height ?? 0);
+    expect(await page.evaluate('window.scrollY')).toBe(0);
+    // The card names people, never userids; the profile and the maturing product are there.
+    const card = (await page.textContent('[data-testid="customer-card"]')) ?? '';
+    expect(card).not.toMatch(/hz_[a-z]+/);
+    expect(await page.textContent('[data-testid="serving"]')).toBe('王强');
+    await page.waitForSelector('[data-testid="maturing"]');
+    expect(await page.textContent('[data-testid="risk"]')).toMatch(/C\d/);
+    await page.screenshot({ path: `${__dirname}/../../test-artifacts/e2e/workbench-first-screen-360.png` });
+    await shot(page, 'workbench-card-360');
+  });
+
+  it('outside a chat: 今日待办 lists the seeded items by kind; a row opens the chat with a suggested script', async () => {
+    await sandbox('PUT', 'api/jssdk/context', { entry: 'normal' });
+    await open();
+    expect(await page.getAttribute('main', 'data-phase')).toBe('todo');
+    for (const kind of ['followup_due', 'maturing', 'birthday']) {
+      await page.waitForSelector(`[data-testid="todo-group-${kind}"]`);
+      expect(await page.textContent(`[data-testid="todo-group-${kind}"]`)).toContain('*');
+    }
+    const maturing = (await page.textContent('[data-testid="todo-group-maturing"]')) ?? '';
+    expect(maturing).toContain('到期');
+    await shot(page, 'workbench-todo-360');
+    await page.locator('[data-testid="todo-group-maturing"] [data-testid="todo-row"]').first().click();
+    await page.waitForSelector('[data-testid="todo-script"]');
+    await shot(page, 'workbench-todo-suggestion-360');
+    await page.click('[data-testid="todo-open-chat"]');
+    await page.waitForSelector('main[data-phase="card"]');
+    expect(await page.getAttribute('[data-testid="back-to-todo"]', 'data-testid')).toBe('back-to-todo');
+    const ctx = await sandbox<{ entry: string; externalUserId?: string }>('GET', 'api/jssdk/context');
+    expect(ctx).toEqual({ entry: 'single_chat_tools', externalUserId: mine });
+  });
+
+  it('编辑标签 opens the library in a sheet; a tap saves; removing the segment tag removes the badge', async () => {
+    await server.app.db.query('DELETE FROM contact_tags WHERE external_userid = ? AND userid = ?', [mine, manager]);
+    await server.app.db.query(
+      'INSERT INTO contact_tags (external_userid, userid, tag_id, created_at) VALUES (?, ?, ?, ?)',
+      [mine, manager, 'etsbxtag_potential', Date.now()],
+    );
+    await chatWith(mine);
+    await open();
+    expect(await page.textContent('[data-testid="segment"]')).toBe('高潜');
+    await page.click('[data-testid="edit-tags"]');
+    await page.waitForSelector('[data-testid="tag-sheet"]');
+    const groups = await page.locator('[data-testid="tag-sheet"] .group-name').allTextContents();
+    expect(groups).toEqual(DEMO_TAG_GROUPS.map((g) => g.group_name));
+    await shot(page, 'workbench-tag-sheet-360');
+    await page.click('[data-testid="tag-etsbxtag_potential"]');
+    await page.waitForSelector('[data-testid="tag-etsbxtag_potential"][aria-pressed="false"]:not([disabled])');
+    await page.click('[data-testid="tag-sheet-done"]');
+    expect(await page.locator('[data-testid="segment"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="selected-tag-etsbxtag_potential"]').count()).toBe(0);
+    expect(
+      await count('SELECT COUNT(*) AS n FROM contact_tags WHERE external_userid = ? AND tag_id = ?', [
+        mine,
+        'etsbxtag_potential',
+      ]),
+    ).toBe(0);
+  });
+
+  it('跟进记录: a note with a next follow-up shows first in the timeline, with the earlier manager’s note', async () => {
+    await chatWith(mine);
+    await open();
+    await page.click('[data-testid="follow-ups-toggle"]');
+    const before = await page.locator('[data-testid="timeline"] li[data-testid^="timeline-"]').count();
+    // The demo has a note by 陈静, who served the customer before.
+    expect(await page.textContent('[data-testid="timeline"]')).toContain('陈静');
+    await page.click('[data-testid="note-new"]');
+    await page.click('[data-testid="note-kind-visit"]');
+    await page.fill('[data-testid="note-text"]', '到网点面谈，客户想了解大额存单续存');
+    const next = await page.evaluate(
+      `(() => { const d = new Date(Date.now() + 3 * 86400000); return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); })()`,
+    );
+    await page.fill('[data-testid="note-next"]', String(next));
+    await page.click('[data-testid="note-save"]');
+    await page.waitForSelector('[data-testid="toast"]:has-text("跟进记录已保存")');
+    const first = page.locator('[data-testid="timeline"] li[data-testid^="timeline-"]').first();
+    expect(await first.textContent()).toContain('到网点面谈');
+    expect(await first.textContent()).toContain('拜访');
+    expect(await page.locator('[data-testid="timeline"] li[data-testid^="timeline-"]').count()).toBe(before + 1);
+    expect(await page.textContent('[data-testid="next-follow-up"]')).not.toContain('未约');
+    await shot(page, 'workbench-notes-360');
+  });
+
+  it('a cold open logs no 401 and no console error', async () => {
+    const statuses: number[] = [];
+    const errors: string[] = [];
+    page.on('response', (r) => {
+      if (r.url().includes('/api/sidebar/')) statuses.push(r.status());
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await chatWith(mine);
+    await open();
+    expect(await page.getAttribute('main', 'data-phase')).toBe('card');
+    expect(statuses.filter((s) => s >= 400)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('an expired session during a tag change: signs in again and saves the tag once', async () => {
+    await server.app.db.query('DELETE FROM contact_tags WHERE external_userid = ? AND userid = ?', [mine, manager]);
+    await chatWith(mine);
+    await open();
+    await page.click('[data-testid="edit-tags"]');
+    await context.clearCookies();
+    const relogin = page.waitForRequest((r) => r.url().endsWith('/api/sidebar/session') && r.method() === 'POST');
+    await page.click('[data-testid="tag-etsbxtag_fund"]');
+    await relogin;
+    await page.waitForSelector('main[data-phase="card"]');
+    await page.waitForSelector('[data-testid="toast"]:has-text("重新登录后已保存")');
+    expect(await page.textContent('[data-testid="toast"]')).toContain('基金定投');
+    await page.waitForSelector('[data-testid="selected-tag-etsbxtag_fund"]');
+    expect(
+      await count('SELECT COUNT(*) AS n FROM contact_tags WHERE external_userid = ? AND userid = ? AND tag_id = ?', [
+        mine,
+        manager,
+        'etsbxtag_fund',
+      ]),
+    ).toBe(1);
+    expect(await page.locator('[data-testid="unsaved"]').count()).toBe(0);
+    await shot(page, 'workbench-resumed-tag-360');
+  });
+
+  it('an expired session during a send: the message goes out once and the touch is recorded once', async () => {
+    await chatWith(mine);
+    await open();
+    const sentBefore = (await sent()).length;
+    const touchesBefore = await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine]);
+    await context.clearCookies();
+    const relogin = page.waitForRequest((r) => r.url().endsWith('/api/sidebar/session') && r.method() === 'POST');
+    await page.locator('[data-testid="send"]').first().click();
+    await relogin;
+    await page.waitForSelector('main[data-phase="card"]');
+    await page.waitForSelector('[data-testid="toast"]:has-text("重新登录后已保存")');
+    expect((await sent()).length).toBe(sentBefore + 1);
+    expect(await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine])).toBe(touchesBefore + 1);
+    // Opening again does not record it a second time.
+    await open();
+    expect(await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine])).toBe(touchesBefore + 1);
+  });
+
+  it('when sign-in cannot complete, the manager is told what was not saved', async () => {
+    await chatWith(mine);
+    await open();
+    await page.click('[data-testid="edit-tags"]');
+    await context.clearCookies();
+    // The OAuth page is unreachable: the round trip never completes, the page comes back without a code.
+    await page.route('**/sandbox/oauth/**', (route) =>
+      route.fulfill({ status: 302, headers: { location: `${server.base}/sidebar/` } }),
+    );
+    await page.click('[data-testid="tag-etsbxtag_card"]');
+    // Three round trips without a cookie: the loop guard stops and the kept change is reported.
+    await page.waitForSelector('[data-testid="unsaved"]', { timeout: 20_000 });
+    expect(await page.textContent('[data-testid="unsaved"]')).toContain('信用卡');
+    expect(
+      await count('SELECT COUNT(*) AS n FROM contact_tags WHERE external_userid = ? AND tag_id = ?', [
+        mine,
+        'etsbxtag_card',
+      ]),
+    ).toBe(0);
+    await shot(page, 'workbench-unsaved-360');
+  });
+
+  it('a failed send says what to do in plain Chinese, in a toast that covers no button', async () => {
+    await chatWith(mine);
+    await open();
+    // The chat went away under the page (the sandbox answers like WeCom outside a chat).
+    await sandbox('PUT', 'api/jssdk/context', { entry: 'normal' });
+    const item = page.locator('li[data-testid^="template-"]').first();
+    await item.locator('[data-testid="send"]').click();
+    const toast = page.locator('[data-testid="toast"]');
+    await toast.waitFor();
+    const text = (await toast.textContent()) ?? '';
+    expect(text).toContain('发送失败');
+    expect(text).toContain('复制');
+    expect(text).not.toMatch(/sendChatMessage|fail|permission/i);
+    const t = await toast.boundingBox();
+    for (const b of await page.locator('button:visible').all()) {
+      const bb = await b.boundingBox();
+      if (!t || !bb) continue;
+      const overlap = t.x < bb.x + bb.width && bb.x < t.x + t.width && t.y < bb.y + bb.height && bb.y < t.y + t.height;
+      expect(overlap ? await b.textContent() : null).toBeNull();
+    }
+    await shot(page, 'workbench-send-failed-360');
+  });
+
+  it('a branch lead sees the branch by manager with counts', async () => {
+    await sandbox('PUT', 'current-manager', { userid: 'hz_chenjing' });
+    try {
+      await sandbox('PUT', 'api/jssdk/context', { entry: 'normal' });
+      await open();
+      expect(await page.getAttribute('main', 'data-phase')).toBe('todo');
+      await page.click('[data-testid="todo-tab-branch"]');
+      const row = page.locator('[data-testid="todo-manager-hz_wangqiang"]');
+      await row.waitFor();
+      expect(await row.textContent()).toContain('王强');
+      expect(await row.textContent()).toMatch(/\d+ 项/);
+      expect(await page.textContent('[data-testid="todo-branch"]')).not.toMatch(/hz_[a-z]+/);
+      await shot(page, 'workbench-todo-branch-360');
+    } finally {
+      await sandbox('PUT', 'current-manager', { userid: manager });
+    }
+  });
+});
