@@ -25,7 +25,7 @@ const MESSAGES: Record<string, string> = {
   request_id_reused: '操作重复提交，请刷新后重试',
   empty_note: '请填写跟进内容',
   bad_date: '下次跟进日期需在今天到一年以内',
-  session_not_kept: '登录状态无法保存（Cookie 被拦截），请联系管理员',
+  session_not_kept: '登录状态无法保存（浏览器拦截了登录信息），请联系管理员',
   wecom_error: '企业微信接口调用失败',
   bad_request: '请求参数有误',
   rate_limited: '操作过于频繁，请稍后再试',
