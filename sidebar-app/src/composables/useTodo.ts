@@ -14,6 +14,18 @@ export const TODO_KINDS: { kind: TodoKind; label: string }[] = [
   { kind: 'deleted', label: '昨日删除' },
 ];
 
+/**
+ * The script category that fits a kind of to-do best (the library's categories); without a match
+ * the row falls back to the customer's overall top suggestion.
+ */
+const KIND_CATEGORY: Partial<Record<TodoKind, string>> = {
+  followup_due: '回访',
+  maturing: '产品推荐',
+  birthday: '关怀',
+  new_stage1: '问候',
+  stale: '关怀',
+};
+
 export interface TodoGroup {
   kind: TodoKind;
   label: string;
@@ -73,8 +85,12 @@ export function useTodo(api: SidebarApi) {
     if (!item.canChat) return;
     state.suggestion = { key, template: null, loading: true, error: null };
     try {
-      const res = await api.templates({ externalUserId: item.externalUserId });
-      if (state.suggestion?.key === key) state.suggestion.template = res.templates[0] ?? null;
+      const category = KIND_CATEGORY[item.kind];
+      let top = category
+        ? (await api.templates({ externalUserId: item.externalUserId, category })).templates[0]
+        : undefined;
+      top ??= (await api.templates({ externalUserId: item.externalUserId })).templates[0];
+      if (state.suggestion?.key === key) state.suggestion.template = top ?? null;
     } catch (err) {
       if (state.suggestion?.key === key) {
         state.suggestion.error = err instanceof ApiError ? messageFor(err.code, '话术加载失败') : '话术加载失败';

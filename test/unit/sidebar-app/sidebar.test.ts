@@ -4,7 +4,7 @@ import { useToast } from '../../../sidebar-app/src/composables/useToast';
 import { createHttpClient } from '../../../sidebar-app/src/services/http';
 import { createSidebarApi } from '../../../sidebar-app/src/services/sidebarApi';
 import { type WecomAdapter, WecomError } from '../../../sidebar-app/src/wecom/adapter';
-import { cardResponse, fakeAdapter, memoryEnv, scriptedFetch } from './fakes';
+import { cardResponse, fakeAdapter, memoryEnv, scriptedFetch, template } from './fakes';
 
 const boot = { corpId: 'wwcorp', agentId: '1000002', oauthBase: 'https://sb.example/sandbox/oauth', sandbox: true };
 const me = { userid: 'lilei', name: '李雷', role: 'manager', branchCode: 'B001' };
@@ -119,6 +119,31 @@ describe('useSidebar boot flow', () => {
     op.adapter.getContext = async () => ({ entry: 'normal' });
     await op.sidebar.start();
     expect(op.sidebar.state.phase).toBe('not_in_chat');
+  });
+
+  it('a 今日待办 row suggests a script of the kind’s category, else the customer’s top script', async () => {
+    const s = setup(
+      {
+        'GET /api/sidebar/todo': { status: 200, body: todoReply },
+        'GET /api/sidebar/templates': (call) => ({
+          status: 200,
+          body: { templates: call.url.includes('category=') ? [] : [template({ title: '通用回访' })] },
+        }),
+      },
+      { entry: 'normal' },
+    );
+    await s.sidebar.start();
+    const item = s.sidebar.todo.state.reply?.items[0];
+    if (!item) throw new Error('no item');
+    await s.sidebar.todo.suggest(item);
+    const asked = s.calls.filter((c) => c.url.startsWith('/api/sidebar/templates')).map((c) => c.url);
+    expect(asked).toEqual([
+      `/api/sidebar/templates?externalUserId=wmCUST1&category=${encodeURIComponent('回访')}`,
+      '/api/sidebar/templates?externalUserId=wmCUST1',
+    ]);
+    expect(s.sidebar.todo.state.suggestion?.template?.title).toBe('通用回访');
+    await s.sidebar.todo.suggest(item); // a second tap folds the row
+    expect(s.sidebar.todo.state.openKey).toBeNull();
   });
 
   it('a 今日待办 row opens the chat through the adapter; the sandbox then shows the card', async () => {
