@@ -205,7 +205,7 @@ describe('workbench sidebar at 360 px', () => {
     await shot(page, 'workbench-resumed-tag-360');
   });
 
-  it('an expired session during a send: the message goes out once and the touch is recorded once', async () => {
+  it('an expired session when 发送 is pressed: nothing goes out, and after sign-in the page says to press it again', async () => {
     await chatWith(mine);
     await open();
     const sentBefore = (await sent()).length;
@@ -215,12 +215,43 @@ describe('workbench sidebar at 360 px', () => {
     await page.locator('[data-testid="send"]').first().click();
     await relogin;
     await page.waitForSelector('main[data-phase="card"]');
+    await page.waitForSelector('[data-testid="unsaved"]');
+    expect(await page.textContent('[data-testid="unsaved"]')).toContain('请重新点击发送');
+    expect((await sent()).length).toBe(sentBefore);
+    await page.click('[data-testid="unsaved-dismiss"]');
+    await page.locator('[data-testid="send"]').first().click();
+    await page.waitForSelector('[data-testid="toast"]:has-text("已发送")');
+    expect((await sent()).length).toBe(sentBefore + 1);
+    expect(await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine])).toBe(touchesBefore + 1);
+  });
+
+  it('a session that expires after the message went out: the touch is recorded once after sign-in', async () => {
+    await chatWith(mine);
+    await open();
+    const sentBefore = (await sent()).length;
+    const touchesBefore = await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine]);
+    // The session ends between prepare (the text) and the touch: that request arrives without it.
+    let stripped = false;
+    await page.route('**/api/sidebar/touches', async (route) => {
+      if (stripped) return route.continue();
+      stripped = true;
+      await context.clearCookies();
+      const headers = { ...route.request().headers() };
+      delete headers.cookie;
+      await route.continue({ headers });
+    });
+    const relogin = page.waitForRequest((r) => r.url().endsWith('/api/sidebar/session') && r.method() === 'POST');
+    await page.locator('[data-testid="send"]').first().click();
+    await relogin;
+    await page.waitForSelector('main[data-phase="card"]');
     await page.waitForSelector('[data-testid="toast"]:has-text("重新登录后已保存")');
+    expect(stripped).toBe(true);
     expect((await sent()).length).toBe(sentBefore + 1);
     expect(await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine])).toBe(touchesBefore + 1);
     // Opening again does not record it a second time.
     await open();
     expect(await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine])).toBe(touchesBefore + 1);
+    await shot(page, 'workbench-resumed-touch-360');
   });
 
   it('when sign-in cannot complete, the manager is told what was not saved', async () => {

@@ -109,10 +109,3 @@ export function wecomReasonZh(err: unknown): string {
   if (err instanceof ApiError && err.isNetwork) return '网络连接失败';
   return '企业微信暂时无法完成该操作';
 }
-
-/** The toast of a failed 发送: what happened and what to do. */
-export function sendFailureMessage(err: unknown): string {
-  const why = wecomReasonZh(err);
-  if (why === '已取消') return '已取消发送';
-  return `发送失败：${why}。请在与客户的单聊中从工具栏打开侧边栏再发送，或点击“复制”后粘贴到聊天中。`;
-}

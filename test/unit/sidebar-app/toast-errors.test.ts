@@ -1,9 +1,4 @@
-import {
-  classifyError,
-  messageFor,
-  sendFailureMessage,
-  wecomReasonZh,
-} from '../../../sidebar-app/src/composables/errors';
+import { classifyError, messageFor, wecomReasonZh } from '../../../sidebar-app/src/composables/errors';
 import { useToast } from '../../../sidebar-app/src/composables/useToast';
 import { ApiError } from '../../../sidebar-app/src/services/http';
 import { WecomError } from '../../../sidebar-app/src/wecom/adapter';
@@ -60,13 +55,11 @@ describe('classifyError', () => {
   });
 });
 
-describe('sendFailureMessage / wecomReasonZh', () => {
-  it('says what happened and what to do, never the errMsg', () => {
-    const m = sendFailureMessage(new WecomError('sendChatMessage', 'sendChatMessage:fail_no permission'));
-    expect(m).toContain('发送失败');
-    expect(m).toContain('复制');
-    expect(m).not.toMatch(/[A-Za-z]/);
-    expect(sendFailureMessage(new WecomError('sendChatMessage', 'sendChatMessage:cancel'))).toBe('已取消发送');
+describe('wecomReasonZh', () => {
+  it('says what a JS-SDK failure means, never the errMsg', () => {
+    const m = wecomReasonZh(new WecomError('sendChatMessage', 'sendChatMessage:fail_no permission'));
+    expect(m).toBe('当前页面不在与客户的聊天中，或应用没有发送权限');
+    expect(wecomReasonZh(new WecomError('sendChatMessage', 'sendChatMessage:cancel'))).toBe('已取消');
     expect(wecomReasonZh(new WecomError('openEnterpriseChat', 'openEnterpriseChat:fail function not exist'))).toBe(
       '企业微信版本过低，请升级企业微信',
     );
