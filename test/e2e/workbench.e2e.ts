@@ -7,6 +7,9 @@ import { type E2EServer, launchChromium, newContext, shot, startServer } from '.
  * tag library), the tag sheet, 跟进记录, 今日待办 from the seeded demo, and no lost work when the
  * session expires during a tag change or a send.
  */
+/** A script card without attachments: one 发送 puts exactly one message into the chat. */
+const TEXT_ONLY = 'li[data-testid^="template-"]:not(:has([data-testid="attachments"])) [data-testid="send"]';
+
 interface Sent {
   msgtype: string;
   text?: { content: string };
@@ -212,14 +215,14 @@ describe('workbench sidebar at 360 px', () => {
     const touchesBefore = await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine]);
     await context.clearCookies();
     const relogin = page.waitForRequest((r) => r.url().endsWith('/api/sidebar/session') && r.method() === 'POST');
-    await page.locator('[data-testid="send"]').first().click();
+    await page.locator(TEXT_ONLY).first().click();
     await relogin;
     await page.waitForSelector('main[data-phase="card"]');
     await page.waitForSelector('[data-testid="unsaved"]');
     expect(await page.textContent('[data-testid="unsaved"]')).toContain('请重新点击发送');
     expect((await sent()).length).toBe(sentBefore);
     await page.click('[data-testid="unsaved-dismiss"]');
-    await page.locator('[data-testid="send"]').first().click();
+    await page.locator(TEXT_ONLY).first().click();
     await page.waitForSelector('[data-testid="toast"]:has-text("已发送")');
     expect((await sent()).length).toBe(sentBefore + 1);
     expect(await count('SELECT COUNT(*) AS n FROM touches WHERE external_userid = ?', [mine])).toBe(touchesBefore + 1);
@@ -241,7 +244,7 @@ describe('workbench sidebar at 360 px', () => {
       await route.continue({ headers });
     });
     const relogin = page.waitForRequest((r) => r.url().endsWith('/api/sidebar/session') && r.method() === 'POST');
-    await page.locator('[data-testid="send"]').first().click();
+    await page.locator(TEXT_ONLY).first().click();
     await relogin;
     await page.waitForSelector('main[data-phase="card"]');
     await page.waitForSelector('[data-testid="toast"]:has-text("重新登录后已保存")');
