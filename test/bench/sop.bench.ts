@@ -154,6 +154,7 @@ async function benchTarget(target: DbTarget): Promise<BenchResult[]> {
           cap,
           now,
           write: true,
+          ...(process.env.SOP_BENCH_PAGE ? { pageSize: Number(process.env.SOP_BENCH_PAGE) } : {}),
         }),
       );
     // Written to the database like the job does (the task rows are the task list).
@@ -203,7 +204,8 @@ async function benchTarget(target: DbTarget): Promise<BenchResult[]> {
 
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  for (const t of ['sqlite', 'mariadb'] as const) out.push(...(await benchTarget(t)));
+  const only = process.env.SOP_BENCH_TARGETS?.split(',');
+  for (const t of ['sqlite', 'mariadb'] as const) if (!only || only.includes(t)) out.push(...(await benchTarget(t)));
   return out;
 }
 
