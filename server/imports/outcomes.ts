@@ -1,14 +1,12 @@
 import { hash } from 'node:crypto';
-import { basename } from 'node:path';
 import type { DataSource, EntityManager } from 'typeorm';
 import { audit } from '../audit/audit';
-import { redactPhones } from '../customers/phone';
 import { isUniqueViolation } from '../db/data-source';
 import { type AttributableTouch, attribute, DAY_MS, DEFAULT_ATTRIBUTION_DAYS } from '../playbook/attribution';
 import { REAL_SEND_SQL } from '../playbook/performance-source';
 import { CsvInputError, inspectFile, readCsv } from './csv-source';
-import type { FileImportReport } from './service';
-import { AMOUNT_BANDS, parseDay, type RowIssue } from './specs';
+import { type CsvHeader, type FileImportReport, IssueLog, newFileReport, readImportHeader } from './report';
+import { AMOUNT_BANDS, parseDay } from './specs';
 import { batchSize, dialectOf, quoteId } from './upsert';
 
 /**
@@ -161,29 +159,6 @@ function parseRow(
   };
 }
 
-interface Header {
-  index: Map<string, number>;
-  width: number;
-}
-
-function readHeader(fields: string[]): { header: Header; unknown: string[] } {
-  const names = fields.map((f) => f.trim().toLowerCase());
-  const index = new Map<string, number>();
-  names.forEach((n, i) => {
-    if (index.has(n)) throw new CsvInputError(`header names column "${n}" twice`, 1);
-    index.set(n, i);
-  });
-  const missing = OUTCOME_COLUMNS.required.filter((c) => !index.has(c));
-  if (missing.length) {
-    throw new CsvInputError(
-      `header lacks required column(s) ${missing.join(', ')}; outcomes needs ${OUTCOME_COLUMNS.required.join(',')}`,
-      1,
-    );
-  }
-  const known = new Set([...OUTCOME_COLUMNS.required, ...OUTCOME_COLUMNS.optional]);
-  return { header: { index, width: names.length }, unknown: names.filter((n) => !known.has(n)) };
-}
-
 type CreditTouch = AttributableTouch & { userid: string };
 
 /** Real sends of a script between `from` and `to`, by bank customer. */
@@ -230,41 +205,25 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
   const facts = await inspectFile(opts.path);
   const report: OutcomeImportReport = {
     kind: 'outcomes',
-    file: basename(opts.path),
-    encoding: facts.encoding,
-    sha256: facts.sha256,
-    rows: 0,
-    errorRows: 0,
-    warningRows: 0,
-    issues: [],
-    issuesNotListed: 0,
+    ...newFileReport(opts.path, facts),
     inserted: 0,
     alreadyImported: 0,
     attributed: 0,
     unattributed: 0,
     windowDays,
-    applied: false,
-    refused: false,
     byEvent: {},
   };
-  const invalid = new Set<number>();
-  const warned = new Set<number>();
+  const issues = new IssueLog(report, maxIssues);
+  const { invalid, add: addIssue } = issues;
   /** Lines repeating an earlier line of the file: skipped in pass 2. */
   const repeated = new Set<number>();
-  const addIssue = (raw: RowIssue) => {
-    const i: RowIssue = { ...raw, reason: redactPhones(raw.reason), key: raw.key && redactPhones(raw.key) };
-    if (i.severity === 'error') invalid.add(i.line);
-    else warned.add(i.line);
-    if (report.issues.length < maxIssues) report.issues.push(i);
-    else report.issuesNotListed++;
-  };
 
   const customers: { id: string }[] = await db.query('SELECT id FROM customers');
   const known = new Set(customers.map((c) => c.id));
   customers.length = 0;
 
   // Pass 1: validate.
-  let header: Header | null = null;
+  let header: CsvHeader | null = null;
   let bytesRead = 0;
   let minAt = Number.POSITIVE_INFINITY;
   let maxAt = Number.NEGATIVE_INFINITY;
@@ -275,7 +234,7 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
     bytesRead = b;
   })) {
     if (!header) {
-      const h = readHeader(rec.fields);
+      const h = readImportHeader(rec.fields, OUTCOME_COLUMNS, 'outcomes');
       header = h.header;
       for (const u of h.unknown) {
         addIssue({
@@ -295,12 +254,12 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
       return i === undefined ? undefined : rec.fields[i];
     };
     const key = get('customer_id')?.trim() || undefined;
-    if (rec.fields.length !== h.width) {
+    if (rec.fields.length !== h.names.length) {
       addIssue({
         line: rec.line,
         key,
         severity: 'error',
-        reason: `expected ${h.width} fields, found ${rec.fields.length}`,
+        reason: `expected ${h.names.length} fields, found ${rec.fields.length}`,
       });
       continue;
     }
@@ -339,8 +298,7 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
   known.clear();
   progress('validate', report.rows, true);
   report.issues.sort((a, b) => a.line - b.line);
-  report.errorRows = invalid.size;
-  report.warningRows = [...warned].filter((l) => !invalid.has(l)).length;
+  issues.count();
 
   const write = opts.apply && invalid.size === 0;
   report.refused = opts.apply && !write;
@@ -469,13 +427,13 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
       inFlight.catch(() => undefined);
       await previous;
     };
-    let hdr: Header | null = null;
+    let hdr: CsvHeader | null = null;
     let rowsSeen = 0;
     for await (const rec of readCsv(opts.path, report.encoding, (b) => {
       bytesRead = b;
     })) {
       if (!hdr) {
-        hdr = readHeader(rec.fields).header;
+        hdr = readImportHeader(rec.fields, OUTCOME_COLUMNS, 'outcomes').header;
         continue;
       }
       rowsSeen++;

@@ -1,9 +1,8 @@
-import { basename } from 'node:path';
 import type { DataSource, EntityManager } from 'typeorm';
 import { audit } from '../audit/audit';
-import { redactPhones } from '../customers/phone';
-import { type CsvEncoding, CsvInputError, inspectFile, readCsv } from './csv-source';
-import { type DbRow, type DbValue, type ImportKind, type ImportSpec, type RowIssue, SPECS } from './specs';
+import { CsvInputError, inspectFile, readCsv } from './csv-source';
+import { type CsvHeader, type FileImportReport, IssueLog, newFileReport, readImportHeader } from './report';
+import { type DbRow, type DbValue, type ImportKind, type ImportSpec, SPECS } from './specs';
 import { batchSize, dialectOf, selectByKeysSql, upsertSql } from './upsert';
 
 /**
@@ -37,22 +36,7 @@ export interface ChangeSample {
   columns: string[];
 }
 
-/** What every import reports about its file, whatever it imports. */
-export interface FileImportReport {
-  file: string;
-  encoding: CsvEncoding;
-  sha256: string;
-  /** Data rows in the file (header excluded). */
-  rows: number;
-  errorRows: number;
-  warningRows: number;
-  issues: RowIssue[];
-  /** Issues beyond maxIssues, counted but not listed. */
-  issuesNotListed: number;
-  applied: boolean;
-  /** apply was asked but the file has errors (and, for table imports, skipInvalid was not given). */
-  refused: boolean;
-}
+export type { FileImportReport } from './report';
 
 export interface ImportReport extends FileImportReport {
   kind: ImportKind;
@@ -78,28 +62,7 @@ function sameValue(a: unknown, b: unknown): boolean {
   return String(na) === String(nb);
 }
 
-interface Header {
-  index: Map<string, number>;
-  names: string[];
-}
-
-function readHeader(fields: string[], spec: ImportSpec): { header: Header; unknown: string[] } {
-  const names = fields.map((f) => f.trim().toLowerCase());
-  const index = new Map<string, number>();
-  names.forEach((n, i) => {
-    if (index.has(n)) throw new CsvInputError(`header names column "${n}" twice`, 1);
-    index.set(n, i);
-  });
-  const missing = spec.required.filter((c) => !index.has(c));
-  if (missing.length) {
-    throw new CsvInputError(
-      `header lacks required column(s) ${missing.join(', ')}; ${spec.kind} needs ${spec.required.join(',')}`,
-      1,
-    );
-  }
-  const known = new Set([...spec.required, ...spec.optional]);
-  return { header: { index, names }, unknown: names.filter((n) => !known.has(n)) };
-}
+type Header = CsvHeader;
 
 async function loadKeys(db: DataSource, target: 'branches' | 'managers' | 'customers'): Promise<Set<string>> {
   const column = { branches: 'code', managers: 'userid', customers: 'id' }[target];
@@ -113,32 +76,15 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
   const facts = await inspectFile(opts.path);
   const report: ImportReport = {
     kind: opts.kind,
-    file: basename(opts.path),
-    encoding: facts.encoding,
-    sha256: facts.sha256,
-    rows: 0,
-    errorRows: 0,
-    warningRows: 0,
-    issues: [],
-    issuesNotListed: 0,
+    ...newFileReport(opts.path, facts),
     inserted: 0,
     updated: 0,
     unchanged: 0,
     skipped: 0,
-    applied: false,
-    refused: false,
     samples: [],
   };
-  const invalid = new Set<number>();
-  const warned = new Set<number>();
-  const addIssue = (raw: RowIssue) => {
-    // Messages echo input values; a shifted row can carry a phone number into any column.
-    const i: RowIssue = { ...raw, reason: redactPhones(raw.reason), key: raw.key && redactPhones(raw.key) };
-    if (i.severity === 'error') invalid.add(i.line);
-    else warned.add(i.line);
-    if (report.issues.length < maxIssues) report.issues.push(i);
-    else report.issuesNotListed++;
-  };
+  const issues = new IssueLog(report, maxIssues);
+  const { invalid, add: addIssue } = issues;
 
   const refSets = new Map<string, Set<string>>();
   for (const ref of spec.refs) refSets.set(ref.target, await loadKeys(db, ref.target));
@@ -155,7 +101,7 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
     bytesRead = b;
   })) {
     if (!header) {
-      const h = readHeader(rec.fields, spec);
+      const h = readImportHeader(rec.fields, spec, spec.kind);
       header = h.header;
       for (const u of h.unknown) {
         addIssue({
@@ -227,8 +173,7 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
   }
   progress('validate', report.rows, true);
   report.issues.sort((a, b) => a.line - b.line);
-  report.errorRows = invalid.size;
-  report.warningRows = [...warned].filter((l) => !invalid.has(l)).length;
+  issues.count();
   firstLine.clear();
   fileKeys.clear();
 
@@ -330,7 +275,7 @@ async function pass2(
 
   for await (const rec of readCsv(opts.path, report.encoding, onBytes)) {
     if (!header) {
-      header = readHeader(rec.fields, spec).header;
+      header = readImportHeader(rec.fields, spec, spec.kind).header;
       columns = spec.columnsFor(new Set(header.names));
       size = batchSize(columns.length + 2);
       continue;
