@@ -1,5 +1,5 @@
-import type { DataSource, EntityManager } from 'typeorm';
-import { Referral, ReferralCode } from '../db/entities';
+import { type DataSource, type EntityManager, In } from 'typeorm';
+import { ExternalContact, Referral, ReferralCode } from '../db/entities';
 
 /** SQL of the referral feature: codes (state → referrer) and the adds made through them. */
 
@@ -27,6 +27,14 @@ export const insertReferral = (db: Db, row: Omit<Referral, 'id'>) =>
 
 export const referralOf = (db: Db, referredExternalUserid: string) =>
   mgr(db).findOne(Referral, { where: { referredExternalUserid } });
+
+/** Was the same WeChat user (one unionid) already referred under another external_userid? */
+export async function referredByUnionid(db: Db, externalUserid: string, unionid: string): Promise<boolean> {
+  const twins = await mgr(db).find(ExternalContact, { where: { unionid }, select: { externalUserid: true } });
+  const ids = twins.map((t) => t.externalUserid).filter((id) => id !== externalUserid);
+  if (!ids.length) return false;
+  return (await mgr(db).countBy(Referral, { referredExternalUserid: In(ids) })) > 0;
+}
 
 /** First parting after the add (guarded, like campaign enrollments). */
 export async function markReferralParted(db: Db, externalUserid: string, userid: string, at: number): Promise<void> {

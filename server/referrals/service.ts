@@ -86,12 +86,14 @@ export async function createReferralCode(
  */
 export async function recordReferralAdd(
   db: DataSource,
-  f: { externalUserid: string; userid: string; state: string | null; addedAt: number },
+  f: { externalUserid: string; userid: string; state: string | null; addedAt: number; unionid?: string | null },
 ): Promise<{ reason: string } | null> {
   if (!f.state?.startsWith(REFERRAL_STATE_PREFIX)) return null;
   const code = await repo.codeOfState(db, f.state);
   if (!code) return null;
   if (await repo.referralOf(db, f.externalUserid)) return null;
+  // The same person back under another external_userid (matched by unionid, as for campaigns).
+  if (f.unionid && (await repo.referredByUnionid(db, f.externalUserid, f.unionid))) return null;
   const self = code.referrerExternalUserid === f.externalUserid;
   // Someone who followed any manager before this add is not a new customer the referrer brought.
   const known = !self && (await campaignRepo.followedBefore(db, f.externalUserid, f.addedAt));

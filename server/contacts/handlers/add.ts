@@ -152,7 +152,13 @@ export function addHandler(half: boolean) {
         now,
       });
       // Referrals (MGM): a referral code's state attributes the add to its referrer (server/referrals).
-      await recordReferralAdd(db, { externalUserid, userid, state, addedAt });
+      await recordReferralAdd(db, {
+        externalUserid,
+        userid,
+        state,
+        addedAt,
+        unionid: detail.external_contact.unionid ?? null,
+      });
     }
 
     // 3. Tags last: the slowest part, and the least urgent. Campaign attribution is never a

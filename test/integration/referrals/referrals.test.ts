@@ -81,17 +81,28 @@ describe.each(DB_TARGETS)('referrals (MGM) on %s', (target) => {
       await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: sAdd.externalUserId!, state: self.state });
       await h.settle();
 
+      // U: one WeChat user (one unionid) through C002's code, then back under a second external_userid.
+      const c2 = (await referralsCreateCommand({ customerId: 'C002', manager: 'li_hz01' }, ctx(true))).json as {
+        state: string;
+      };
+      for (const id of ['wmunionref00000000000000000A', 'wmunionref00000000000000000B']) {
+        h.fake.contacts.set(id, { external_userid: id, name: '客户', type: 1, gender: 0, unionid: 'oUnion-ref' });
+        await simulateAddContact(h.app, { userid: 'li_hz01', externalUserId: id, state: c2.state });
+        await h.settle();
+      }
+
       const referrals = await h.app.db.manager.find(Referral, { order: { id: 'ASC' } });
       expect(referrals.map((r) => [r.referredExternalUserid, r.reason, r.referrerCustomerId])).toEqual([
         [a.externalUserId, 'eligible', 'C001'],
         [b.externalUserId, 'eligible', 'C001'],
         [k.externalUserId, 'existing_contact', 'C001'],
         [sAdd.externalUserId, 'self', null],
+        ['wmunionref00000000000000000A', 'eligible', 'C002'],
       ]);
       expect(referrals[1].deletedAt).not.toBeNull();
-      expect(referrals.map((r) => r.branchCode)).toEqual(['HZ02', 'HZ02', 'HZ02', 'HZ01']);
+      expect(referrals.map((r) => r.branchCode)).toEqual(['HZ02', 'HZ02', 'HZ02', 'HZ01', 'HZ01']);
 
-      // Before the stay: nothing. After it: A only, once, even with two runs side by side.
+      // Before the stay: nothing. After it: A and U, once each, even with two runs side by side.
       h.clock.now = t0 + 29 * DAY;
       expect((await runJobNow(h.app, 'referral-rewards')).result).toEqual({ rewarded: 0, skipped: 0 });
       h.clock.now = t0 + 31 * DAY;
@@ -102,12 +113,17 @@ describe.each(DB_TARGETS)('referrals (MGM) on %s', (target) => {
         target === 'mariadb'
           ? await Promise.all([rewardStayedReferrals(h.app.db, cfg), rewardStayedReferrals(h.app.db, cfg)])
           : [await rewardStayedReferrals(h.app.db, cfg), await rewardStayedReferrals(h.app.db, cfg)];
-      expect(r1.rewarded + r2.rewarded).toBe(1);
+      expect(r1.rewarded + r2.rewarded).toBe(2);
       expect((await runJobNow(h.app, 'referral-rewards')).result).toEqual({ rewarded: 0, skipped: 0 });
-      const outbox = await h.app.db.manager.findBy(RewardOutbox, { campaignCode: 'referral' });
-      expect(outbox).toHaveLength(1);
-      expect(outbox[0].idempotencyKey).toBe(`referral:${a.externalUserId}`);
-      expect(JSON.parse(outbox[0].body)).toMatchObject({
+      const outbox = await h.app.db.manager.find(RewardOutbox, {
+        where: { campaignCode: 'referral' },
+        order: { id: 'ASC' },
+      });
+      expect(outbox.map((o) => o.idempotencyKey).sort()).toEqual(
+        [`referral:${a.externalUserId}`, 'referral:wmunionref00000000000000000A'].sort(),
+      );
+      const aRow = outbox.find((o) => o.idempotencyKey === `referral:${a.externalUserId}`);
+      expect(JSON.parse(aRow!.body)).toMatchObject({
         type: 'referral',
         reward: { kind: 'voucher', amount: 50 },
         referrer: { customerId: 'C001' },
@@ -119,20 +135,22 @@ describe.each(DB_TARGETS)('referrals (MGM) on %s', (target) => {
       // The same outbox delivers it, signed; the sandbox bank accepts it once.
       await runJobNow(h.app, 'reward-delivery');
       await runJobNow(h.app, 'reward-delivery');
-      expect(await h.app.db.manager.findOneByOrFail(RewardOutbox, { campaignCode: 'referral' })).toMatchObject({
-        status: 'sent',
-      });
+      expect((await h.app.db.manager.findBy(RewardOutbox, { campaignCode: 'referral' })).map((o) => o.status)).toEqual([
+        'sent',
+        'sent',
+      ]);
       const got = h.app.sandbox!.rewards.received.filter((x) => x.key === `referral:${a.externalUserId}`);
       expect(got.map((x) => x.outcome)).toEqual(['accepted']);
 
       // The ranking by branch.
       const ranks = (await referralsReportCommand({ format: 'json' }, ctx())).json as ReferrerRank[];
       expect(ranks).toEqual([
-        { branch: 'HZ01', rank: 1, referrer: sAdd.externalUserId, referred: 1, eligible: 0, parted: 0, rewarded: 0 },
+        { branch: 'HZ01', rank: 1, referrer: 'C002', referred: 1, eligible: 1, parted: 0, rewarded: 1 },
+        { branch: 'HZ01', rank: 2, referrer: sAdd.externalUserId, referred: 1, eligible: 0, parted: 0, rewarded: 0 },
         { branch: 'HZ02', rank: 1, referrer: 'C001', referred: 3, eligible: 2, parted: 1, rewarded: 1 },
       ]);
       const csv = (await referralsReportCommand({ format: 'csv' }, ctx())).output as string;
-      expect(csv.split('\n')[2]).toBe('HZ02,1,C001,3,2,1,1');
+      expect(csv.split('\n')[3]).toBe('HZ02,1,C001,3,2,1,1');
     }, 120_000);
   });
 
