@@ -124,9 +124,16 @@ function scoreWith(
     reasons?.push(customer.segment);
   } else if (customer) return null;
 
+  // Plain loops, no closures: this runs for every candidate of every card.
   const tags = t.bankTags;
   if (tags?.length && customer) {
-    const hit = tags.find((tag) => customer.bankTags.includes(tag));
+    let hit: string | undefined;
+    for (const tag of tags) {
+      if (customer.bankTags.includes(tag)) {
+        hit = tag;
+        break;
+      }
+    }
     if (hit === undefined) return null;
     score += SCORE.tagMatch;
     reasons?.push(hit);
@@ -135,7 +142,14 @@ function scoreWith(
   if (t.mine) score += SCORE.mine;
   const product = t.product;
   if (product) {
-    if (customer?.bankTags.some((tag) => tag.includes(product))) score += SCORE.product;
+    if (customer) {
+      for (const tag of customer.bankTags) {
+        if (tag.includes(product)) {
+          score += SCORE.product;
+          break;
+        }
+      }
+    }
     if (env.campaignProducts?.size && env.campaignProducts.has(t.productKey ?? product.trim().toLowerCase())) {
       score += SCORE.campaign;
       reasons?.push(REASON.campaign);
@@ -225,6 +239,47 @@ export interface RankedInput<T extends ScoreInput> extends Ranked {
   t: T;
 }
 
+const ID_SPAN = 2 ** 26;
+const SCORE_BIAS = 10_000_000;
+
+/**
+ * The eligible candidates (score not null), score descending then id ascending. Scores are whole
+ * hundredths (SCORE values are integers, the results term is rounded to 0.01), so with ids below
+ * 2^26 the order packs exactly into one number per candidate and a Float64Array sorts it without a
+ * comparator call; any other input takes the comparator sort.
+ */
+function sortByScore<T extends ScoreInput>(
+  candidates: readonly T[],
+  scoreOf: (t: T) => number | null,
+): { t: T; score: number }[] {
+  const eligible: { t: T; score: number }[] = [];
+  const keys = new Float64Array(candidates.length);
+  let packable = true;
+  for (const t of candidates) {
+    const score = scoreOf(t);
+    if (score === null) continue;
+    const hundredths = Math.round(score * 100);
+    if (
+      packable &&
+      (!Number.isInteger(t.id) || t.id < 0 || t.id >= ID_SPAN || Math.abs(score * 100 - hundredths) > 1e-6)
+    ) {
+      packable = false;
+    }
+    keys[eligible.length] = (SCORE_BIAS - hundredths) * ID_SPAN + t.id;
+    eligible.push({ t, score });
+  }
+  if (!packable || eligible.length < 2) {
+    return eligible.sort((a, b) => b.score - a.score || a.t.id - b.t.id);
+  }
+  const byId = new Map<number, { t: T; score: number }>();
+  for (const e of eligible) byId.set(e.t.id, e);
+  if (byId.size !== eligible.length) return eligible.sort((a, b) => b.score - a.score || a.t.id - b.t.id);
+  const sorted = keys.subarray(0, eligible.length).sort();
+  const out: { t: T; score: number }[] = new Array(eligible.length);
+  for (let i = 0; i < sorted.length; i++) out[i] = byId.get(sorted[i]! % ID_SPAN) as { t: T; score: number };
+  return out;
+}
+
 /**
  * Scores every candidate, keeps one wording per variant group (unless searching), sorts (score
  * desc, id asc) and returns the first `limit`. The wording of a group is chosen among the wordings
@@ -240,12 +295,7 @@ export function rankTemplates<T extends ScoreInput>(
   env: RankEnv,
   limit: number,
 ): RankedInput<T>[] {
-  const eligible: { t: T; score: number }[] = [];
-  for (const t of candidates) {
-    const score = scoreWith(t, customer, stage, q, env, null);
-    if (score !== null) eligible.push({ t, score });
-  }
-  eligible.sort((a, b) => b.score - a.score || a.t.id - b.t.id);
+  const eligible = sortByScore(candidates, (t) => scoreWith(t, customer, stage, q, env, null));
   let keep: (t: T) => boolean = () => true;
   if (!q) {
     const groups = groupIds(eligible.map((e) => e.t));

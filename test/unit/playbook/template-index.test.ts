@@ -1,8 +1,10 @@
 // The in-memory template index returns the same suggestions as ranking every script.
 
-import { rankTemplates } from '../../../server/playbook/ranking';
+import { seededRandom } from '../../../server/lib/seeded-random';
+import { rankTemplate, rankTemplates, variantChoices } from '../../../server/playbook/ranking';
 import { TemplateIndex } from '../../../server/playbook/template-index';
 import type { TemplateCustomer } from '../../../server/playbook/types';
+import type { VariantStats } from '../../../server/playbook/variant-performance';
 import { generateLibrary } from '../../helpers/template-library';
 
 describe('TemplateIndex', () => {
@@ -72,5 +74,44 @@ describe('TemplateIndex', () => {
     };
     const hits = index.rank({ managerUserid: 'm1', stage: 1, customer, now, q: '理财', limit: 50 }, {});
     expect(new Set(hits.map((h) => h.t.stage)).size).toBeGreaterThan(2);
+  });
+
+  it('rankTemplates returns what the plain definition does: every candidate scored with reasons, one wording per group, sorted by score then id', () => {
+    const byTemplate = new Map<number, VariantStats>();
+    const r = seededRandom(3);
+    for (const t of all) {
+      const sends = Math.floor(r() * 300);
+      byTemplate.set(t.id, { sends, conversions: Math.floor(sends * r() * 0.2), churns: 0 });
+    }
+    const env = { campaignProducts: new Set(['基金定投']), performance: { byTemplate, baseline: 0.1 } };
+    for (let i = 0; i < 40; i++) {
+      const customer: TemplateCustomer = {
+        externalUserId: `wm-ref-${i}`,
+        maskedName: '',
+        gender: 0,
+        segment: [null, '代发', '高潜', '流降'][i % 4] ?? null,
+        bankTags: i % 3 === 0 ? ['代发工资'] : [],
+        usedTemplateIds: [1 + i, 40 + i * 7],
+      };
+      const stage = 1 + (i % 4);
+      const manager = `m${i % 50}`;
+      const candidates = index.candidates({ channel: 'chat', managerUserid: manager, stage, customer, now });
+      const ranked = candidates.flatMap((t) => {
+        const x = rankTemplate(t, customer, stage, '', env);
+        return x ? [{ t, ...x }] : [];
+      });
+      const choices = variantChoices(
+        ranked.map((x) => x.t),
+        customer,
+        env.performance,
+      );
+      const expected = ranked
+        .filter((x) => !x.t.variantGroup || choices.get(x.t.variantGroup) === x.t.id)
+        .sort((a, b) => b.score - a.score || a.t.id - b.t.id)
+        .slice(0, 20)
+        .map((x) => [x.t.id, x.score, x.reasons]);
+      const got = rankTemplates(candidates, customer, stage, '', env, 20).map((x) => [x.t.id, x.score, x.reasons]);
+      expect(got).toEqual(expected);
+    }
   });
 });
