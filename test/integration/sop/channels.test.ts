@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeContext } from '../../../scripts/commands/context';
+import { sopApplyCommand, sopRunCommand } from '../../../scripts/commands/sop';
+import { SopOccurrence, SopTarget, SopTask } from '../../../server/db/entities';
+import { runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
+import { planStatus } from '../../../server/sop/service';
+import { DB_TARGETS } from '../../helpers/db';
+import { type Harness, harness } from '../contacts/harness';
+import { CUSTOMERS, DELETED, seedSop } from './seed';
+
+const HOUR = 3_600_000;
+/** Monday 2026-12-07 00:00 China time. */
+const MONDAY = Date.UTC(2026, 11, 6, 16, 0);
+
+describe.each(DB_TARGETS)('SOP journeys and moments on %s', (target) => {
+  let h: Harness;
+  let tpl: Awaited<ReturnType<typeof seedSop>>;
+  const dir = mkdtempSync(join(tmpdir(), 'sop-ch-'));
+  const ctx = (apply = false) =>
+    makeContext({ db: h.app.db, config: h.app.config, now: () => h.clock.now, apply, wecom: async () => h.app.wecom });
+  const file = (name: string, body: object) => {
+    const p = join(dir, name);
+    writeFileSync(p, JSON.stringify(body));
+    return p;
+  };
+  const deps = (holder: string): SopDeps => ({
+    db: h.app.db,
+    wecom: h.app.wecom,
+    now: () => h.clock.now,
+    config: h.app.config.sop,
+    agentId: h.app.config.wecom.agentId,
+    publicBaseUrl: h.app.config.publicBaseUrl,
+    holder,
+  });
+
+  beforeAll(async () => {
+    h = await harness(target);
+    // The seed's relations began on Sunday 09:00 (China time).
+    h.clock.now = MONDAY + 9 * HOUR;
+    tpl = await seedSop(h.app.db, h.fake, h.clock.now);
+  });
+  afterAll(async () => h.close());
+
+  test('journey steps reach the customers added that many days before, once per day and step', async () => {
+    const journey = {
+      id: 'new-customer-journey',
+      name: '新客旅程',
+      channel: 'chat',
+      audience: { customers: {} },
+      schedule: {
+        steps: [
+          { day: 1, template: tpl.chat },
+          { day: 3, template: tpl.chat2 },
+        ],
+        at: '10:00',
+      },
+    };
+    await sopApplyCommand({ file: file('journey.json', journey) }, ctx(true));
+    h.clock.now = MONDAY + 10 * HOUR + 5 * 60_000;
+    const dry = await sopRunCommand({ id: 'new-customer-journey' }, ctx());
+    expect(dry.output).toContain(`occurrence 2026-12-07#d1: would reach ${CUSTOMERS.length} target(s)`);
+    expect(dry.output).toContain('occurrence 2026-12-07#d3: would reach 0 target(s)');
+    await runSopDelivery(deps('a'));
+    await runSopDelivery(deps('b'));
+    const occ = await h.app.db.manager.find(SopOccurrence, {
+      where: { planId: 'new-customer-journey' },
+      order: { occurrenceKey: 'ASC' },
+    });
+    expect(occ.map((o) => [o.occurrenceKey, o.templateId, o.targets, o.skippedDeleted])).toEqual([
+      ['2026-12-07#d1', tpl.chat, CUSTOMERS.length, 1],
+      ['2026-12-07#d3', tpl.chat2, 0, 0],
+    ]);
+    const targets = await h.app.db.manager.find(SopTarget, { where: { occurrenceId: occ[0].id } });
+    expect(targets.map((t) => t.targetId).sort()).toEqual(CUSTOMERS.map((c) => c.ext).sort());
+    expect(targets.map((t) => t.targetId)).not.toContain(DELETED.ext);
+    const singles = [...h.fake.massSend.tasks.values()].filter((t) => t.chatType === 'single');
+    expect(singles.map((t) => t.sender).sort()).toEqual([...new Set(CUSTOMERS.map((c) => c.userid))].sort());
+    expect(singles.find((t) => t.sender === 'wang_hz01')!.text).toContain('王经理');
+  });
+
+  test('moments: one add_moment_task per sender of the branches; publishing completes it', async () => {
+    const plan = {
+      id: 'weekend-class',
+      name: '周末理财小课堂',
+      channel: 'moments',
+      audience: { customers: { branches: ['HZ01'] } },
+      schedule: '30 10 * * 1',
+      template: tpl.moments,
+    };
+    await sopApplyCommand({ file: file('moments.json', plan) }, ctx(true));
+    h.clock.now = MONDAY + 10 * HOUR + 31 * 60_000;
+    const before = h.fake.count('externalcontact/add_moment_task');
+    await runSopDelivery(deps('a'));
+    await runSopDelivery(deps('b'));
+    expect(h.fake.count('externalcontact/add_moment_task') - before).toBe(2);
+    const tasks = await h.app.db.manager.find(SopTask, { where: { planId: 'weekend-class' } });
+    expect(tasks.map((t) => [t.senderUserid, t.kind, t.status]).sort()).toEqual([
+      ['li_hz01', 'moment', 'open'],
+      ['wang_hz01', 'moment', 'open'],
+    ]);
+    const wang = tasks.find((t) => t.senderUserid === 'wang_hz01')!;
+    h.fake.massSend.publish(wang.msgid as string, 'wang_hz01');
+    h.clock.now += 11 * 60_000;
+    await runSopDelivery(deps('a'));
+    const s = await planStatus(h.app.db, 'weekend-class');
+    expect(s.rows.find((r) => r.sender === 'wang_hz01')).toMatchObject({ senderConfirmed: 1, open: 0 });
+    expect(s.rows.find((r) => r.sender === 'li_hz01')).toMatchObject({ senderConfirmed: 0, open: 1 });
+  });
+});
