@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { audit } from '../audit/audit';
 import { canonicalCustomerId } from '../customers/ids';
 import { hashPhone } from '../customers/phone';
-import { isUniqueViolation } from '../db/data-source';
+import { driverErrorCode, isUniqueViolation } from '../db/data-source';
 import { Allocation, type AllocationSource, Customer, ExternalContact } from '../db/entities';
 import { AppError } from '../errors';
 import { type AllocationIndex, buildIndex } from './allocation-index';
@@ -229,10 +229,7 @@ export class CustomerAllocationOpen extends Error {
 }
 
 /** MariaDB chose this transaction as a deadlock victim (it was rolled back; running it again is safe). */
-function isDeadlock(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return (e?.driverError?.code ?? e?.code) === 'ER_LOCK_DEADLOCK';
-}
+const isDeadlock = (err: unknown): boolean => driverErrorCode(err) === 'ER_LOCK_DEADLOCK';
 
 /** Whether the decision must fit under its manager's capacity (the engine applied capacity to it). */
 export function capacityApplies(plan: AllocationPlan): boolean {

@@ -140,6 +140,7 @@ export async function entryRoutes(app: FastifyInstance, opts: EntryRouteOptions)
             now: app.now,
             ttlMs: opts.allocationTtlMs ?? app.config.entry.allocationTtlHours * 3_600_000,
             client: clientOf(req),
+            log: req.log,
           },
           { ...body, customerId },
         );

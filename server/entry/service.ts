@@ -34,7 +34,11 @@ export interface EntryDeps {
   ttlMs?: number;
   /** Who asked, for the audit trail (the x-entry-client header or the IP). */
   client: string;
+  /** Where failed clean-ups are reported (ids and error messages only). */
+  log?: { warn(obj: Record<string, unknown>, msg: string): void };
 }
+
+const errorText = (err: unknown) => String((err as Error)?.message ?? err).slice(0, 300);
 
 async function answerFor(db: DataSource, row: Allocation): Promise<EntryAnswer> {
   const [manager, branch] = await Promise.all([
@@ -200,8 +204,22 @@ async function allocateNew(deps: EntryDeps, req: EntryRequest, openKey: string |
       await auditDecision(tx, plan, { ...row, ...done }, actor);
     });
   } catch (err) {
-    // The contact way exists at WeCom but nothing here points at it: remove it (best effort).
-    await wecom.delContactWay(way.config_id).catch(() => undefined);
+    // The contact way exists at WeCom but nothing here points at it: remove it. If WeCom refuses,
+    // it stays orphaned there: say so in the log and the audit trail, never silently.
+    await wecom.delContactWay(way.config_id).catch(async (delErr) => {
+      deps.log?.warn(
+        { configId: way.config_id, allocationId: plan.id, error: errorText(delErr) },
+        'orphaned contact way could not be deleted at WeCom',
+      );
+      await audit(db, {
+        actor,
+        action: 'contact_way.orphaned',
+        subject: `contact_way:${way.config_id}`.slice(0, 128),
+        detail: { allocationId: plan.id, userid, error: errorText(delErr) },
+      }).catch((auditErr) =>
+        deps.log?.warn({ configId: way.config_id, error: errorText(auditErr) }, 'orphaned contact way not audited'),
+      );
+    });
     await giveBack(deps, plan, row);
     throw err;
   }
@@ -210,7 +228,12 @@ async function allocateNew(deps: EntryDeps, req: EntryRequest, openKey: string |
 
 /** The reservation is not going to be used: delete it (its slot and customer key are free again). */
 async function giveBack(deps: EntryDeps, plan: AllocationPlan, row: Allocation): Promise<void> {
-  await repo.deleteOpenAllocation(deps.db, row.id).catch(() => undefined);
+  // A reservation left behind expires with its TTL; log it so an outage's leftovers are visible.
+  await repo
+    .deleteOpenAllocation(deps.db, row.id)
+    .catch((err) =>
+      deps.log?.warn({ allocationId: row.id, error: errorText(err) }, 'unused allocation reservation not deleted'),
+    );
   if (plan.decision.userid && plan.decision.reason !== 'added_manager')
     plan.index.releaseAssignment(plan.decision.userid);
 }
