@@ -5,7 +5,13 @@ import { Branch, Manager, type ScriptTemplate, SopOccurrence, SopTask } from '..
 import { prepared } from '../playbook/library';
 import type { TemplateAttachment } from '../playbook/types';
 import type { WecomApi } from '../wecom/api-types';
-import { ERR_NO_SENDABLE, ERR_REMIND_LIMIT, ERR_TASK_CANCELLED, wecomErrorInfo } from '../wecom/errors';
+import {
+  ERR_NO_SENDABLE,
+  ERR_REMIND_LIMIT,
+  ERR_TASK_CANCELLED,
+  LOCAL_LIMIT_ERRCODE,
+  wecomErrorInfo,
+} from '../wecom/errors';
 import type { PlanFile } from './plan-file';
 import { type PlanProgress, planOccurrence } from './planner';
 import * as repo from './repo';
@@ -47,6 +53,8 @@ export interface SopDeps {
 const PLAN_LEASE_MS = 120_000;
 const TASK_CLAIM_MS = 120_000;
 const MAX_CREATE_ATTEMPTS = 5;
+/** WeCom allows 10 add_moment_task per minute per corp (PROTOCOL-SOP.md §4); the job runs every minute. */
+const MOMENTS_PER_RUN = 10;
 /** A task nobody sent within this long is closed (its targets released from the cap). */
 const TASK_EXPIRY_MS = 7 * 86_400_000;
 const DAY_MS = 86_400_000;
@@ -274,11 +282,17 @@ export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number
   );
   const templates = new Map<number, ScriptTemplate | null>();
   const occurrences = new Map<number, SopOccurrence | null>();
+  let moments = 0;
   for (const id of ids) {
     if (d.signal?.aborted) break;
     const now = d.now();
     const task = await repo.claimTask(d.db, id, 'pending', d.holder, now, now + TASK_CLAIM_MS);
     if (!task) continue;
+    if (task.kind === 'moment' && ++moments > MOMENTS_PER_RUN) {
+      // Next minute: the per-corp moment quota, not a failure.
+      await repo.settleTask(d.db, task.id, d.holder, {});
+      continue;
+    }
     const plan = await repo.findPlan(d.db, task.planId);
     if (plan?.status !== 'active') {
       // Paused: wait (cancelled ones are swept by cancelCancelledPlans).
@@ -342,6 +356,9 @@ export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number
           completedAt: d.now(),
           updatedAt: d.now(),
         });
+      } else if (e.errcode === LOCAL_LIMIT_ERRCODE) {
+        // Our own rate limiter said wait: try again next run without spending an attempt.
+        await repo.settleTask(d.db, task.id, d.holder, { lastError: errText(err), updatedAt: d.now() });
       } else if (e.kind === 'retryable' && task.attempts + 1 < MAX_CREATE_ATTEMPTS) {
         await repo.settleTask(d.db, task.id, d.holder, {
           attempts: task.attempts + 1,
