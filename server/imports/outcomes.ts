@@ -5,7 +5,15 @@ import { isUniqueViolation } from '../db/data-source';
 import { type AttributableTouch, attribute, DAY_MS, DEFAULT_ATTRIBUTION_DAYS } from '../playbook/attribution';
 import { REAL_SEND_SQL } from '../playbook/performance-source';
 import { CsvInputError, inspectFile, readCsv } from './csv-source';
-import { type CsvHeader, type FileImportReport, IssueLog, newFileReport, readImportHeader } from './report';
+import {
+  type CsvHeader,
+  type FileImportReport,
+  fieldsOf,
+  IssueLog,
+  newFileReport,
+  readImportHeader,
+  widthIssue,
+} from './report';
 import { AMOUNT_BANDS, parseDay } from './specs';
 import { batchSize, dialectOf, quoteId } from './upsert';
 
@@ -249,18 +257,11 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
     report.rows++;
     if (report.rows % PROGRESS_EVERY === 0) progress('validate', report.rows);
     const h = header;
-    const get = (c: string) => {
-      const i = h.index.get(c);
-      return i === undefined ? undefined : rec.fields[i];
-    };
+    const get = fieldsOf(h, rec.fields);
     const key = get('customer_id')?.trim() || undefined;
-    if (rec.fields.length !== h.names.length) {
-      addIssue({
-        line: rec.line,
-        key,
-        severity: 'error',
-        reason: `expected ${h.names.length} fields, found ${rec.fields.length}`,
-      });
+    const wrongWidth = widthIssue(h, rec, key);
+    if (wrongWidth) {
+      addIssue(wrongWidth);
       continue;
     }
     const row = parseRow(
@@ -440,14 +441,7 @@ export async function runOutcomeImport(db: DataSource, opts: OutcomeImportOption
       if (rowsSeen % PROGRESS_EVERY === 0) progress('write', rowsSeen);
       if (repeated.has(rec.line)) continue;
       const h = hdr;
-      const row = parseRow(
-        (c) => {
-          const i = h.index.get(c);
-          return i === undefined ? undefined : rec.fields[i];
-        },
-        () => {},
-        opts.now,
-      );
+      const row = parseRow(fieldsOf(h, rec.fields), () => {}, opts.now);
       if (!row) continue;
       batch.push(row);
       if (batch.length >= size) await flush();

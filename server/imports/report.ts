@@ -93,3 +93,22 @@ export function readImportHeader(
   const known = new Set([...columns.required, ...columns.optional]);
   return { header: { index, names }, unknown: names.filter((n) => !known.has(n)) };
 }
+
+/** A record's field by column name (undefined for a column the file lacks). */
+export const fieldsOf =
+  (h: CsvHeader, fields: string[]) =>
+  (column: string): string | undefined => {
+    const i = h.index.get(column);
+    return i === undefined ? undefined : fields[i];
+  };
+
+/** The error for a record whose field count differs from the header's, or null. */
+export function widthIssue(h: CsvHeader, rec: { line: number; fields: string[] }, key?: string): RowIssue | null {
+  if (rec.fields.length === h.names.length) return null;
+  return {
+    line: rec.line,
+    key,
+    severity: 'error',
+    reason: `expected ${h.names.length} fields, found ${rec.fields.length}`,
+  };
+}

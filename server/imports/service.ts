@@ -1,7 +1,15 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { audit } from '../audit/audit';
 import { CsvInputError, inspectFile, readCsv } from './csv-source';
-import { type CsvHeader, type FileImportReport, IssueLog, newFileReport, readImportHeader } from './report';
+import {
+  type CsvHeader,
+  type FileImportReport,
+  fieldsOf,
+  IssueLog,
+  newFileReport,
+  readImportHeader,
+  widthIssue,
+} from './report';
 import { type DbRow, type DbValue, type ImportKind, type ImportSpec, SPECS } from './specs';
 import { batchSize, dialectOf, selectByKeysSql, upsertSql } from './upsert';
 
@@ -116,18 +124,11 @@ export async function runImport(db: DataSource, opts: ImportOptions): Promise<Im
     report.rows++;
     if (report.rows % PROGRESS_EVERY === 0) progress('validate', report.rows);
     const h: Header = header;
-    const get = (csv: string) => {
-      const i = h.index.get(csv);
-      return i === undefined ? undefined : rec.fields[i];
-    };
+    const get = fieldsOf(h, rec.fields);
     const key = (spec.keyOf ? spec.keyOf(get) : rec.fields[h.index.get(spec.keyCsv)!]) || undefined;
-    if (rec.fields.length !== h.names.length) {
-      addIssue({
-        line: rec.line,
-        key,
-        severity: 'error',
-        reason: `expected ${h.names.length} fields, found ${rec.fields.length}`,
-      });
+    const wrongWidth = widthIssue(h, rec, key);
+    if (wrongWidth) {
+      addIssue(wrongWidth);
       continue;
     }
     const row = spec.parse(
@@ -284,14 +285,7 @@ async function pass2(
     if (seen % PROGRESS_EVERY === 0) progress('write', seen);
     if (invalid.has(rec.line)) continue;
     const h: Header = header;
-    const row = spec.parse(
-      (csv) => {
-        const i = h.index.get(csv);
-        return i === undefined ? undefined : rec.fields[i];
-      },
-      () => {},
-      { phoneSalt: opts.phoneSalt },
-    );
+    const row = spec.parse(fieldsOf(h, rec.fields), () => {}, { phoneSalt: opts.phoneSalt });
     if (!row) continue;
     batch.push(row);
     if (batch.length >= size) await flush();
