@@ -1,6 +1,8 @@
 import { hashPhone } from '../../../server/customers/phone';
 import { Allocation, AuditEntry, ContactWay, Customer } from '../../../server/db/entities';
+import { entryAllocate } from '../../../server/entry/service';
 import { signEntry } from '../../../server/entry/signature';
+import type { WecomApi } from '../../../server/wecom/api-types';
 import { DB_TARGETS } from '../../helpers/db';
 import { HZ_WEST } from '../allocation/seed';
 import { type Harness, harness } from '../contacts/harness';
@@ -173,5 +175,57 @@ describe.each(DB_TARGETS)('POST /api/entry/allocate on %s', (target) => {
     // Another client has its own budget.
     const other = await as('h5', 'h5-secret-0123456789abc', { customerId: 'C002', lat: HZ_WEST.lat, lng: HZ_WEST.lng });
     expect(other.statusCode).toBe(200);
+  });
+
+  test('a contact way WeCom keeps after a failed write is logged and audited (contact_way.orphaned)', async () => {
+    const { app, fake } = h;
+    const warnings: string[] = [];
+    let configId = '';
+    // A concurrent writer takes the config id first, so our transaction fails after WeCom made the
+    // way; WeCom then refuses the clean-up.
+    const wecom = new Proxy(app.wecom, {
+      get(target, prop) {
+        if (prop === 'addContactWay') {
+          return async (body: Parameters<WecomApi['addContactWay']>[0]) => {
+            const way = await target.addContactWay(body);
+            configId = way.config_id;
+            await app.db.getRepository(ContactWay).insert({
+              configId,
+              userid: 'wang_hz01',
+              state: 'taken-elsewhere',
+              purpose: 'allocation',
+              campaign: null,
+              qrCode: null,
+              allocationId: null,
+              createdAt: h.clock.now,
+              deletedAt: null,
+            });
+            return way;
+          };
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    fake.failNext('externalcontact/del_contact_way', 60111);
+    await expect(
+      entryAllocate(
+        {
+          db: app.db,
+          wecom,
+          salt: app.config.phoneHashSalt,
+          now: () => h.clock.now,
+          client: 'test',
+          log: { warn: (_o, msg) => warnings.push(msg) },
+        },
+        { lat: HZ_WEST.lat, lng: HZ_WEST.lng },
+      ),
+    ).rejects.toThrow();
+    expect(configId).not.toBe('');
+    expect(warnings).toContain('orphaned contact way could not be deleted at WeCom');
+    const audited = await app.db
+      .getRepository(AuditEntry)
+      .findOneBy({ action: 'contact_way.orphaned', subject: `contact_way:${configId}` });
+    expect(audited).not.toBeNull();
   });
 });
