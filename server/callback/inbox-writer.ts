@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { isTransientLockError } from '../db/data-source';
+import { sqliteGateOf } from '../db/sqlite-gate';
 
 export interface InboxInsert {
   dedupKey: string;
@@ -128,6 +129,9 @@ export class InboxWriter {
         rows.map((r) => stmt.run(r.dedupKey, r.receivedAt, r.sentAt, r.payload, r.receivedAt).changes === 1),
       );
     }
+    // Never inside another context's open transaction on the shared connection (it could roll back
+    // after this batch was acknowledged): wait for it, then write synchronously.
+    await sqliteGateOf(this.db)?.free();
     return this.sqliteTx(batch);
   }
 

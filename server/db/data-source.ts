@@ -7,6 +7,7 @@ import { DbKind, databaseKind } from '../config';
 import { SnakeNamingStrategy } from './columns';
 import { entities } from './entities';
 import { startCheckpointer } from './sqlite-checkpointer';
+import { installSqliteGate } from './sqlite-gate';
 
 export interface DbOptions {
   url: string;
@@ -59,7 +60,9 @@ export function createDataSource({ url, poolSize = 10 }: DbOptions): DataSource 
       extra: { connectTimeout: 5000, enableKeepAlive: true },
     } as DataSourceOptions;
   }
-  return new DataSource(options);
+  const ds = new DataSource(options);
+  if (kind === 'sqlite') installSqliteGate(ds);
+  return ds;
 }
 
 /**
