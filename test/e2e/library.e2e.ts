@@ -2,6 +2,7 @@
 // live compliance check, a wealth script's disclaimer reaching the chat, 已发送 after 复制, the
 // stage by hand, and a script that expired after the card loaded.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { bumpCacheVersion } from '../../server/db/cache-version';
 import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
 
 interface Sent {
@@ -153,7 +154,9 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
     const item = page.locator('li[data-testid^="template-"]').first();
     const testid = (await item.getAttribute('data-testid')) as string;
     const id = Number(testid.replace('template-', ''));
+    // The expiry as a write on another instance makes it: the row and the library's cache version.
     await server.app.db.query('UPDATE script_templates SET expires_at = ? WHERE id = ?', [Date.now() - 1000, id]);
+    await bumpCacheVersion(server.app.db, 'script_library', Date.now());
     const before = (await sandbox('GET', 'sent')).sent.length;
     await item.locator('[data-testid="send"]').click();
     await page.waitForSelector('[data-testid="toast"]:has-text("该话术已过期，请选择其他话术")');

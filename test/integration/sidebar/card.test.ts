@@ -99,7 +99,17 @@ describe.each(DB_TARGETS)('sidebar customer card on %s', (target) => {
     ])('refuses %s with 403', async (_label, user, ext, code) => {
       const res = await card(user, ext);
       expect(res.statusCode).toBe(403);
-      expect(res.json()).toEqual({ error: { code, message: expect.any(String) } });
+      const body = res.json();
+      if (code === 'forbidden_role') {
+        expect(body).toEqual({ error: { code, message: expect.any(String) } });
+        return;
+      }
+      // Who serves the customer, by name only: nothing else about the customer, never a userid.
+      expect(body).toEqual({
+        error: { code, message: expect.any(String), details: { servedBy: expect.any(Array) } },
+      });
+      expect(body.error.details.servedBy.length).toBeGreaterThan(0);
+      for (const name of body.error.details.servedBy) expect(name).not.toMatch(/^[\x21-\x7e]+$/);
     });
 
     it('answers 401 without a session', async () => {
