@@ -1,3 +1,4 @@
+import { escapeHtml } from '../lib/html';
 import { ALLOCATION_REASONS, type OperatingReport, type ReportRow, TRANSFER_STATUSES } from './queries';
 
 /**
@@ -6,8 +7,7 @@ import { ALLOCATION_REASONS, type OperatingReport, type ReportRow, TRANSFER_STAT
  * charts per branch or manager, then the full table.
  */
 
-export const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const esc = escapeHtml;
 
 export const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
 export const num = (n: number) => n.toLocaleString('zh-CN');

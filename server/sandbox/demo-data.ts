@@ -70,6 +70,19 @@ export interface DemoTemplate {
 /** Demo scripts are approved for a year from the seed, like a real library's approvals. */
 export const DEMO_TEMPLATE_APPROVAL_MS = 365 * 24 * 3_600_000;
 
+/** The review fields of a bank-library script the sandbox seeds as approved (by 'sandbox', for a year). */
+export const approvedBySandbox = (now: number) => ({
+  ownerUserid: null,
+  status: 'approved' as const,
+  expiresAt: now + DEMO_TEMPLATE_APPROVAL_MS,
+  createdBy: 'sandbox',
+  reviewer: 'sandbox',
+  submittedAt: now,
+  reviewedAt: now,
+  createdAt: now,
+  updatedAt: now,
+});
+
 export const DEMO_RULE_VERSION = 'default-v1';
 /** The demo's campaign (seeded into the DB; the period runs from the day before seeding for 90 days). */
 export const DEMO_CAMPAIGN = {

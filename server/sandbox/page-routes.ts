@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors';
+import { escapeHtml } from '../lib/html';
 import { DEMO_BRANCHES, DEMO_CUSTOMERS, DEMO_MANAGERS } from './demo-data';
 import { SANDBOX_PAGE_HTML } from './page';
 import { SIMULATIONS, SimulationError, SimulationName } from './simulator';
@@ -118,11 +119,4 @@ export async function pageRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
           '<p>在 <a href="/sandbox/">沙箱页面</a> 的「演示剧本」第 2 步，或在「更多模拟」里选这个二维码，即模拟扫码添加。</p>',
       );
   });
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { ScriptTemplate, SopPlan, SopPlanVersion } from '../db/entities';
+import { approvedBySandbox } from './demo-data';
 
 /**
  * The demo's weekly SOP plan: every branch's customer group gets the 财富沙龙 announcement on
@@ -9,7 +10,7 @@ import { ScriptTemplate, SopPlan, SopPlanVersion } from '../db/entities';
  */
 export const DEMO_SOP_PLAN_ID = 'demo-weekly-salon';
 
-export async function seedDemoSop(tx: EntityManager, now: number, expiresAt: number): Promise<void> {
+export async function seedDemoSop(tx: EntityManager, now: number): Promise<void> {
   const res = await tx.insert(ScriptTemplate, {
     title: '每周财富沙龙预告（客户群）',
     content: '各位好！本周六上午 10:00，{{网点}}举办财富沙龙：年末资产配置与养老规划。欢迎在群里报名，名额有限。',
@@ -21,17 +22,9 @@ export async function seedDemoSop(tx: EntityManager, now: number, expiresAt: num
     riskClass: 'none',
     channel: 'group',
     variant: null,
-    ownerUserid: null,
-    status: 'approved',
-    expiresAt,
     disclaimer: null,
     attachments: null,
-    createdBy: 'sandbox',
-    reviewer: 'sandbox',
-    submittedAt: now,
-    reviewedAt: now,
-    createdAt: now,
-    updatedAt: now,
+    ...approvedBySandbox(now),
   });
   const templateId = res.identifiers[0].id as number;
   await tx.query('UPDATE script_templates SET lineage_id = id WHERE id = ?', [templateId]);

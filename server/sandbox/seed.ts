@@ -15,13 +15,13 @@ import {
   ScriptTemplate,
 } from '../db/entities';
 import {
+  approvedBySandbox,
   DEMO_BRANCHES,
   DEMO_CAMPAIGN,
   DEMO_CUSTOMERS,
   DEMO_MANAGERS,
   DEMO_RULE_VERSION,
   DEMO_TAG_GROUPS,
-  DEMO_TEMPLATE_APPROVAL_MS,
   DEMO_TEMPLATES,
 } from './demo-data';
 import { seedDemoWorkbench } from './demo-workbench';
@@ -157,16 +157,8 @@ export async function seedDemoData(db: DataSource, now: number, phoneSalt?: stri
         ScriptTemplate,
         DEMO_TEMPLATES.map((t) => ({
           ...t,
-          ownerUserid: null,
-          status: 'approved',
-          expiresAt: now + DEMO_TEMPLATE_APPROVAL_MS,
+          ...approvedBySandbox(now),
           attachments: t.attachments ?? null,
-          createdBy: 'sandbox',
-          reviewer: 'sandbox',
-          submittedAt: now,
-          reviewedAt: now,
-          createdAt: now,
-          updatedAt: now,
         })),
       );
       // Bank profile, holdings and follow-up notes: 今日待办 has something of each kind today.
@@ -191,7 +183,7 @@ export async function seedDemoData(db: DataSource, now: number, phoneSalt?: stri
           updatedAt: now,
         },
       ]);
-      await seedDemoSop(tx, now, now + DEMO_TEMPLATE_APPROVAL_MS);
+      await seedDemoSop(tx, now);
       const hasActive = await tx.getRepository(RuleSetRow).count({ where: { active: true } });
       if (!hasActive) {
         await insert(RuleSetRow, [

@@ -2,9 +2,11 @@ import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
 import { DEFAULT_SOP_CONFIG, type SopConfig } from '../config';
 import { Branch, Manager, type ScriptTemplate, SopOccurrence, SopTask } from '../db/entities';
+import { escapeHtml, truncateBytes } from '../lib/html';
 import { prepared } from '../playbook/library';
 import type { TemplateAttachment } from '../playbook/types';
 import type { WecomApi } from '../wecom/api-types';
+import { textcard } from '../wecom/app-message';
 import {
   ERR_NO_SENDABLE,
   ERR_REMIND_LIMIT,
@@ -257,15 +259,6 @@ function attachmentsFor(kind: SopTask['kind'], list: TemplateAttachment[]): unkn
   return out.slice(0, 9);
 }
 
-const truncateBytes = (s: string, max: number) => {
-  let out = '';
-  for (const ch of s) {
-    if (Buffer.byteLength(out + ch) > max) break;
-    out += ch;
-  }
-  return out;
-};
-
 async function senderView(db: DataSource, userid: string) {
   const m = await db.getRepository(Manager).findOne({ where: { userid } });
   const b = m?.branchCode ? await db.getRepository(Branch).findOne({ where: { code: m.branchCode } }) : null;
@@ -432,26 +425,21 @@ async function notifySender(d: SopDeps, task: SopTask, planName: string, text: s
     `<div class="gray">${chinaDate(d.now())}</div><div class="normal">${what}</div>` +
     `<div class="highlight">${escapeHtml(truncateBytes(text, 300))}</div>`;
   try {
-    await d.wecom.sendMessage({
-      touser: task.senderUserid,
-      msgtype: 'textcard',
-      agentid: Number(d.agentId),
-      textcard: {
-        title: truncateBytes(`总行SOP：${planName}`, 128),
-        description: truncateBytes(description, 512),
+    await d.wecom.sendMessage(
+      textcard({
+        touser: task.senderUserid,
+        agentId: d.agentId,
+        title: `总行SOP：${planName}`,
+        description,
         url: `${d.publicBaseUrl}/sidebar/`,
         btntxt: '知道了',
-      },
-      enable_duplicate_check: 1,
-      duplicate_check_interval: 1800,
-    });
+        duplicateCheckSeconds: 1800,
+      }),
+    );
   } catch (err) {
     d.log?.warn({ task: task.id, error: errText(err) }, 'sop sender reminder not sent');
   }
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
 // ---- polling ----
 

@@ -3,7 +3,9 @@ import type { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../db/data-source';
 import { TodoReminder } from '../db/entities';
 import { chinaDay } from '../lib/china-day';
+import { escapeHtml } from '../lib/html';
 import type { WecomApi } from '../wecom/api-types';
+import { textcard } from '../wecom/app-message';
 import { TODO_KIND_ZH, TODO_KINDS, type TodoList, TodoService } from './service';
 
 export interface ReminderOptions {
@@ -32,7 +34,7 @@ export const todoUrl = (publicBaseUrl: string) => `${publicBaseUrl}/sidebar/?vie
 function description(list: TodoList): string {
   const parts = TODO_KINDS.filter((k) => list.counts[k] > 0).map((k) => `${TODO_KIND_ZH[k]} ${list.counts[k]}`);
   // Counts only: customer names stay out of a push notification shown on a lock screen.
-  return `<div class="gray">${list.name}，今天有 ${list.total} 项待办</div><div class="normal">${parts.join('，')}</div>`;
+  return `<div class="gray">${escapeHtml(list.name)}，今天有 ${list.total} 项待办</div><div class="normal">${parts.join('，')}</div>`;
 }
 
 /**
@@ -73,17 +75,16 @@ export async function sendTodoReminders(o: ReminderOptions): Promise<ReminderRes
         throw err;
       }
       try {
-        await o.wecom.sendMessage({
-          touser: list.userid,
-          msgtype: 'textcard',
-          agentid: Number(o.agentId),
-          textcard: {
+        await o.wecom.sendMessage(
+          textcard({
+            touser: list.userid,
+            agentId: o.agentId,
             title: '今日待办',
             description: description(list),
             url: todoUrl(o.publicBaseUrl),
             btntxt: '查看',
-          },
-        });
+          }),
+        );
         await repo.update({ userid: list.userid, day }, { status: 'sent', sentAt: o.now() });
         result.sent++;
       } catch (err) {
