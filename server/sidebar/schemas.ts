@@ -138,10 +138,14 @@ export const Maturing = Type.Object({
   daysLeft: Type.Integer(),
 });
 
-/** One entry of the 跟进记录 timeline: a script sent/copied, or a note. */
+/**
+ * One entry of the 跟进记录 timeline: a script sent/copied, or a note. `templateId` is the script a
+ * touch used (存为我的 starts from it); null for notes and touches without a script.
+ */
 export const TimelineItem = Type.Object({
   kind: StringEnum(['touch', 'note'] as const),
   id: Type.Integer(),
+  templateId: NullableInt,
   userid: Type.String(),
   managerName: Type.String(),
   at: Type.String(),

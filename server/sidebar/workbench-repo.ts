@@ -29,8 +29,12 @@ export interface TimelineRow {
   userid: string;
   manager_name: string | null;
   at: number | string;
-  /** note kind (visit/call/chat/other) or touch channel (send/copy). */
+  /** note kind (visit/call/chat/other) or touch channel (send/copy/chat/manual). */
   sub: string;
+  /** The touch's script; null for notes. */
+  template_id: number | string | null;
+  /** When the manager confirmed a copied script as sent (已发送); null otherwise and for notes. */
+  confirmed_at: number | string | null;
   /** note text or template title. */
   text: string | null;
   next_follow_up: string | null;
@@ -68,7 +72,7 @@ export class WorkbenchRepo {
     const [touches, notes] = await Promise.all([
       this.db.query(
         `SELECT 'touch' AS kind, t.id, t.userid, m.name AS manager_name, t.sent_at AS at, t.channel AS sub,
-                st.title AS text, NULL AS next_follow_up
+                st.title AS text, NULL AS next_follow_up, t.template_id, t.confirmed_at
            FROM touches t
            LEFT JOIN script_templates st ON st.id = t.template_id
            LEFT JOIN managers m ON m.userid = t.userid
@@ -78,7 +82,7 @@ export class WorkbenchRepo {
       ) as Promise<TimelineRow[]>,
       this.db.query(
         `SELECT 'note' AS kind, fn.id, fn.userid, m.name AS manager_name, fn.created_at AS at, fn.kind AS sub,
-                fn.text, fn.next_follow_up
+                fn.text, fn.next_follow_up, NULL AS template_id, NULL AS confirmed_at
            FROM follow_notes fn LEFT JOIN managers m ON m.userid = fn.userid
           WHERE fn.external_userid = ?
           ORDER BY fn.created_at DESC, fn.id DESC LIMIT ${n}`,
@@ -104,7 +108,7 @@ export class WorkbenchRepo {
   async noteByRequest(userid: string, key: string): Promise<(TimelineRow & { external_userid: string }) | null> {
     const rows: (TimelineRow & { external_userid: string })[] = await this.db.query(
       `SELECT 'note' AS kind, fn.id, fn.userid, m.name AS manager_name, fn.created_at AS at, fn.kind AS sub,
-              fn.text, fn.next_follow_up, fn.external_userid
+              fn.text, fn.next_follow_up, NULL AS template_id, NULL AS confirmed_at, fn.external_userid
          FROM follow_notes fn LEFT JOIN managers m ON m.userid = fn.userid
         WHERE fn.userid = ? AND fn.request_key = ?`,
       [userid, key],

@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../db/data-source';
 import type { FollowNoteKind } from '../db/entities';
 import { AppError } from '../errors';
 import { addDays, chinaDay, daysBetween, isDay } from '../lib/china-day';
+import { touchLabel } from './touch-label';
 import { type TimelineRow, WorkbenchRepo } from './workbench-repo';
 
 /** Ratings are reassessed yearly (资管新规 practice): an older one is shown as expired. */
@@ -18,10 +19,12 @@ const RISK_ZH: Record<string, string> = { C1: '保守型', C2: '稳健型', C3: 
 export interface TimelineItem {
   kind: 'touch' | 'note';
   id: number;
+  /** The script a touch used; null for notes and for touches without one (a stage set by hand). */
+  templateId: number | null;
   userid: string;
   managerName: string;
   at: string;
-  /** In Chinese: 发送话术 / 复制话术 / 拜访 / 电话 / 微信沟通 / 其他. */
+  /** In Chinese: 发送话术 / 复制话术 / 调整触达阶段 / 拜访 / 电话 / 微信沟通 / 其他. */
   label: string;
   text: string;
   nextFollowUp: string | null;
@@ -46,10 +49,13 @@ export interface CardWorkbench {
 
 function timelineItem(r: TimelineRow): TimelineItem {
   const label =
-    r.kind === 'note' ? (NOTE_KIND_ZH[r.sub as FollowNoteKind] ?? '其他') : r.sub === 'copy' ? '复制话术' : '发送话术';
+    r.kind === 'note'
+      ? (NOTE_KIND_ZH[r.sub as FollowNoteKind] ?? '其他')
+      : touchLabel(r.sub, r.confirmed_at !== null && r.confirmed_at !== undefined);
   return {
     kind: r.kind,
     id: Number(r.id),
+    templateId: r.template_id === null || r.template_id === undefined ? null : Number(r.template_id),
     userid: r.userid,
     // A manager gone from the table still shows as a role, never as a userid.
     managerName: r.manager_name ?? '已离开的客户经理',
@@ -170,6 +176,7 @@ export class Workbench {
       : {
           kind: 'note',
           id,
+          templateId: null,
           userid: actor,
           managerName: '我',
           at: new Date(createdAt).toISOString(),

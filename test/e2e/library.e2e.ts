@@ -103,10 +103,12 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
     await shot(page, 'my-template-review-360');
   });
 
-  it('复制 alone leaves the stage; 已发送 moves it; the stage can be set by hand', async () => {
+  it('复制 alone leaves the stage; 已发送 moves it (跟进记录 then shows it sent; 存为我的 from there); the stage can be set by hand', async () => {
     await open();
     expect(await stageSelect().inputValue()).toBe('1');
     const first = page.locator('li[data-testid^="template-"]').first();
+    // the list is ranked again after 已发送: the copied script's id is kept for 存为我的 below
+    const templateId = Number(((await first.getAttribute('data-testid')) as string).replace('template-', ''));
     await first.locator('[data-testid="copy"]').click();
     await page.waitForSelector('[data-testid="pending-confirm"]');
     expect(await stageSelect().inputValue()).toBe('1');
@@ -121,6 +123,18 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
     await page.waitForFunction(
       `document.querySelector('[data-testid="stage-select"]').value === '2' && !document.querySelector('[data-testid="pending-confirm"]')`,
     );
+    // 跟进记录 shows the confirmed copy as sent; 存为我的 there opens the editor with the script's own wording
+    await page.click('[data-testid="follow-ups-toggle"]');
+    const entry = page.locator('[data-testid="timeline"] li[data-testid="timeline-touch"]').first();
+    expect(await entry.locator('.badge').textContent()).toBe('发送话术');
+    await entry.locator('[data-testid="timeline-save-mine"]').click();
+    await page.waitForSelector('[data-testid="template-editor"]');
+    const [own] = await server.app.db.query('SELECT title, content FROM script_templates WHERE id = ?', [templateId]);
+    expect(await page.inputValue('[data-testid="edit-body"]')).toBe(own.content);
+    expect(await page.inputValue('[data-testid="edit-title"]')).toBe(`${own.title}（我的）`);
+    expect(await page.getAttribute('[data-testid="tab-mine"]', 'aria-selected')).toBe('true');
+    await shot(page, 'timeline-save-mine-360');
+    await page.click('[data-testid="edit-cancel"]');
     await stageSelect().selectOption('3');
     await page.waitForSelector('[data-testid="toast"]:has-text("已调整为第3次触达")');
     await page.waitForFunction(`document.querySelector('[data-testid="stage-select"]').value === '3'`);

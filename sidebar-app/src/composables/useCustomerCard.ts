@@ -1,4 +1,5 @@
 import { computed, reactive } from 'vue';
+import { touchLabel } from '../../../server/sidebar/touch-label';
 import { ApiError } from '../services/http';
 import type { SidebarApi } from '../services/sidebarApi';
 import type {
@@ -154,10 +155,11 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster, meName: () => s
       {
         kind: 'touch',
         id: touch.id,
+        templateId: touch.templateId,
         userid: touch.userid,
         managerName: meName(),
         at: touch.sentAt,
-        label: touch.channel === 'copy' ? '复制话术' : '发送话术',
+        label: touchLabel(touch.channel, touch.confirmed),
         text: touch.title ?? '',
         nextFollowUp: null,
       },
@@ -195,6 +197,19 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster, meName: () => s
     }
   }
 
+  /**
+   * 已发送 confirmed a copied script: the touch and its timeline entry now read as sent, as the
+   * server's timeline shows them after a reload.
+   */
+  function confirmTouch(touchId: number): void {
+    const customer = state.customer;
+    if (!customer) return;
+    for (const t of customer.touches) if (t.id === touchId) t.confirmed = true;
+    for (const i of customer.timeline ?? []) {
+      if (i.kind === 'touch' && i.id === touchId) i.label = touchLabel('copy', true);
+    }
+  }
+
   const timeline = computed<TimelineItem[]>(() => state.customer?.timeline ?? []);
 
   /** The customer's touch count and stage as the server counts them now. */
@@ -205,7 +220,7 @@ export function useCustomerCard(api: SidebarApi, toast: Toaster, meName: () => s
     customer.stage = progress.stage;
   }
 
-  return { state, lastTouches, timeline, load, toggleTag, link, addTouch, addNote, setProgress };
+  return { state, lastTouches, timeline, load, toggleTag, link, addTouch, confirmTouch, addNote, setProgress };
 }
 
 export type CustomerCard = ReturnType<typeof useCustomerCard>;

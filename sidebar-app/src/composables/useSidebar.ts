@@ -85,6 +85,7 @@ export function useSidebar(deps: SidebarDeps) {
     suggestions: () => card.state.templates,
     onTouch: (touch, progress) => card.addTouch(touch, progress),
     onProgress: (progress) => card.setProgress(progress),
+    onConfirmed: (touchId) => card.confirmTouch(touchId),
   });
   const myTemplates = useMyTemplates({ api, toast, onChanged: () => void templates.refresh() });
 

@@ -53,6 +53,8 @@ export interface TemplatesDeps {
   onTouch(touch: Touch, progress?: Progress): void;
   /** The stage moved without a new touch row here (已发送, or set by hand). */
   onProgress?(progress: Progress): void;
+  /** 已发送 was recorded for this copy touch: it now counts as sent. */
+  onConfirmed?(touchId: number): void;
   debounceMs?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -292,6 +294,7 @@ export function useTemplates(deps: TemplatesDeps) {
     try {
       const res = await deps.api.confirmTouch(pending.touchId);
       deps.onProgress?.(res.progress);
+      deps.onConfirmed?.(pending.touchId);
       state.pendingConfirm = null;
       state.lastSentId = pending.templateId;
       deps.toast.show('success', '已记录发送');

@@ -1,4 +1,4 @@
-import { ContactTag, CorpTag, Customer, CustomerHolding, Follow } from '../../../server/db/entities';
+import { ContactTag, CorpTag, Customer, CustomerHolding, Follow, Touch } from '../../../server/db/entities';
 import { DB_TARGETS } from '../../helpers/db';
 import { type SidebarTestApp, startSidebarApp, T0 } from './helpers';
 
@@ -214,5 +214,55 @@ describe.each(DB_TARGETS)('sidebar workbench card and notes on %s', (target) => 
     expect((await card('zhang', 'wmB')).json().customer.segmentBadge).toBeNull();
     const added = await t.post('/api/sidebar/customers/wmB/tags', { add: ['s2'], remove: [] }, cookies.zhang);
     expect(added.json().segmentBadge).toBe('高潜');
+  });
+
+  it('a touch in the timeline carries its script (for 存为我的); a confirmed copy reads as sent', async () => {
+    cookies.lilei = await t.login('lilei');
+    const [tpl] = await t.db.query(`SELECT id FROM script_templates WHERE title = '通用问候'`);
+    const templateId = Number(tpl.id);
+    const touch = async (channel: 'send' | 'copy') => {
+      t.clock.now += 1_000;
+      const res = await t.post('/api/sidebar/touches', { externalUserId: 'wmA', templateId, channel }, cookies.lilei);
+      expect(res.statusCode).toBe(200);
+      return Number(res.json().touch.id);
+    };
+    const sent = await touch('send');
+    const copied = await touch('copy');
+    // A stage set by hand is a touch without a script.
+    t.clock.now += 1_000;
+    await t.db.getRepository(Touch).insert({
+      externalUserid: 'wmA',
+      userid: 'lilei',
+      templateId: null,
+      templateVersion: null,
+      stage: 3,
+      channel: 'manual',
+      sentAt: t.clock.now,
+      sentDay: null,
+      confirmedAt: null,
+    });
+    type Item = { kind: string; id: number; templateId: number | null; label: string; text: string };
+    const touches = async () =>
+      ((await t.get('/api/sidebar/customers/wmA/timeline', cookies.lilei)).json().timeline as Item[])
+        .filter((i) => i.kind === 'touch')
+        .map((i) => [i.label, i.templateId, i.text]);
+    expect(await touches()).toEqual([
+      ['调整触达阶段', null, ''],
+      ['复制话术', templateId, '通用问候'],
+      ['发送话术', templateId, '通用问候'],
+    ]);
+    expect((await t.post(`/api/sidebar/touches/${copied}/confirm`, {}, cookies.lilei)).statusCode).toBe(200);
+    expect(await touches()).toEqual([
+      ['调整触达阶段', null, ''],
+      ['发送话术', templateId, '通用问候'],
+      ['发送话术', templateId, '通用问候'],
+    ]);
+    // The card's timeline is the same, and notes carry no script.
+    const { customer } = (await card('lilei', 'wmA')).json();
+    expect(customer.timeline.find((i: Item) => i.kind === 'touch' && i.id === sent).templateId).toBe(templateId);
+    expect(customer.timeline.filter((i: Item) => i.kind === 'note').every((i: Item) => i.templateId === null)).toBe(
+      true,
+    );
+    expect(customer.timeline.some((i: Item) => i.kind === 'note')).toBe(true);
   });
 });

@@ -177,4 +177,38 @@ describe('useCustomerCard', () => {
     t.card.setProgress({ touchCount: 3, stage: 4 });
     expect(t.card.state.customer).toMatchObject({ touchCount: 3, stage: 4 });
   });
+
+  it('a touch enters the 跟进记录 with its script; 已发送 on a copy makes it read as sent', async () => {
+    const t = setup({});
+    await t.card.load('wmCUST1');
+    const touch = (id: number, channel: 'send' | 'copy', templateId: number) => ({
+      id,
+      templateId,
+      title: `话术${templateId}`,
+      userid: 'lilei',
+      sentAt: '2026-11-23T00:00:00Z',
+      channel,
+      confirmed: false,
+      stage: 1,
+    });
+    t.card.addTouch(touch(1, 'send', 5));
+    t.card.addTouch(touch(2, 'copy', 7));
+    const entries = () => t.card.timeline.value.map((i) => [i.kind, i.id, i.templateId, i.label, i.text]);
+    expect(entries()).toEqual([
+      ['touch', 2, 7, '复制话术', '话术7'],
+      ['touch', 1, 5, '发送话术', '话术5'],
+    ]);
+    t.card.confirmTouch(2);
+    expect(entries()).toEqual([
+      ['touch', 2, 7, '发送话术', '话术7'],
+      ['touch', 1, 5, '发送话术', '话术5'],
+    ]);
+    expect(t.card.lastTouches.value.map((x) => [x.id, x.confirmed])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+    // a touch this card does not hold changes nothing
+    t.card.confirmTouch(99);
+    expect(entries()[0][3]).toBe('发送话术');
+  });
 });

@@ -274,6 +274,73 @@ describe('useSidebar boot flow', () => {
     expect(s.calls.at(-1)?.url).toBe('/api/sidebar/templates?stage=2&externalUserId=wmCUST1');
   });
 
+  it('已发送 after 复制 shows the touch as sent in 跟进记录; 存为我的 there opens the script’s own wording', async () => {
+    const s = setup({
+      'POST /api/sidebar/templates/1/prepare': {
+        status: 200,
+        body: {
+          templateId: 1,
+          version: 1,
+          text: '王先生您好',
+          content: '王先生您好',
+          disclaimer: null,
+          attachments: [],
+        },
+      },
+      'POST /api/sidebar/touches': {
+        status: 200,
+        body: {
+          touch: {
+            id: 4,
+            templateId: 1,
+            title: '首次问候',
+            userid: 'lilei',
+            sentAt: '2026-11-23T02:00:00Z',
+            channel: 'copy',
+            stage: 1,
+            confirmed: false,
+          },
+          progress: { touchCount: 0, stage: 1 },
+        },
+      },
+      'POST /api/sidebar/touches/4/confirm': { status: 200, body: { progress: { touchCount: 1, stage: 2 } } },
+      'GET /api/sidebar/templates': { status: 200, body: { templates: [] } },
+      'GET /api/sidebar/templates/1/source': {
+        status: 200,
+        body: {
+          source: {
+            title: '首次问候',
+            body: '{{客户称呼}}您好，我是{{客户经理}}。',
+            category: '问候',
+            stage: 1,
+            segments: [],
+            product: null,
+            riskClass: 'none',
+            disclaimer: null,
+            attachments: [],
+          },
+        },
+      },
+      'POST /api/sidebar/templates/check': { status: 200, body: { findings: [] } },
+    });
+    await s.sidebar.start();
+    await expect(s.sidebar.templates.copy(s.sidebar.card.state.templates[0])).resolves.toBe(true);
+    const first = () => s.sidebar.card.timeline.value[0];
+    expect([first().label, first().templateId]).toEqual(['复制话术', 1]);
+    await expect(s.sidebar.templates.confirmSent()).resolves.toBe(true);
+    expect([first().label, first().templateId]).toEqual(['发送话术', 1]);
+    expect(s.sidebar.card.state.customer?.stage).toBe(2);
+    // the timeline entry carries what 存为我的 needs: the editor opens with the script's own wording
+    const item = first();
+    await expect(s.sidebar.myTemplates.saveAsMine({ id: item.templateId as number, title: item.text })).resolves.toBe(
+      true,
+    );
+    expect(s.sidebar.myTemplates.state.editor?.form).toMatchObject({
+      title: '首次问候（我的）',
+      body: '{{客户称呼}}您好，我是{{客户经理}}。',
+    });
+  });
+
   it('a failed register (bad signature) shows an error with retry', async () => {
     const s = setup();
     const broken: Partial<WecomAdapter> = {
