@@ -1,13 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { In } from 'typeorm';
 import { audit } from '../../server/audit/audit';
 import { deliverDueRewards } from '../../server/campaigns/delivery';
 import { CampaignFileError, parseCampaignSpec } from '../../server/campaigns/file';
 import { rewardPoster } from '../../server/campaigns/http';
 import * as repo from '../../server/campaigns/repo';
 import { specToRow } from '../../server/campaigns/service';
-import { ContactWay, Manager } from '../../server/db/entities';
 import { CSV_BOM, type CsvValue, csvDocument } from '../../server/lib/csv';
 import {
   buildCampaignReport,
@@ -91,12 +89,7 @@ export async function campaignsQrCommand(args: QrArgs, ctx: CommandContext): Pro
   if (!args.manager === !args.branch) throw new UsageError('give exactly one of --manager <userid> or --branch <code>');
   const campaign = await repo.findCampaign(ctx.db, args.code);
   if (!campaign) throw new UsageError(`no campaign ${args.code} (apply its file first)`);
-  const managers = await ctx.db.getRepository(Manager).find({
-    where: args.manager
-      ? { userid: args.manager }
-      : { branchCode: args.branch, status: 'active', role: In(['manager', 'branch_lead']) },
-    order: { userid: 'ASC' },
-  });
+  const managers = await repo.qrManagers(ctx.db, { userid: args.manager, branch: args.branch });
   if (!managers.length)
     throw new UsageError(args.manager ? `no manager ${args.manager}` : `no active managers at branch ${args.branch}`);
   const made: { userid: string; state: string; configId: string | null; qrCode: string | null }[] = [];
@@ -111,16 +104,13 @@ export async function campaignsQrCommand(args: QrArgs, ctx: CommandContext): Pro
     const wecom = await ctx.wecom();
     const way = await wecom.addContactWay({ type: 1, scene: 2, user: [m.userid], state, skip_verify: true });
     await ctx.db.transaction(async (tx) => {
-      await tx.insert(ContactWay, {
+      await repo.insertCampaignContactWay(tx, {
         configId: way.config_id,
         userid: m.userid,
         state,
-        purpose: 'campaign',
         campaign: campaign.code,
         qrCode: way.qr_code ?? null,
-        allocationId: null,
         createdAt: ctx.now(),
-        deletedAt: null,
       });
       await audit(tx, {
         actor: `ops:${ctx.operator}`,

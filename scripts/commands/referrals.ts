@@ -1,5 +1,5 @@
-import { Customer, ExternalContact, Manager } from '../../server/db/entities';
 import { csvDocument } from '../../server/lib/csv';
+import { referrerSubject } from '../../server/referrals/repo';
 import { createReferralCode, rankReferrers } from '../../server/referrals/service';
 import { oneOf, parseTime } from './args';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
@@ -11,14 +11,12 @@ export async function referralsCreateCommand(
   args: { customerId: string; manager?: string },
   ctx: CommandContext,
 ): Promise<CommandResult> {
-  const customer = await ctx.db.getRepository(Customer).findOne({ where: { id: args.customerId } });
+  const { customer, manager, contact } = await referrerSubject(ctx.db, args.customerId, args.manager);
   if (!customer) throw new UsageError(`no customer ${args.customerId}`);
   const userid = args.manager ?? customer.ownerUserid;
   if (!userid) throw new UsageError(`customer ${args.customerId} has no owner: give --manager <userid>`);
-  const manager = await ctx.db.getRepository(Manager).findOne({ where: { userid } });
   if (!manager || manager.status !== 'active') throw new UsageError(`no active manager ${userid}`);
-  // The referrer's WeCom contact, when the customer is linked to one (so a self-scan is recognised).
-  const contact = await ctx.db.getRepository(ExternalContact).findOne({ where: { customerId: customer.id } });
+  // contact: the referrer's WeCom contact, when linked to one (so a self-scan is recognised).
   const referrer = { customerId: customer.id, externalUserid: contact?.externalUserid ?? null };
   if (!ctx.apply)
     return {

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import { type DataSource, type EntityManager, In } from 'typeorm';
 import { Campaign, CampaignEnrollment, ContactWay, Follow, Manager, RewardOutbox } from '../db/entities';
 
 /** SQL of the campaign feature: campaigns, enrollments (decisions) and the reward outbox. */
@@ -149,3 +149,18 @@ export async function replayDeadRewards(tx: EntityManager, ids: number[], now: n
     .execute();
   return res.affected ?? 0;
 }
+
+/** The managers a campaign QR run is for: one by userid, or a branch's active managers and leads. */
+export const qrManagers = (db: Db, sel: { userid?: string; branch?: string }) =>
+  mgr(db).find(Manager, {
+    where: sel.userid
+      ? { userid: sel.userid }
+      : { branchCode: sel.branch, status: 'active', role: In(['manager', 'branch_lead']) },
+    order: { userid: 'ASC' },
+  });
+
+/** A campaign contact way (the row carries the campaign; never a customer tag). */
+export const insertCampaignContactWay = (
+  tx: EntityManager,
+  row: { configId: string; userid: string; state: string; campaign: string; qrCode: string | null; createdAt: number },
+) => tx.insert(ContactWay, { ...row, purpose: 'campaign', allocationId: null, deletedAt: null });

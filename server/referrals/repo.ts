@@ -1,5 +1,5 @@
 import { type DataSource, type EntityManager, In } from 'typeorm';
-import { ExternalContact, Referral, ReferralCode } from '../db/entities';
+import { Customer, ExternalContact, Manager, Referral, ReferralCode } from '../db/entities';
 
 /** SQL of the referral feature: codes (state → referrer) and the adds made through them. */
 
@@ -78,4 +78,14 @@ export async function allReferrals(db: Db, since: number | null): Promise<Referr
   const qb = mgr(db).getRepository(Referral).createQueryBuilder('r');
   if (since !== null) qb.where('r.added_at >= :since', { since });
   return qb.orderBy('r.id', 'ASC').getMany();
+}
+
+/** Who a referral code would be made for: the customer, the manager it adds, the customer's linked contact. */
+export async function referrerSubject(db: Db, customerId: string, userid: string | undefined) {
+  const customer = await mgr(db).findOne(Customer, { where: { id: customerId } });
+  const manager = customer
+    ? await mgr(db).findOne(Manager, { where: { userid: userid ?? customer.ownerUserid ?? '' } })
+    : null;
+  const contact = customer ? await mgr(db).findOne(ExternalContact, { where: { customerId: customer.id } }) : null;
+  return { customer, manager, contact };
 }
