@@ -25,6 +25,27 @@ describe.each(DB_TARGETS)('overlapping transactions and writes (%s)', (target) =
   });
   beforeEach(() => ds.query('DELETE FROM gate_probe'));
 
+  /**
+   * Opens a transaction that writes 1 and rolls back 40 ms later; resolves once it is open, with
+   * its end (wrapped: an async function would otherwise wait for the inner promise too).
+   */
+  const openThenRollBack = async (): Promise<{ ended: Promise<unknown> }> => {
+    let opened!: () => void;
+    const isOpen = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const failing = ds
+      .transaction(async (tx) => {
+        await tx.query('INSERT INTO gate_probe (v) VALUES (1)');
+        opened();
+        await sleep(40);
+        throw new Error('rolled back');
+      })
+      .catch(() => undefined);
+    await isOpen;
+    return { ended: failing };
+  };
+
   const values = async () =>
     ((await ds.query('SELECT v FROM gate_probe ORDER BY v')) as { v: number }[]).map((r) => Number(r.v));
 
@@ -51,19 +72,7 @@ describe.each(DB_TARGETS)('overlapping transactions and writes (%s)', (target) =
   });
 
   it('a plain write made while another transaction is open survives that rollback', async () => {
-    let opened!: () => void;
-    const isOpen = new Promise<void>((resolve) => {
-      opened = resolve;
-    });
-    const failing = ds
-      .transaction(async (tx) => {
-        await tx.query('INSERT INTO gate_probe (v) VALUES (1)');
-        opened();
-        await sleep(40);
-        throw new Error('rolled back');
-      })
-      .catch(() => undefined);
-    await isOpen;
+    const { ended: failing } = await openThenRollBack();
     await ds.query('INSERT INTO gate_probe (v) VALUES (3)');
     await failing;
     expect(await values()).toEqual([3]);
@@ -71,19 +80,7 @@ describe.each(DB_TARGETS)('overlapping transactions and writes (%s)', (target) =
 
   it('an acknowledged inbox batch survives the rollback of a transaction open at the time', async () => {
     const writer = new InboxWriter(ds, { maxRows: 10 });
-    let opened!: () => void;
-    const isOpen = new Promise<void>((resolve) => {
-      opened = resolve;
-    });
-    const failing = ds
-      .transaction(async (tx) => {
-        await tx.query('INSERT INTO gate_probe (v) VALUES (1)');
-        opened();
-        await sleep(40);
-        throw new Error('rolled back');
-      })
-      .catch(() => undefined);
-    await isOpen;
+    const { ended: failing } = await openThenRollBack();
     const key = `gate-${target}-${Date.now()}`;
     const now = Date.now();
     expect(await writer.insert({ dedupKey: key, payload: '<xml/>', sentAt: now, receivedAt: now })).toEqual({
