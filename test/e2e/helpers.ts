@@ -87,3 +87,34 @@ export async function newContext(browser: Browser, width = 360, height = 780): P
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
+
+/** The sandbox's JSON routes under /sandbox/ (the JS-SDK mock's chat context and sent messages, …). */
+export async function sandboxJson<T>(
+  server: E2EServer,
+  method: 'GET' | 'PUT',
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${server.base}/sandbox/${path}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** The manager the sandbox is signed in as. */
+export const currentManager = (server: E2EServer): string =>
+  (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox.state.currentManager;
+
+/** The first contact (by external id) that `manager` follows and that is linked to a bank customer. */
+export async function followedLinkedCustomer(server: E2EServer, manager: string): Promise<string> {
+  const [row] = await server.app.db.query(
+    `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
+      WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
+    [manager],
+  );
+  if (!row) throw new Error('the demo data has no followed customer for the current manager');
+  return row.ext;
+}

@@ -3,7 +3,16 @@
 // stage by hand, and a script that expired after the card loaded.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { bumpCacheVersion } from '../../server/db/cache-version';
-import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+import {
+  currentManager,
+  type E2EServer,
+  followedLinkedCustomer,
+  launchChromium,
+  newContext,
+  sandboxJson,
+  shot,
+  startServer,
+} from './helpers';
 
 interface Sent {
   msgtype: string;
@@ -21,15 +30,8 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
   /** A customer the current manager follows, not touched yet (every demo segment has a wealth or fund script). */
   let customer: string;
 
-  const sandbox = async (method: 'GET' | 'PUT', path: string, body?: unknown): Promise<{ sent: Sent[] }> => {
-    const res = await fetch(`${server.base}/sandbox/api/jssdk/${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status}`);
-    return (await res.json()) as { sent: Sent[] };
-  };
+  const sandbox = (method: 'GET' | 'PUT', path: string, body?: unknown) =>
+    sandboxJson<{ sent: Sent[] }>(server, method, `api/jssdk/${path}`, body);
   const open = async () => {
     await sandbox('PUT', 'context', { entry: 'single_chat_tools', externalUserId: customer });
     await page.goto(`${server.base}/sidebar/`);
@@ -40,8 +42,7 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
   beforeAll(async () => {
     server = await startServer();
     browser = await launchChromium();
-    const sb = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox;
-    manager = sb.state.currentManager;
+    manager = currentManager(server);
     const [row] = await server.app.db.query(
       `SELECT f.external_userid AS ext FROM follows f
          JOIN external_contacts ec ON ec.external_userid = f.external_userid
@@ -190,13 +191,7 @@ describe('我的话术 when the bank does not review personal scripts (PERSONAL_
   beforeAll(async () => {
     server = await startServer({ PERSONAL_TEMPLATES_REVIEW: 'false' });
     browser = await launchChromium();
-    const sb = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox;
-    const [row] = await server.app.db.query(
-      `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
-        WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
-      [sb.state.currentManager],
-    );
-    customer = row.ext;
+    customer = await followedLinkedCustomer(server, currentManager(server));
     context = await newContext(browser);
     page = await context.newPage();
   });
@@ -223,11 +218,11 @@ describe('我的话术 when the bank does not review personal scripts (PERSONAL_
     await page.waitForSelector('[data-testid="toast"]:has-text("已保存，可直接使用")');
     const item = page.locator('li[data-testid^="my-template-"]:has(.item-title:has-text("我的周末问候"))');
     expect(await item.locator('[data-testid="my-status"]').textContent()).toBe('已通过');
-    const before = ((await (await fetch(`${server.base}/sandbox/api/jssdk/sent`)).json()) as { sent: Sent[] }).sent
-      .length;
+    const sentNow = async () => (await sandboxJson<{ sent: Sent[] }>(server, 'GET', 'api/jssdk/sent')).sent;
+    const before = (await sentNow()).length;
     await item.locator('[data-testid="my-send"]').click();
     await page.waitForSelector('[data-testid="toast"]:has-text("已发送")');
-    const sent = ((await (await fetch(`${server.base}/sandbox/api/jssdk/sent`)).json()) as { sent: Sent[] }).sent;
+    const sent = await sentNow();
     expect(sent.slice(before)).toHaveLength(1);
     const text = sent[sent.length - 1].text?.content ?? '';
     expect(text).toMatch(/周末好，我是.+，有需要随时找我。$/);

@@ -1,7 +1,16 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Referral, ReferralCode } from '../../server/db/entities';
 import { simulateAddContact } from '../../server/sandbox/simulator';
-import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+import {
+  currentManager,
+  type E2EServer,
+  followedLinkedCustomer,
+  launchChromium,
+  newContext,
+  sandboxJson,
+  shot,
+  startServer,
+} from './helpers';
 
 /**
  * 生成推荐码 in Chromium against the sandbox: the manager opens a customer's card, makes the
@@ -20,21 +29,9 @@ describe('sidebar 生成推荐码 in Chromium', () => {
     // The callback worker runs: the friend's add goes through the real inbox.
     server = await startServer({ WORKER_ENABLED: 'true' });
     browser = await launchChromium();
-    manager = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox.state
-      .currentManager;
-    const [row] = await server.app.db.query(
-      `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
-        WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
-      [manager],
-    );
-    if (!row) throw new Error('the demo data has no followed customer for the current manager');
-    mine = row.ext;
-    const res = await fetch(`${server.base}/sandbox/api/jssdk/context`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ entry: 'single_chat_tools', externalUserId: mine }),
-    });
-    if (!res.ok) throw new Error(`sandbox context: ${res.status}`);
+    manager = currentManager(server);
+    mine = await followedLinkedCustomer(server, manager);
+    await sandboxJson(server, 'PUT', 'api/jssdk/context', { entry: 'single_chat_tools', externalUserId: mine });
     context = await newContext(browser);
     page = await context.newPage();
   });

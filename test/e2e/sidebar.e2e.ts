@@ -2,7 +2,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_CUSTOMERS } from '../../server/sandbox/demo-data';
-import { ARTIFACTS, type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+import {
+  ARTIFACTS,
+  currentManager,
+  type E2EServer,
+  followedLinkedCustomer,
+  launchChromium,
+  newContext,
+  sandboxJson,
+  shot,
+  startServer,
+} from './helpers';
 
 interface Sent {
   msgtype: string;
@@ -25,15 +35,8 @@ describe('sidebar in Chromium against the sandbox', () => {
   let mine: string;
   let others: string;
 
-  const sandbox = async (method: 'GET' | 'PUT', path: string, body?: unknown): Promise<{ sent: Sent[] }> => {
-    const res = await fetch(`${server.base}/sandbox/api/jssdk/${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status}`);
-    return (await res.json()) as { sent: Sent[] };
-  };
+  const sandbox = (method: 'GET' | 'PUT', path: string, body?: unknown) =>
+    sandboxJson<{ sent: Sent[] }>(server, method, `api/jssdk/${path}`, body);
   const chatWith = (externalUserId: string) =>
     sandbox('PUT', 'context', { entry: 'single_chat_tools', externalUserId });
   const open = async () => {
@@ -44,13 +47,8 @@ describe('sidebar in Chromium against the sandbox', () => {
   beforeAll(async () => {
     server = await startServer();
     browser = await launchChromium();
-    const sb = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox;
-    manager = sb.state.currentManager;
-    const [row] = await server.app.db.query(
-      `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
-        WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
-      [manager],
-    );
+    manager = currentManager(server);
+    mine = await followedLinkedCustomer(server, manager);
     const [other] = await server.app.db.query(
       `SELECT ec.external_userid AS ext FROM external_contacts ec JOIN customers c ON c.id = ec.customer_id
         JOIN managers m ON m.userid = c.owner_userid
@@ -59,8 +57,7 @@ describe('sidebar in Chromium against the sandbox', () => {
         ORDER BY ec.external_userid LIMIT 1`,
       [manager, manager],
     );
-    if (!row || !other) throw new Error('the demo data has no followed / foreign customer for the current manager');
-    mine = row.ext;
+    if (!other) throw new Error('the demo data has no foreign customer for the current manager');
     others = other.ext;
   });
   afterAll(async () => {

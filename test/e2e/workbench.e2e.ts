@@ -1,6 +1,15 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_TAG_GROUPS } from '../../server/sandbox/demo-data';
-import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+import {
+  currentManager,
+  type E2EServer,
+  followedLinkedCustomer,
+  launchChromium,
+  newContext,
+  sandboxJson,
+  shot,
+  startServer,
+} from './helpers';
 
 /**
  * Issue 13 in Chromium at 360 px: the compact card (first 发送 on the first screen with the whole
@@ -23,15 +32,8 @@ describe('workbench sidebar at 360 px', () => {
   let page: Page;
   let manager: string;
   let mine: string;
-  const sandbox = async <T>(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${server.base}/sandbox/${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status}`);
-    return (await res.json()) as T;
-  };
+  const sandbox = <T>(method: 'GET' | 'PUT', path: string, body?: unknown) =>
+    sandboxJson<T>(server, method, path, body);
   const sent = async () => (await sandbox<{ sent: Sent[] }>('GET', 'api/jssdk/sent')).sent;
   const chatWith = (externalUserId: string) =>
     sandbox('PUT', 'api/jssdk/context', { entry: 'single_chat_tools', externalUserId });
@@ -44,14 +46,8 @@ describe('workbench sidebar at 360 px', () => {
   beforeAll(async () => {
     server = await startServer();
     browser = await launchChromium();
-    manager = (server.app as unknown as { sandbox: { state: { currentManager: string } } }).sandbox.state
-      .currentManager;
-    const [row] = await server.app.db.query(
-      `SELECT f.external_userid AS ext FROM follows f JOIN external_contacts ec ON ec.external_userid = f.external_userid
-        WHERE f.userid = ? AND f.deleted_at IS NULL AND ec.customer_id IS NOT NULL ORDER BY f.external_userid LIMIT 1`,
-      [manager],
-    );
-    mine = row.ext;
+    manager = currentManager(server);
+    mine = await followedLinkedCustomer(server, manager);
   });
   afterAll(async () => {
     await browser?.close();
