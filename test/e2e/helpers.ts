@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { build } from '../../server/app';
 import { sandboxPlugin } from '../../server/sandbox/plugin';
 import { sidebarPlugin } from '../../server/sidebar';
@@ -73,9 +73,15 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A phone-sized WeCom webview (360 px) unless told otherwise. */
-export async function newContext(browser: Browser, width = 360, height = 780): Promise<BrowserContext> {
+/** A phone-sized WeCom webview (360 px) unless told otherwise; `extra` e.g. sets a `timezoneId`. */
+export async function newContext(
+  browser: Browser,
+  width = 360,
+  height = 780,
+  extra: BrowserContextOptions = {},
+): Promise<BrowserContext> {
   return browser.newContext({
+    ...extra,
     viewport: { width, height },
     deviceScaleFactor: 2,
     locale: 'zh-CN',

@@ -1,4 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { addDays, chinaDay, chinaDayStart } from '../../server/lib/china-day';
 import { DEMO_TAG_GROUPS } from '../../server/sandbox/demo-data';
 import {
   currentManager,
@@ -162,6 +163,54 @@ describe('workbench sidebar at 360 px', () => {
     expect(await page.locator('[data-testid="timeline"] li[data-testid^="timeline-"]').count()).toBe(before + 1);
     expect(await page.textContent('[data-testid="next-follow-up"]')).not.toContain('未约');
     await shot(page, 'workbench-notes-360');
+  });
+
+  it('dates are China’s in a browser set to UTC or New York: today’s follow-up says 今天, times are China time', async () => {
+    // 03:00 on China's today is still the day before in UTC (19:00) and New York (14:00): a
+    // browser-local calendar would call the server's today 明天.
+    const today = chinaDay(Date.now());
+    const browserNow = chinaDayStart(today) + 3 * 3_600_000;
+    const created = Date.now();
+    const note = (text: string, next: string, at: number) =>
+      server.app.db.query(
+        'INSERT INTO follow_notes (external_userid, userid, kind, text, next_follow_up, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [mine, manager, 'call', text, next, at],
+      );
+    // The newest note's follow-up is the card's 下次跟进.
+    await note('时区检查：约了明天', addDays(today, 1), created - 60_000);
+    await note('时区检查：约了今天', today, created);
+    const china = new Date(created + 8 * 3_600_000).toISOString();
+    const chinaTime = `${china.slice(5, 10)} ${china.slice(11, 16)}`;
+    try {
+      await chatWith(mine);
+      for (const timezoneId of ['UTC', 'America/New_York']) {
+        const ctx = await newContext(browser, 360, 780, { timezoneId });
+        try {
+          const p = await ctx.newPage();
+          await p.clock.setFixedTime(browserNow);
+          // The case is real: this browser's own calendar is on the day before China's.
+          expect(await p.evaluate('new Date().getDate()')).not.toBe(Number(today.slice(8, 10)));
+          await p.goto(`${server.base}/sidebar/`);
+          await p.waitForSelector('main[data-phase="card"]');
+          const next = p.locator('[data-testid="next-follow-up"]');
+          expect(await next.textContent()).toBe('下次跟进：今天');
+          expect(await next.getAttribute('class')).toContain('due');
+          await p.click('[data-testid="follow-ups-toggle"]');
+          const todays = p.locator('[data-testid="timeline-note"]', { hasText: '时区检查：约了今天' });
+          expect(await todays.textContent()).toContain('约定下次跟进：今天');
+          expect(await todays.textContent()).toContain(chinaTime);
+          const tomorrows = p.locator('[data-testid="timeline-note"]', { hasText: '时区检查：约了明天' });
+          expect(await tomorrows.textContent()).toContain('约定下次跟进：明天');
+          await p.click('[data-testid="note-new"]');
+          expect(await p.getAttribute('[data-testid="note-next"]', 'min')).toBe(today);
+          await shot(p, `workbench-timezone-${timezoneId.replace('/', '-')}-360`);
+        } finally {
+          await ctx.close();
+        }
+      }
+    } finally {
+      await server.app.db.query("DELETE FROM follow_notes WHERE external_userid = ? AND text LIKE '时区检查%'", [mine]);
+    }
   });
 
   it('a cold open logs no 401 and no console error', async () => {

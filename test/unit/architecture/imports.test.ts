@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 const ROOT = resolve(__dirname, '../../..');
 const DRIVERS = /^(typeorm|mysql2|better-sqlite3)(\/|$)/;
 /** Server modules the sidebar app may import at runtime (without extension; each must be a leaf). */
-const SHARED_WITH_SIDEBAR = ['server/playbook/stages', 'server/sidebar/touch-label'];
+const SHARED_WITH_SIDEBAR = ['server/lib/china-day', 'server/playbook/stages', 'server/sidebar/touch-label'];
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
