@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors';
 import { escapeHtml } from '../lib/html';
 import { DEMO_BRANCHES, DEMO_CUSTOMERS, DEMO_MANAGERS } from './demo-data';
+import { appMessageView, textcardButtons } from './message-view';
 import { SANDBOX_PAGE_HTML } from './page';
 import { SIMULATIONS, SimulationError, SimulationName } from './simulator';
 import type { Sandbox } from './state';
@@ -74,7 +75,10 @@ export async function pageRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
       transfers: fake.transfers,
       contactWays: [...fake.contactWays.values()].filter((w) => !w.deleted),
       welcomes: fake.welcomes.slice(-50),
-      messages: fake.messages.slice(-50),
+      messages: (() => {
+        const buttons = textcardButtons(fake.calls);
+        return fake.messages.slice(-50).map((m) => ({ ...m, view: appMessageView(m, buttons) }));
+      })(),
       rewards: sandbox.rewards.received.slice(-50),
     };
   });

@@ -218,6 +218,13 @@ ${SANDBOX_TASKS_SECTION}
   var $ = function (id) { return document.getElementById(id); };
   var data = null, lastSeq = 0, story = null;
   function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]; }); }
+  // An app message as the manager reads it (server/sandbox/message-view.ts turned the card's HTML
+  // into lines of text): every piece is escaped, the message's own HTML never reaches the page.
+  function appMessage(m) {
+    var v = m.view || { title: null, lines: [m.content], url: null, button: null };
+    return (v.title ? '<b>' + esc(v.title) + '</b><br>' : '') + v.lines.map(esc).join('<br>') +
+      (v.url ? '<br><span class="muted">' + (v.button ? '按钮「' + esc(v.button) + '」打开 ' : '卡片链接 ') + esc(v.url) + '</span>' : '');
+  }
   function time(ms) { var d = new Date(ms); return d.toLocaleTimeString('zh-CN', { hour12: false }); }
   function pct(r) { return r == null ? '—' : (Math.round(r * 1000) / 10) + '%'; }
   function api(method, url, body) {
@@ -357,10 +364,10 @@ ${SANDBOX_TASKS_SECTION}
         var who = c.contacts.map(function (x) { return x.userids.map(mgrName).join('、'); }).filter(Boolean).join('；');
         return '<tr><td class="nw"><b>' + esc(c.id) + '</b> ' + esc(c.maskedName) + '<br><span class="muted">' + esc(c.segment) + '客户</span></td><td class="nw">' + esc(c.phone) + '</td><td>' + esc(who || '—') + '</td></tr>';
       }).join('');
-      var out = d.welcomes.map(function (w) { return [w.at, '欢迎语', mgrName(w.userid) + ' → ' + ((contactOf(w.external_userid) || {}).name || '客户'), w.content]; })
-        .concat(d.messages.map(function (m) { return [m.at, '应用消息', '应用 → ' + String(m.touser || '').split('|').map(mgrName).join('、'), m.content]; }))
+      var out = d.welcomes.map(function (w) { return [w.at, '欢迎语', mgrName(w.userid) + ' → ' + ((contactOf(w.external_userid) || {}).name || '客户'), esc(w.content)]; })
+        .concat(d.messages.map(function (m) { return [m.at, m.msgtype === 'textcard' ? '应用消息（卡片）' : '应用消息', '应用 → ' + String(m.touser || '').split('|').map(mgrName).join('、'), appMessage(m)]; }))
         .sort(function (a, b) { return b[0] - a[0]; });
-      $('outbox').innerHTML = out.map(function (r) { return '<tr><td>' + time(r[0]) + '</td><td>' + esc(r[1]) + '</td><td>' + esc(r[2]) + '</td><td>' + esc(r[3]) + '</td></tr>'; }).join('');
+      $('outbox').innerHTML = out.map(function (r) { return '<tr><td>' + time(r[0]) + '</td><td>' + esc(r[1]) + '</td><td>' + esc(r[2]) + '</td><td>' + r[3] + '</td></tr>'; }).join('');
       var rw = { accepted: '已受理', duplicate: '重复（已忽略）', failed: '模拟失败', bad_signature: '签名错误' };
       $('rewards').innerHTML = (d.rewards || []).slice().reverse().map(function (r) { return '<tr><td>' + time(r.at) + '</td><td>' + esc(r.campaign) + '</td><td>' + esc(mgrName(r.userid)) + '</td><td>' + esc(r.amount) + '</td><td class="' + (r.status === 200 ? 'ok' : 'err') + '">' + esc(rw[r.outcome] || r.outcome) + '</td></tr>'; }).join('');
     });

@@ -43,6 +43,18 @@ describe('sandbox SOP tasks in the browser', () => {
     const taskId = await row.getAttribute('data-task-row');
     await shot(page, 'sop-1-tasks');
 
+    // Each sender's reminder is an app textcard: 欢迎语与应用消息 shows it as text, not as its HTML.
+    const card = page.locator('#outbox tr', { hasText: '总行SOP' }).first();
+    await card.waitFor({ timeout: 15_000 });
+    const cardText = (await card.textContent()) ?? '';
+    expect(cardText).toContain('应用消息（卡片）');
+    expect(cardText).toContain('中确认发送');
+    expect(cardText).toMatch(/按钮「知道了」打开 http:\/\/127\.0\.0\.1:\d+\/sidebar\//);
+    expect(cardText).not.toMatch(/<\/?div|class=/);
+    expect(await card.locator('td').nth(3).locator('br').count()).toBeGreaterThanOrEqual(3);
+    await card.scrollIntoViewIfNeeded();
+    await shot(page, 'sop-app-message-card');
+
     await page.locator(`#sopTasks tr[data-task-row="${taskId}"] button`).click();
     await page.locator(`#sopTasks tr[data-task-row="${taskId}"]`, { hasText: '已发送' }).waitFor();
     await shot(page, 'sop-2-confirmed');

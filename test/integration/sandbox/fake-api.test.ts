@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { escapeHtml } from '../../../server/lib/html';
 import type { Sandbox } from '../../../server/sandbox/state';
+import { textcard } from '../../../server/wecom/app-message';
 import { WecomApiError } from '../../../server/wecom/errors';
 import { createWecomClient } from '../../../server/wecom/plugin';
 import { DB_TARGETS } from '../../helpers/db';
@@ -132,6 +134,26 @@ describe.each(DB_TARGETS)('sandbox fake WeCom API on %s', (target) => {
     expect(r.invaliduser).toBe('ghost');
     expect(r.msgid).toBeTruthy();
     expect(sandbox.fake.messages.at(-1)).toMatchObject({ touser: 'hz_chenjing', content: '新客户提醒' });
+  });
+
+  it('/sandbox/data shows a textcard as text: title, description lines, the button and its link', async () => {
+    await app.wecom.sendMessage(
+      textcard({
+        touser: 'hz_chenjing',
+        agentId: app.config.wecom.agentId,
+        title: '今日待办',
+        description: `<div class="gray">${escapeHtml('陈静 <测试>')}，今天有 2 项待办</div><div class="normal">跟进到期 2</div>`,
+        url: 'https://bank.example/sidebar/?view=todo',
+        btntxt: '查看',
+      }),
+    );
+    const data = (await app.inject('/sandbox/data')).json();
+    expect(data.messages.at(-1).view).toEqual({
+      title: '今日待办',
+      lines: ['陈静 <测试>，今天有 2 项待办', '跟进到期 2'],
+      url: 'https://bank.example/sidebar/?view=todo',
+      button: '查看',
+    });
   });
 
   it('rejects a wrong secret (40001) and a token of the wrong secret for customer-contact APIs (48002)', async () => {
