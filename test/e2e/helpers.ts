@@ -90,6 +90,90 @@ export async function newContext(
   });
 }
 
+export interface BrowserSuiteOptions {
+  /** Added to the server's test configuration (e.g. WORKER_ENABLED). */
+  env?: Record<string, string>;
+  /** 'each' (the default): a fresh context and page for every test; 'all': one for the whole suite. */
+  context?: 'each' | 'all';
+  /** The viewport, a 360 px phone unless told otherwise. */
+  width?: number;
+  height?: number;
+  /** Lets the pages use the clipboard (the sidebar's 复制 reads it back). */
+  clipboard?: boolean;
+}
+
+/** What a suite's tests use; each getter throws outside a test or hook (before the suite started). */
+export interface BrowserSuite {
+  readonly server: E2EServer;
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Closes the current context and opens another (another viewport, a time zone); the suite closes it. */
+  reopen(width?: number, height?: number, extra?: BrowserContextOptions): Promise<Page>;
+}
+
+/**
+ * One server and one Chromium for a describe block, closed after it, with contexts per test or per
+ * suite: registers the beforeAll/afterAll (and beforeEach/afterEach) hooks itself. Call it first in
+ * the describe so the suite's own hooks run after these and can use `server` and `page`.
+ */
+export function useBrowserSuite(o: BrowserSuiteOptions = {}): BrowserSuite {
+  let server: E2EServer | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`e2e ${what} is not ready: use it inside a test or a hook`);
+    return v;
+  };
+  const open = async (width = o.width, height = o.height, extra: BrowserContextOptions = {}): Promise<Page> => {
+    const s = ready(server, 'server');
+    context = await newContext(ready(browser, 'browser'), width, height, extra);
+    if (o.clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.base });
+    page = await context.newPage();
+    return page;
+  };
+  const close = async () => {
+    await context?.close();
+    context = undefined;
+    page = undefined;
+  };
+
+  beforeAll(async () => {
+    server = await startServer(o.env);
+    browser = await launchChromium();
+    if (o.context === 'all') await open();
+  });
+  afterAll(async () => {
+    await close();
+    await browser?.close();
+    await server?.close();
+  });
+  if (o.context !== 'all') {
+    beforeEach(() => open());
+    afterEach(close);
+  }
+
+  return {
+    get server() {
+      return ready(server, 'server');
+    },
+    get browser() {
+      return ready(browser, 'browser');
+    },
+    get context() {
+      return ready(context, 'context');
+    },
+    get page() {
+      return ready(page, 'page');
+    },
+    async reopen(width, height, extra) {
+      await close();
+      return open(width, height, extra);
+    },
+  };
+}
+
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }

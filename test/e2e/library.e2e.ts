@@ -1,18 +1,8 @@
 // The script library in the sidebar, in Chromium at 360 px against the sandbox: 我的话术 with the
 // live compliance check, a wealth script's disclaimer reaching the chat, 已发送 after 复制, the
 // stage by hand, and a script that expired after the card loaded.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { bumpCacheVersion } from '../../server/db/cache-version';
-import {
-  currentManager,
-  type E2EServer,
-  followedLinkedCustomer,
-  launchChromium,
-  newContext,
-  sandboxJson,
-  shot,
-  startServer,
-} from './helpers';
+import { currentManager, followedLinkedCustomer, sandboxJson, shot, useBrowserSuite } from './helpers';
 
 interface Sent {
   msgtype: string;
@@ -22,28 +12,23 @@ interface Sent {
 }
 
 describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
-  let server: E2EServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  const e2e = useBrowserSuite({ clipboard: true });
   let manager: string;
   /** A customer the current manager follows, not touched yet (every demo segment has a wealth or fund script). */
   let customer: string;
 
   const sandbox = (method: 'GET' | 'PUT', path: string, body?: unknown) =>
-    sandboxJson<{ sent: Sent[] }>(server, method, `api/jssdk/${path}`, body);
+    sandboxJson<{ sent: Sent[] }>(e2e.server, method, `api/jssdk/${path}`, body);
   const open = async () => {
     await sandbox('PUT', 'context', { entry: 'single_chat_tools', externalUserId: customer });
-    await page.goto(`${server.base}/sidebar/`);
-    await page.waitForSelector('main[data-phase="card"]');
+    await e2e.page.goto(`${e2e.server.base}/sidebar/`);
+    await e2e.page.waitForSelector('main[data-phase="card"]');
   };
-  const stageSelect = () => page.locator('[data-testid="stage-select"]');
+  const stageSelect = () => e2e.page.locator('[data-testid="stage-select"]');
 
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-    manager = currentManager(server);
-    const [row] = await server.app.db.query(
+    manager = currentManager(e2e.server);
+    const [row] = await e2e.server.app.db.query(
       `SELECT f.external_userid AS ext FROM follows f
          JOIN external_contacts ec ON ec.external_userid = f.external_userid
          JOIN customers c ON c.id = ec.customer_id
@@ -55,18 +40,9 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
     if (!row) throw new Error('the demo data has no untouched customer for the current manager');
     customer = row.ext;
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(browser);
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
-    page = await context.newPage();
-  });
-  afterEach(async () => context.close());
 
   it('creates a personal script: the live check marks a forbidden word (even written 保 本), fixed, saved, 审核中', async () => {
+    const { server, page } = e2e;
     await open();
     await page.click('[data-testid="tab-mine"]');
     await page.click('[data-testid="my-new"]');
@@ -105,6 +81,7 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
   });
 
   it('复制 alone leaves the stage; 已发送 moves it (跟进记录 then shows it sent; 存为我的 from there); the stage can be set by hand', async () => {
+    const { server, page } = e2e;
     await open();
     expect(await stageSelect().inputValue()).toBe('1');
     const first = page.locator('li[data-testid^="template-"]').first();
@@ -145,6 +122,7 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
   });
 
   it('sends a wealth script: the risk disclaimer arrives in the sandbox chat', async () => {
+    const { page } = e2e;
     await open();
     await page.selectOption('[data-testid="filter-category"]', '产品推荐');
     const wealth = page.locator('li[data-testid^="template-"]:has([data-testid="disclaimer"])').first();
@@ -165,6 +143,7 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
   });
 
   it('a script that expired after the card loaded is refused in Chinese and leaves the list', async () => {
+    const { server, page } = e2e;
     await open();
     const item = page.locator('li[data-testid^="template-"]').first();
     const testid = (await item.getAttribute('data-testid')) as string;
@@ -182,26 +161,15 @@ describe('script library in the sidebar (Chromium, 360 px, sandbox)', () => {
 });
 
 describe('我的话术 when the bank does not review personal scripts (PERSONAL_TEMPLATES_REVIEW=false)', () => {
-  let server: E2EServer;
-  let browser: Browser;
-  let page: Page;
-  let context: BrowserContext;
+  const e2e = useBrowserSuite({ env: { PERSONAL_TEMPLATES_REVIEW: 'false' }, context: 'all' });
   let customer: string;
 
   beforeAll(async () => {
-    server = await startServer({ PERSONAL_TEMPLATES_REVIEW: 'false' });
-    browser = await launchChromium();
-    customer = await followedLinkedCustomer(server, currentManager(server));
-    context = await newContext(browser);
-    page = await context.newPage();
-  });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.close();
+    customer = await followedLinkedCustomer(e2e.server, currentManager(e2e.server));
   });
 
   it('a clean personal script is usable at once (已通过) and 发送 fills its variables', async () => {
+    const { server, page } = e2e;
     await fetch(`${server.base}/sandbox/api/jssdk/context`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },

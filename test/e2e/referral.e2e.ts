@@ -1,16 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Referral, ReferralCode } from '../../server/db/entities';
 import { simulateAddContact } from '../../server/sandbox/simulator';
-import {
-  currentManager,
-  type E2EServer,
-  followedLinkedCustomer,
-  launchChromium,
-  newContext,
-  sandboxJson,
-  shot,
-  startServer,
-} from './helpers';
+import { currentManager, followedLinkedCustomer, sandboxJson, shot, useBrowserSuite } from './helpers';
 
 /**
  * 生成推荐码 in Chromium against the sandbox: the manager opens a customer's card, makes the
@@ -18,30 +8,19 @@ import {
  * attributed to the customer.
  */
 describe('sidebar 生成推荐码 in Chromium', () => {
-  let server: E2EServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  // The callback worker runs: the friend's add goes through the real inbox.
+  const e2e = useBrowserSuite({ env: { WORKER_ENABLED: 'true' }, context: 'all' });
   let manager: string;
   let mine: string;
 
   beforeAll(async () => {
-    // The callback worker runs: the friend's add goes through the real inbox.
-    server = await startServer({ WORKER_ENABLED: 'true' });
-    browser = await launchChromium();
-    manager = currentManager(server);
-    mine = await followedLinkedCustomer(server, manager);
-    await sandboxJson(server, 'PUT', 'api/jssdk/context', { entry: 'single_chat_tools', externalUserId: mine });
-    context = await newContext(browser);
-    page = await context.newPage();
-  });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.close();
+    manager = currentManager(e2e.server);
+    mine = await followedLinkedCustomer(e2e.server, manager);
+    await sandboxJson(e2e.server, 'PUT', 'api/jssdk/context', { entry: 'single_chat_tools', externalUserId: mine });
   });
 
   it('makes the code from the card, shows its link, and a friend adding through it is the customer’s referral', async () => {
+    const { server, page } = e2e;
     await page.goto(`${server.base}/sidebar/`);
     await page.waitForSelector('main[data-phase="card"]');
     await page.click('[data-testid="referral-generate"]');

@@ -1,18 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_CUSTOMERS } from '../../server/sandbox/demo-data';
-import {
-  ARTIFACTS,
-  currentManager,
-  type E2EServer,
-  followedLinkedCustomer,
-  launchChromium,
-  newContext,
-  sandboxJson,
-  shot,
-  startServer,
-} from './helpers';
+import { ARTIFACTS, currentManager, followedLinkedCustomer, sandboxJson, shot, useBrowserSuite } from './helpers';
 
 interface Sent {
   msgtype: string;
@@ -26,30 +15,25 @@ interface Sent {
 const TEXT_ONLY = 'li[data-testid^="template-"]:not(:has([data-testid="attachments"]))';
 
 describe('sidebar in Chromium against the sandbox', () => {
-  let server: E2EServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  const e2e = useBrowserSuite({ clipboard: true });
   /** The sandbox's current manager and a customer they follow (from the demo data). */
   let manager: string;
   let mine: string;
   let others: string;
 
   const sandbox = (method: 'GET' | 'PUT', path: string, body?: unknown) =>
-    sandboxJson<{ sent: Sent[] }>(server, method, `api/jssdk/${path}`, body);
+    sandboxJson<{ sent: Sent[] }>(e2e.server, method, `api/jssdk/${path}`, body);
   const chatWith = (externalUserId: string) =>
     sandbox('PUT', 'context', { entry: 'single_chat_tools', externalUserId });
   const open = async () => {
-    await page.goto(`${server.base}/sidebar/`);
-    await page.waitForSelector('main:not([data-phase="loading"]):not([data-phase="redirecting"])');
+    await e2e.page.goto(`${e2e.server.base}/sidebar/`);
+    await e2e.page.waitForSelector('main:not([data-phase="loading"]):not([data-phase="redirecting"])');
   };
 
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-    manager = currentManager(server);
-    mine = await followedLinkedCustomer(server, manager);
-    const [other] = await server.app.db.query(
+    manager = currentManager(e2e.server);
+    mine = await followedLinkedCustomer(e2e.server, manager);
+    const [other] = await e2e.server.app.db.query(
       `SELECT ec.external_userid AS ext FROM external_contacts ec JOIN customers c ON c.id = ec.customer_id
         JOIN managers m ON m.userid = c.owner_userid
         WHERE m.branch_code <> (SELECT branch_code FROM managers WHERE userid = ?)
@@ -60,18 +44,9 @@ describe('sidebar in Chromium against the sandbox', () => {
     if (!other) throw new Error('the demo data has no foreign customer for the current manager');
     others = other.ext;
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(browser);
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
-    page = await context.newPage();
-  });
-  afterEach(async () => context.close());
 
   it('boots through the sandbox OAuth and shows the card with tags and templates', async () => {
+    const { server, context, page } = e2e;
     await chatWith(mine);
     const seen: string[] = [];
     page.on('request', (r) => seen.push(new URL(r.url()).pathname));
@@ -111,6 +86,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('adds a tag optimistically and persists it through mark_tag', async () => {
+    const { server, page } = e2e;
     await chatWith(mine);
     await open();
     await page.click('[data-testid="edit-tags"]');
@@ -128,6 +104,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('a session lost mid-use (401) goes through OAuth again and comes back to the card', async () => {
+    const { server, context, page } = e2e;
     await chatWith(mine);
     await open();
     await page.click('[data-testid="edit-tags"]');
@@ -141,6 +118,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('sends a template into the chat; the mock records it and the touch appears', async () => {
+    const { server, page } = e2e;
     await chatWith(mine);
     await open();
     const before = (await sandbox('GET', 'sent')).sent.length;
@@ -171,6 +149,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('sends a template with a link card: text then news into the chat, ONE touch', async () => {
+    const { server, page } = e2e;
     await chatWith(mine);
     await open();
     // The demo's 高潜资产配置 links the bank's 理财产品介绍 page; search finds it at any stage.
@@ -213,6 +192,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('copying a template with a link copies the text and the link URL', async () => {
+    const { page } = e2e;
     await chatWith(mine);
     await open();
     await page.fill('[data-testid="template-search"]', '资产配置');
@@ -227,6 +207,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('copy puts the text on the clipboard and records a copy touch', async () => {
+    const { server, page } = e2e;
     await chatWith(mine);
     await open();
     const first = page.locator(TEXT_ONLY).first();
@@ -242,6 +223,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('searches templates and switches to the manager’s own templates', async () => {
+    const { server, page } = e2e;
     const now = Date.now();
     await server.app.db.query(
       `INSERT INTO script_templates (title, content, stage, segments, product, variant, owner_userid, status, expires_at,
@@ -266,6 +248,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('opened outside a chat: 今日待办 instead of 不在会话中', async () => {
+    const { page } = e2e;
     await sandbox('PUT', 'context', { entry: 'normal' });
     await open();
     expect(await page.getAttribute('main', 'data-phase')).toBe('todo');
@@ -274,6 +257,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('in a customer group: a simple group state', async () => {
+    const { page } = e2e;
     await sandbox('PUT', 'context', { entry: 'group_chat_tools', chatId: 'wrE2EGroup' });
     await open();
     expect(await page.textContent('[data-testid="state-group-chat"]')).toContain('客户群聊');
@@ -283,12 +267,12 @@ describe('sidebar in Chromium against the sandbox', () => {
   /** A WeCom contact the current manager follows that is linked to no bank customer yet. */
   const unlinkedContact = async (ext: string) => {
     const now = Date.now();
-    await server.app.db.query(
+    await e2e.server.app.db.query(
       `INSERT INTO external_contacts (external_userid, customer_id, unionid, name, type, gender, avatar, matched_by, created_at, updated_at)
        VALUES (?, NULL, NULL, '', 1, 0, NULL, NULL, ?, ?)`,
       [ext, now, now],
     );
-    await server.app.db.query(
+    await e2e.server.app.db.query(
       `INSERT INTO follows (external_userid, userid, state, remark, added_at, deleted_at, deleted_by, half)
        VALUES (?, ?, NULL, NULL, ?, NULL, NULL, 0)`,
       [ext, manager, now],
@@ -301,17 +285,18 @@ describe('sidebar in Chromium against the sandbox', () => {
   };
   /** Fills and submits the link form; unless it is expected to link, waits until the form is usable again. */
   const submitLink = async (customerId: string, phone: string, { links = false } = {}) => {
-    await page.fill('[data-testid="link-customer-id"]', customerId);
-    await page.fill('[data-testid="link-phone"]', phone);
+    await e2e.page.fill('[data-testid="link-customer-id"]', customerId);
+    await e2e.page.fill('[data-testid="link-phone"]', phone);
     await Promise.all([
-      page.waitForResponse((r) => r.url().includes('/link') && r.request().method() === 'POST'),
-      page.click('[data-testid="link-submit"]'),
+      e2e.page.waitForResponse((r) => r.url().includes('/link') && r.request().method() === 'POST'),
+      e2e.page.click('[data-testid="link-submit"]'),
     ]);
-    if (!links) await page.waitForSelector('[data-testid="link-error"]');
-    if (!links) await page.waitForSelector('[data-testid="link-submit"]:not([disabled])');
+    if (!links) await e2e.page.waitForSelector('[data-testid="link-error"]');
+    if (!links) await e2e.page.waitForSelector('[data-testid="link-submit"]:not([disabled])');
   };
 
   it('an unknown customer: the link form asks for 手机号 and 客户号, refuses without naming anything, then links', async () => {
+    const { server, page } = e2e;
     const [free] = await server.app.db.query(
       `SELECT c.id FROM customers c WHERE (c.owner_userid IS NULL OR c.owner_userid = ?)
           AND NOT EXISTS (SELECT 1 FROM external_contacts ec WHERE ec.customer_id = c.id)
@@ -355,6 +340,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('the link form says when there were too many failed attempts', async () => {
+    const { server, page } = e2e;
     await unlinkedContact('wmE2Elimited');
     await chatWith('wmE2Elimited');
     await open();
@@ -374,6 +360,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('someone else’s customer: one refusal that names who serves the customer', async () => {
+    const { server, page } = e2e;
     await chatWith(others);
     await open();
     expect(await page.getAttribute('main', 'data-phase')).toBe('forbidden');
@@ -395,6 +382,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('an API error shows 网络或服务错误 with 重试, and 重试 recovers', async () => {
+    const { page } = e2e;
     await chatWith(mine);
     let failures = 0;
     await page.route('**/api/sidebar/customers/**', async (route) => {
@@ -416,6 +404,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it('a network failure says so in Chinese', async () => {
+    const { page } = e2e;
     await chatWith(mine);
     await page.route('**/api/sidebar/customers/**', (route) => route.abort('internetdisconnected'));
     await open();
@@ -423,9 +412,7 @@ describe('sidebar in Chromium against the sandbox', () => {
   });
 
   it.each([320, 400])('fits a %i px desktop sidebar without horizontal scrolling', async (width) => {
-    await context.close();
-    context = await newContext(browser, width, 720);
-    page = await context.newPage();
+    const page = await e2e.reopen(width, 720);
     await chatWith(mine);
     await open();
     expect(await page.getAttribute('main', 'data-phase')).toBe('card');

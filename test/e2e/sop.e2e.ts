@@ -1,7 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_SOP_PLAN_ID } from '../../server/sandbox/seed-sop';
 import { planStatus } from '../../server/sop/service';
-import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+import { shot, useBrowserSuite } from './helpers';
 
 /**
  * A head-office SOP plan in the sandbox: 立即执行本期 runs the demo's weekly group plan, its
@@ -10,24 +9,10 @@ import { type E2EServer, launchChromium, newContext, shot, startServer } from '.
  * the test runs at any hour.
  */
 describe('sandbox SOP tasks in the browser', () => {
-  let server: E2EServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-
-  beforeAll(async () => {
-    server = await startServer({ SOP_QUIET_HOURS: 'off' });
-    browser = await launchChromium();
-    context = await newContext(browser, 1280, 900);
-    page = await context.newPage();
-  });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.close();
-  });
+  const e2e = useBrowserSuite({ env: { SOP_QUIET_HOURS: 'off' }, context: 'all', width: 1280, height: 900 });
 
   it('a plan task appears, the manager confirms it, status shows it sent', async () => {
+    const { server, page } = e2e;
     await page.goto(`${server.base}/sandbox/`);
     await page.waitForSelector(`#sopPlan option[value="${DEMO_SOP_PLAN_ID}"]`, { state: 'attached' });
     await page.selectOption('#sopPlan', DEMO_SOP_PLAN_ID);

@@ -1,6 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DEMO_CUSTOMERS, DEMO_MANAGERS } from '../../server/sandbox/demo-data';
-import { type E2EServer, launchChromium, newContext, shot, startServer } from './helpers';
+import { shot, useBrowserSuite } from './helpers';
 
 /**
  * The sandbox page's guided story (演示剧本) as a newcomer runs it on a phone (360 px): five
@@ -8,28 +8,14 @@ import { type E2EServer, launchChromium, newContext, shot, startServer } from '.
  * callback worker runs (the welcome and the delete go through it).
  */
 describe('sandbox guided story at 360 px', () => {
-  let server: E2EServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  const e2e = useBrowserSuite({ env: { WORKER_ENABLED: 'true' }, context: 'all' });
   const managerNames = DEMO_MANAGERS.map((m) => m.name);
 
   const noSideScroll = async (p: Page) =>
     expect(await p.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
 
-  beforeAll(async () => {
-    server = await startServer({ WORKER_ENABLED: 'true' });
-    browser = await launchChromium();
-    context = await newContext(browser);
-    page = await context.newPage();
-  });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.close();
-  });
-
   it('runs from step 1 to step 5, each step showing what it did, without horizontal scroll', async () => {
+    const { server, context, page } = e2e;
     await page.goto(`${server.base}/sandbox/`);
     await page.waitForSelector('[data-testid="story-customer"] option', { state: 'attached' });
     await noSideScroll(page);
@@ -97,6 +83,7 @@ describe('sandbox guided story at 360 px', () => {
   });
 
   it('the identity follows: switching the manager moves the forms and the chat with them', async () => {
+    const { server, page } = e2e;
     await page.goto(`${server.base}/sandbox/`);
     await page.waitForSelector('[data-testid="cur-manager"] option', { state: 'attached' });
     await page.selectOption('[data-testid="cur-manager"]', 'hz_liuyang');

@@ -1,16 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { addDays, chinaDay, chinaDayStart } from '../../server/lib/china-day';
 import { DEMO_TAG_GROUPS } from '../../server/sandbox/demo-data';
-import {
-  currentManager,
-  type E2EServer,
-  followedLinkedCustomer,
-  launchChromium,
-  newContext,
-  sandboxJson,
-  shot,
-  startServer,
-} from './helpers';
+import { currentManager, followedLinkedCustomer, sandboxJson, shot, useBrowserSuite } from './helpers';
 
 /**
  * Issue 13 in Chromium at 360 px: the compact card (first 发送 on the first screen with the whole
@@ -27,41 +17,27 @@ interface Sent {
 }
 
 describe('workbench sidebar at 360 px', () => {
-  let server: E2EServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  const e2e = useBrowserSuite({ clipboard: true });
   let manager: string;
   let mine: string;
   const sandbox = <T>(method: 'GET' | 'PUT', path: string, body?: unknown) =>
-    sandboxJson<T>(server, method, path, body);
+    sandboxJson<T>(e2e.server, method, path, body);
   const sent = async () => (await sandbox<{ sent: Sent[] }>('GET', 'api/jssdk/sent')).sent;
   const chatWith = (externalUserId: string) =>
     sandbox('PUT', 'api/jssdk/context', { entry: 'single_chat_tools', externalUserId });
   const open = async () => {
-    await page.goto(`${server.base}/sidebar/`);
-    await page.waitForSelector('main:not([data-phase="loading"]):not([data-phase="redirecting"])');
+    await e2e.page.goto(`${e2e.server.base}/sidebar/`);
+    await e2e.page.waitForSelector('main:not([data-phase="loading"]):not([data-phase="redirecting"])');
   };
-  const count = async (sql: string, params: unknown[]) => Number((await server.app.db.query(sql, params))[0].n);
+  const count = async (sql: string, params: unknown[]) => Number((await e2e.server.app.db.query(sql, params))[0].n);
 
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-    manager = currentManager(server);
-    mine = await followedLinkedCustomer(server, manager);
+    manager = currentManager(e2e.server);
+    mine = await followedLinkedCustomer(e2e.server, manager);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(browser);
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
-    page = await context.newPage();
-  });
-  afterEach(async () => context.close());
 
   it('the first script’s 发送 is on the first screen with every tag of the library selected', async () => {
+    const { server, page } = e2e;
     // Worst case for the card: every tag of the demo library selected on this customer.
     const all = DEMO_TAG_GROUPS.flatMap((g) => g.tag.map((t) => t.id));
     await server.app.db.query('DELETE FROM contact_tags WHERE external_userid = ? AND userid = ?', [mine, manager]);
@@ -94,6 +70,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('outside a chat: 今日待办 lists the seeded items by kind; a row opens the chat with a suggested script', async () => {
+    const { page } = e2e;
     await sandbox('PUT', 'api/jssdk/context', { entry: 'normal' });
     await open();
     expect(await page.getAttribute('main', 'data-phase')).toBe('todo');
@@ -115,6 +92,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('编辑标签 opens the library in a sheet; a tap saves; removing the segment tag removes the badge', async () => {
+    const { server, page } = e2e;
     await server.app.db.query('DELETE FROM contact_tags WHERE external_userid = ? AND userid = ?', [mine, manager]);
     await server.app.db.query(
       'INSERT INTO contact_tags (external_userid, userid, tag_id, created_at) VALUES (?, ?, ?, ?)',
@@ -142,6 +120,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('跟进记录: a note with a next follow-up shows first in the timeline, with the earlier manager’s note', async () => {
+    const { page } = e2e;
     await chatWith(mine);
     await open();
     await page.click('[data-testid="follow-ups-toggle"]');
@@ -166,6 +145,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('dates are China’s in a browser set to UTC or New York: today’s follow-up says 今天, times are China time', async () => {
+    const { server } = e2e;
     // 03:00 on China's today is still the day before in UTC (19:00) and New York (14:00): a
     // browser-local calendar would call the server's today 明天.
     const today = chinaDay(Date.now());
@@ -184,29 +164,24 @@ describe('workbench sidebar at 360 px', () => {
     try {
       await chatWith(mine);
       for (const timezoneId of ['UTC', 'America/New_York']) {
-        const ctx = await newContext(browser, 360, 780, { timezoneId });
-        try {
-          const p = await ctx.newPage();
-          await p.clock.setFixedTime(browserNow);
-          // The case is real: this browser's own calendar is on the day before China's.
-          expect(await p.evaluate('new Date().getDate()')).not.toBe(Number(today.slice(8, 10)));
-          await p.goto(`${server.base}/sidebar/`);
-          await p.waitForSelector('main[data-phase="card"]');
-          const next = p.locator('[data-testid="next-follow-up"]');
-          expect(await next.textContent()).toBe('下次跟进：今天');
-          expect(await next.getAttribute('class')).toContain('due');
-          await p.click('[data-testid="follow-ups-toggle"]');
-          const todays = p.locator('[data-testid="timeline-note"]', { hasText: '时区检查：约了今天' });
-          expect(await todays.textContent()).toContain('约定下次跟进：今天');
-          expect(await todays.textContent()).toContain(chinaTime);
-          const tomorrows = p.locator('[data-testid="timeline-note"]', { hasText: '时区检查：约了明天' });
-          expect(await tomorrows.textContent()).toContain('约定下次跟进：明天');
-          await p.click('[data-testid="note-new"]');
-          expect(await p.getAttribute('[data-testid="note-next"]', 'min')).toBe(today);
-          await shot(p, `workbench-timezone-${timezoneId.replace('/', '-')}-360`);
-        } finally {
-          await ctx.close();
-        }
+        const p = await e2e.reopen(360, 780, { timezoneId });
+        await p.clock.setFixedTime(browserNow);
+        // The case is real: this browser's own calendar is on the day before China's.
+        expect(await p.evaluate('new Date().getDate()')).not.toBe(Number(today.slice(8, 10)));
+        await p.goto(`${server.base}/sidebar/`);
+        await p.waitForSelector('main[data-phase="card"]');
+        const next = p.locator('[data-testid="next-follow-up"]');
+        expect(await next.textContent()).toBe('下次跟进：今天');
+        expect(await next.getAttribute('class')).toContain('due');
+        await p.click('[data-testid="follow-ups-toggle"]');
+        const todays = p.locator('[data-testid="timeline-note"]', { hasText: '时区检查：约了今天' });
+        expect(await todays.textContent()).toContain('约定下次跟进：今天');
+        expect(await todays.textContent()).toContain(chinaTime);
+        const tomorrows = p.locator('[data-testid="timeline-note"]', { hasText: '时区检查：约了明天' });
+        expect(await tomorrows.textContent()).toContain('约定下次跟进：明天');
+        await p.click('[data-testid="note-new"]');
+        expect(await p.getAttribute('[data-testid="note-next"]', 'min')).toBe(today);
+        await shot(p, `workbench-timezone-${timezoneId.replace('/', '-')}-360`);
       }
     } finally {
       await server.app.db.query("DELETE FROM follow_notes WHERE external_userid = ? AND text LIKE '时区检查%'", [mine]);
@@ -214,6 +189,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('a cold open logs no 401 and no console error', async () => {
+    const { page } = e2e;
     const statuses: number[] = [];
     const errors: string[] = [];
     page.on('response', (r) => {
@@ -230,6 +206,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('an expired session during a tag change: signs in again and saves the tag once', async () => {
+    const { server, context, page } = e2e;
     await server.app.db.query('DELETE FROM contact_tags WHERE external_userid = ? AND userid = ?', [mine, manager]);
     await chatWith(mine);
     await open();
@@ -254,6 +231,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('an expired session when 发送 is pressed: nothing goes out, and after sign-in the page says to press it again', async () => {
+    const { context, page } = e2e;
     await chatWith(mine);
     await open();
     const sentBefore = (await sent()).length;
@@ -274,6 +252,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('a session that expires after the message went out: the touch is recorded once after sign-in', async () => {
+    const { context, page } = e2e;
     await chatWith(mine);
     await open();
     const sentBefore = (await sent()).length;
@@ -303,6 +282,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('when sign-in cannot complete, the manager is told what was not saved', async () => {
+    const { server, context, page } = e2e;
     await chatWith(mine);
     await open();
     await page.click('[data-testid="edit-tags"]');
@@ -325,6 +305,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('a failed send says what to do in plain Chinese, in a toast that covers no button', async () => {
+    const { page } = e2e;
     await chatWith(mine);
     await open();
     // The chat went away under the page (the sandbox answers like WeCom outside a chat).
@@ -348,6 +329,7 @@ describe('workbench sidebar at 360 px', () => {
   });
 
   it('a branch lead sees the branch by manager with counts', async () => {
+    const { page } = e2e;
     await sandbox('PUT', 'current-manager', { userid: 'hz_chenjing' });
     try {
       await sandbox('PUT', 'api/jssdk/context', { entry: 'normal' });
