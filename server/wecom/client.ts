@@ -4,9 +4,11 @@ import type {
   ExternalContactDetail,
   GroupChatDetail,
   GroupChatListItem,
+  GroupMsgListItem,
   GroupMsgSendItem,
   GroupMsgTaskItem,
   GroupStatData,
+  MomentListItem,
   TransferResultItem,
   WecomApi,
 } from './api-types';
@@ -63,6 +65,12 @@ interface Request {
   query?: Query;
   body?: unknown;
   auth: Auth;
+  /**
+   * The call creates something WeCom has no idempotency key for (add_msg_template,
+   * add_moment_task): after a network or HTTP error the request may have been carried out, so it
+   * is not retried here; the caller looks it up before trying again (server/sop).
+   */
+  creates?: true;
 }
 type Answer = Record<string, unknown> & { errcode?: number; errmsg?: string };
 
@@ -203,7 +211,8 @@ export class WecomClient implements WecomApi {
         await this.tokens.invalidate(this.tokenKey(req.auth), token);
         continue;
       }
-      if (rule.action === 'backoff' && retries < this.retry.maxRetries) {
+      const unknownOutcome = r.errcode === NETWORK_ERRCODE || r.errcode === HTTP_ERRCODE;
+      if (rule.action === 'backoff' && retries < this.retry.maxRetries && !(req.creates && unknownOutcome)) {
         const delay = this.backoffMs(retries++);
         this.log.warn({ api, errcode: r.label, retry: retries, delayMs: delay }, 'wecom api busy; backing off');
         await this.sleep(delay);
@@ -415,7 +424,12 @@ export class WecomClient implements WecomApi {
   }
 
   async addMsgTemplate(req: Parameters<WecomApi['addMsgTemplate']>[0]) {
-    const r = await this.call('externalcontact/add_msg_template', { method: 'POST', auth: 'contact', body: req });
+    const r = await this.call('externalcontact/add_msg_template', {
+      method: 'POST',
+      auth: 'contact',
+      body: req,
+      creates: true,
+    });
     return {
       msgid: required(r, 'msgid', 'externalcontact/add_msg_template'),
       fail_list: (r.fail_list ?? []) as string[],
@@ -430,6 +444,22 @@ export class WecomClient implements WecomApi {
     });
     return {
       task_list: ((r.task_list ?? []) as GroupMsgTaskItem[]).map((t) => ({ ...t, status: Number(t.status) })),
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
+  }
+
+  async listGroupmsg(req: Parameters<WecomApi['listGroupmsg']>[0]) {
+    const r = await this.call('externalcontact/get_groupmsg_list_v2', {
+      method: 'POST',
+      auth: 'contact',
+      body: { ...req, limit: req.limit ?? 100, cursor: req.cursor ?? '' },
+    });
+    return {
+      group_msg_list: ((r.group_msg_list ?? []) as GroupMsgListItem[]).map((m) => ({
+        ...m,
+        create_time: Number(m.create_time),
+        create_type: Number(m.create_type),
+      })),
       next_cursor: (r.next_cursor as string) || undefined,
     };
   }
@@ -455,7 +485,12 @@ export class WecomClient implements WecomApi {
   }
 
   async addMomentTask(req: Parameters<WecomApi['addMomentTask']>[0]) {
-    const r = await this.call('externalcontact/add_moment_task', { method: 'POST', auth: 'contact', body: req });
+    const r = await this.call('externalcontact/add_moment_task', {
+      method: 'POST',
+      auth: 'contact',
+      body: req,
+      creates: true,
+    });
     return { jobid: required(r, 'jobid', 'externalcontact/add_moment_task') };
   }
 
@@ -492,6 +527,22 @@ export class WecomClient implements WecomApi {
       auth: 'contact',
       body: { moment_id: momentId },
     });
+  }
+
+  async listMoments(req: Parameters<WecomApi['listMoments']>[0]) {
+    const r = await this.call('externalcontact/get_moment_list', {
+      method: 'POST',
+      auth: 'contact',
+      body: { ...req, limit: req.limit ?? 20, cursor: req.cursor ?? '' },
+    });
+    return {
+      moment_list: ((r.moment_list ?? []) as MomentListItem[]).map((m) => ({
+        ...m,
+        create_time: Number(m.create_time),
+        create_type: Number(m.create_type),
+      })),
+      next_cursor: (r.next_cursor as string) || undefined,
+    };
   }
 
   getJsapiTicket(): Promise<string> {

@@ -149,6 +149,31 @@ describe('WeCom errcode policy (client against the sandbox fake)', () => {
     expect(await apiCalls(h, 'user/get', 'network')).toBe(4);
   });
 
+  it('a create WeCom has no idempotency key for is not retried after an answer that was lost', async () => {
+    // The request reached WeCom and made the task; only the answer was lost (a reset after it).
+    h = await harness({
+      wrap: (inner) => async (config) => {
+        const res = await inner(config);
+        if (String(config.url).includes('add_msg_template'))
+          throw new AxiosError('socket hang up', 'ECONNRESET', config);
+        return res;
+      },
+    });
+    const err = await expectError(
+      h.client.addMsgTemplate({ chat_type: 'single', sender: 'u1', text: { content: 'x' }, external_userid: ['wm1'] }),
+    );
+    expect(err.errmsg).toMatch(/ECONNRESET/);
+    expect(await apiCalls(h, 'externalcontact/add_msg_template', 'network')).toBe(1);
+    expect(h.sleeps).toHaveLength(0);
+    // An HTTP 5xx is as uncertain: not retried either; a definite busy errcode still is.
+    h.fake.failNext('externalcontact/add_moment_task', 'http500', 1);
+    await expectError(h.client.addMomentTask({ text: { content: 'x' }, visible_range: {} }));
+    expect(h.fake.count('externalcontact/add_moment_task')).toBe(1);
+    h.fake.failNext('externalcontact/add_moment_task', 45033, 1);
+    await h.client.addMomentTask({ text: { content: 'x' }, visible_range: {} });
+    expect(h.fake.count('externalcontact/add_moment_task')).toBe(3);
+  });
+
   it('60020 is a permanent config error naming 企业可信IP and the IP from errmsg', async () => {
     h = await harness();
     h.fake.failNext(
