@@ -11,6 +11,7 @@ import { CampaignChurn1796331000000 } from './1796331000000-CampaignChurn';
 import { Referrals1796331000001 } from './1796331000001-Referrals';
 import { CacheVersions1796332000000 } from './1796332000000-CacheVersions';
 import { SidebarRequestKeys1796333500000 } from './1796333500000-SidebarRequestKeys';
+import { SopMomentJobs1796334000000 } from './1796334000000-SopMomentJobs';
 
 /** Every migration in order; a new migration file adds its class here. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   Referrals1796331000001,
   CacheVersions1796332000000,
   SidebarRequestKeys1796333500000,
+  SopMomentJobs1796334000000,
 ];

@@ -251,6 +251,7 @@ const envSchema = z.object({
     )
     .default('21:00-08:00'),
   SOP_DISPATCH_PER_MINUTE: int(1, 100_000).default('600'),
+  SOP_MOMENT_SENDERS_PER_TASK: int(1, 100_000).default('10000'),
   SOP_REMIND_AFTER_HOURS: int(1, 72).default('4'),
   SOP_POLL_MINUTES: int(1, 1440).default('10'),
   SOP_CATCHUP_HOURS: int(0, 168).default('12'),
@@ -370,6 +371,8 @@ export interface SopConfig {
   quietHours: { from: number; to: number } | null;
   /** WeCom tasks created per job run (the job runs every minute). */
   dispatchPerMinute: number;
+  /** Senders carried by one add_moment_task (visible_range.sender_list.user_list, ≤ 100,000). */
+  momentSendersPerTask: number;
   /** A sender who has not sent after this long is reminded (remind_groupmsg_send, ≤ 3 per 24 h). */
   remindAfterMs: number;
   pollMs: number;
@@ -382,6 +385,7 @@ export const DEFAULT_SOP_CONFIG: SopConfig = {
   capPerMonth: 4,
   quietHours: { from: 21 * 60, to: 8 * 60 },
   dispatchPerMinute: 600,
+  momentSendersPerTask: 10_000,
   remindAfterMs: 4 * 3_600_000,
   pollMs: 10 * 60_000,
   catchupMs: 12 * 3_600_000,
@@ -557,6 +561,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       capPerMonth: e.SOP_CAP_PER_MONTH,
       quietHours: quietHours(e.SOP_QUIET_HOURS),
       dispatchPerMinute: e.SOP_DISPATCH_PER_MINUTE,
+      momentSendersPerTask: e.SOP_MOMENT_SENDERS_PER_TASK,
       remindAfterMs: e.SOP_REMIND_AFTER_HOURS * 3_600_000,
       pollMs: e.SOP_POLL_MINUTES * 60_000,
       catchupMs: e.SOP_CATCHUP_HOURS * 3_600_000,

@@ -227,19 +227,27 @@ export async function sopStatusCommand(
         ` · read ${o.scanned}, targets ${o.targets}, left out by the cap ${o.skippedCap}, deleted the manager ${o.skippedDeleted}, tasks ${o.tasks}` +
         (o.plannedAt ? ` · planned ${formatTime(o.plannedAt)}` : '')
       : `plan ${s.plan.id} (${s.plan.status}): no occurrence yet`;
+    const m = s.momentJobs;
+    const moments = m.total
+      ? `moments: ${m.total} WeCom task(s) carrying ${m.senders} sender(s) (${Object.entries(m.byStatus)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}); published by ${m.published} sender(s)`
+      : null;
     return {
       exitCode: EXIT.ok,
       json: s,
       output: [
         head,
+        ...(moments ? [moments] : []),
         renderTable(
-          ['branch', 'sender', 'tasks', 'open', 'targets', 'sent', 'not sent', 'over cap', 'not friend'],
+          ['branch', 'sender', 'tasks', 'open', 'confirmed', 'targets', 'sent', 'not sent', 'over cap', 'not friend'],
           [
             ...s.rows.map((r) => [
               r.branch,
               r.sender,
               r.tasks,
               r.open,
+              r.senderConfirmed,
               r.targets,
               r.sent,
               r.notSent,
@@ -251,6 +259,7 @@ export async function sopStatusCommand(
               '',
               s.totals.tasks,
               '',
+              s.rows.reduce((n, r) => n + r.senderConfirmed, 0),
               s.totals.targets,
               s.totals.sent,
               s.totals.notSent,

@@ -43,6 +43,26 @@ const rand = (n: number) => randomBytes(n).toString('hex').slice(0, n);
 const DAY_MS = 86_400_000;
 const chinaDay = (ms: number) => Math.floor((ms + 8 * 3_600_000) / DAY_MS);
 
+/** start_time / end_time (Unix seconds, both required, span ≤ `maxSpanMs`) as ms bounds. */
+function window(b: Record<string, unknown>, maxSpanMs: number): { from: number; to: number } | Answer {
+  const from = Number(b.start_time) * 1000;
+  const to = Number(b.end_time) * 1000;
+  if (!Number.isFinite(from) || !Number.isFinite(to) || !b.start_time || !b.end_time)
+    return err(40058, 'start_time and end_time are required');
+  if (to < from || to - from > maxSpanMs) return err(40058, 'invalid time range');
+  return { from, to };
+}
+
+/** A cursor page of `rows` under `key` (the cursor is the next offset, as an opaque string). */
+function page(rows: unknown[], b: Record<string, unknown>, max: number, key: string): Answer {
+  const limit = Math.min(max, Math.max(1, Number(b.limit ?? max) || max));
+  const start = b.cursor ? Number.parseInt(String(b.cursor), 10) || 0 : 0;
+  return ok({
+    [key]: rows.slice(start, start + limit),
+    next_cursor: start + limit < rows.length ? String(start + limit) : '',
+  });
+}
+
 /** What the fake needs to know about its corp. */
 export interface MassSendCorp {
   now: () => number;
@@ -161,6 +181,28 @@ export class FakeMassSend {
     });
   }
 
+  /**
+   * get_groupmsg_list_v2: tasks created in [start_time, end_time] (Unix seconds), newest first. The
+   * fake only holds API-created tasks: create_type 0, and no `creator` (as WeCom answers for them).
+   */
+  listTasks(b: Record<string, unknown>): Answer {
+    const chatType = b.chat_type === 'group' ? 'group' : b.chat_type === 'single' ? 'single' : null;
+    if (!chatType) return err(40058, 'chat_type must be single or group');
+    const w = window(b, 31 * DAY_MS);
+    if ('body' in w) return w;
+    if (b.filter_type === 1) return ok({ group_msg_list: [], next_cursor: '' });
+    const rows = [...this.tasks.values()]
+      .filter((t) => t.chatType === chatType && t.createdAt >= w.from && t.createdAt <= w.to)
+      .sort((x, y) => y.createdAt - x.createdAt)
+      .map((t) => ({
+        msgid: t.msgid,
+        create_time: Math.floor(t.createdAt / 1000),
+        create_type: 0,
+        text: { content: t.text },
+      }));
+    return page(rows, b, 100, 'group_msg_list');
+  }
+
   remind(b: Record<string, unknown>): Answer {
     const t = this.task(b);
     if ('body' in t) return t;
@@ -223,10 +265,26 @@ export class FakeMassSend {
   momentTask(b: Record<string, unknown>): Answer {
     const m = this.moment(b.moment_id);
     if (!m) return err(41060, 'invalid moment_id');
-    return ok({
-      task_list: m.senders.map((u) => ({ userid: u, publish_status: m.published.has(u) ? 1 : 0 })),
-      next_cursor: '',
-    });
+    const rows = m.senders.map((u) => ({ userid: u, publish_status: m.published.has(u) ? 1 : 0 }));
+    return page(rows, b, 1000, 'task_list');
+  }
+
+  /** get_moment_list: corp moments created in the window (≤ 30 days), newest first, ≤ 20 a page. */
+  listMoments(b: Record<string, unknown>): Answer {
+    const w = window(b, 30 * DAY_MS);
+    if ('body' in w) return w;
+    if (b.filter_type === 1) return ok({ moment_list: [], next_cursor: '' });
+    const rows = [...this.moments.values()]
+      .filter((m) => m.createdAt >= w.from && m.createdAt <= w.to)
+      .sort((x, y) => y.createdAt - x.createdAt)
+      .map((m) => ({
+        moment_id: m.momentId,
+        create_time: Math.floor(m.createdAt / 1000),
+        create_type: 0,
+        visible_type: 1,
+        text: { content: m.text },
+      }));
+    return page(rows, b, 20, 'moment_list');
   }
 
   cancelMoment(b: Record<string, unknown>): Answer {

@@ -995,11 +995,13 @@ const HANDLERS: Record<string, Handler> = {
   'externalcontact/add_msg_template': { method: 'POST', run: (f, _q, b) => f.massSend.addMsgTemplate(b) },
   'externalcontact/get_groupmsg_task': { method: 'POST', run: (f, _q, b) => f.massSend.getTask(b) },
   'externalcontact/get_groupmsg_send_result': { method: 'POST', run: (f, _q, b) => f.massSend.sendResult(b) },
+  'externalcontact/get_groupmsg_list_v2': { method: 'POST', run: (f, _q, b) => f.massSend.listTasks(b) },
   'externalcontact/remind_groupmsg_send': { method: 'POST', run: (f, _q, b) => f.massSend.remind(b) },
   'externalcontact/cancel_groupmsg_send': { method: 'POST', run: (f, _q, b) => f.massSend.cancel(b) },
   'externalcontact/add_moment_task': { method: 'POST', run: (f, _q, b) => f.massSend.addMomentTask(b) },
   'externalcontact/get_moment_task_result': { method: 'GET', run: (f, q) => f.massSend.momentResult(q) },
   'externalcontact/get_moment_task': { method: 'POST', run: (f, _q, b) => f.massSend.momentTask(b) },
+  'externalcontact/get_moment_list': { method: 'POST', run: (f, _q, b) => f.massSend.listMoments(b) },
   'externalcontact/cancel_moment_task': { method: 'POST', run: (f, _q, b) => f.massSend.cancelMoment(b) },
   get_jsapi_ticket: { method: 'GET', run: (f) => f.ticket('jsapi') },
   'ticket/get': {

@@ -1,12 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
 import { DEFAULT_SOP_CONFIG, type SopConfig } from '../config';
-import { Branch, Manager, type ScriptTemplate, SopOccurrence, SopTask } from '../db/entities';
-import { escapeHtml, truncateBytes } from '../lib/html';
+import { type ScriptTemplate, SopOccurrence, type SopTask } from '../db/entities';
 import { prepared } from '../playbook/library';
-import type { TemplateAttachment } from '../playbook/types';
 import type { WecomApi } from '../wecom/api-types';
-import { textcard } from '../wecom/app-message';
 import {
   ERR_NO_SENDABLE,
   ERR_REMIND_LIMIT,
@@ -14,6 +11,8 @@ import {
   LOCAL_LIMIT_ERRCODE,
   wecomErrorInfo,
 } from '../wecom/errors';
+import { attachmentsFor, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
+import { cancelMomentJobs, dispatchMoments, pollMomentJobs } from './moments';
 import type { PlanFile } from './plan-file';
 import { type PlanProgress, planOccurrence } from './planner';
 import * as repo from './repo';
@@ -25,14 +24,18 @@ import { chinaDate, chinaDay, chinaMinute, clockMinutes, inQuietHours, latestTic
  *    lets one inserter win, and the winner plans it;
  * 2. planning (planner.ts) under a lease on the occurrence row, so a dead planner's work is
  *    redone from scratch by the next run;
- * 3. pending tasks are claimed one by one (compare-and-set) and created in WeCom
- *    (add_msg_template / add_moment_task), at most SOP_DISPATCH_PER_MINUTE per run and never in
- *    quiet hours; each sender then gets one app reminder (textcard);
- * 4. open tasks are polled (get_groupmsg_task → get_groupmsg_send_result), laggards reminded
- *    (remind_groupmsg_send, ≤ 3 in 24 h), finished tasks release their targets' cap;
+ * 3. pending mass-send tasks are claimed one by one (compare-and-set) and created in WeCom
+ *    (add_msg_template), at most SOP_DISPATCH_PER_MINUTE per run and never in quiet hours; moment
+ *    tasks go many senders to one add_moment_task (moments.ts); each sender then gets one app
+ *    reminder (textcard);
+ * 4. open tasks are polled (get_groupmsg_task → get_groupmsg_send_result; moments per job),
+ *    laggards reminded (remind_groupmsg_send, ≤ 3 in 24 h), finished tasks release their targets' cap;
  * 5. a cancelled plan's pending tasks are dropped and its open ones cancelled in WeCom.
- * A crash between a WeCom create call and its record can repeat that one task on the next run:
- * WeCom has no idempotency key for add_msg_template.
+ * WeCom has no idempotency key for add_msg_template or add_moment_task. So `create_started_at`
+ * is written just before the call and cleared with its answer; a task claimed again with it still
+ * set (its process died mid-call, or the answer was lost) is first looked up in WeCom
+ * (get_groupmsg_list_v2: corp-created, same text, since the call started, a msgid we have not
+ * recorded, whose task list has our sender) and adopted if found, created again only if not.
  */
 
 export interface SopDeps {
@@ -55,8 +58,8 @@ export interface SopDeps {
 const PLAN_LEASE_MS = 120_000;
 const TASK_CLAIM_MS = 120_000;
 const MAX_CREATE_ATTEMPTS = 5;
-/** WeCom allows 10 add_moment_task per minute per corp (PROTOCOL-SOP.md §4); the job runs every minute. */
-const MOMENTS_PER_RUN = 10;
+/** get_groupmsg_list_v2 spans at most a month: a lost task older than this is not looked up. */
+const LOOKUP_SPAN_MS = 29 * 86_400_000;
 /** A task nobody sent within this long is closed (its targets released from the cap). */
 const TASK_EXPIRY_MS = 7 * 86_400_000;
 const DAY_MS = 86_400_000;
@@ -72,6 +75,8 @@ export interface DeliverySummary {
   completed: number;
   reminded: number;
   cancelled: number;
+  /** add_moment_task jobs created (each carries many senders; `dispatched` counts senders). */
+  momentJobs: number;
   quiet: boolean;
 }
 
@@ -85,6 +90,7 @@ export async function runSopDelivery(d: SopDeps): Promise<DeliverySummary> {
     completed: 0,
     reminded: 0,
     cancelled: 0,
+    momentJobs: 0,
     quiet: inQuietHours(cfg(d).quietHours, d.now()),
   };
   for (const plan of await repo.activePlans(d.db)) {
@@ -96,12 +102,15 @@ export async function runSopDelivery(d: SopDeps): Promise<DeliverySummary> {
   s.planned += await planWaiting(d);
   if (!s.quiet) {
     const r = await dispatchPending(d);
-    s.dispatched += r.dispatched;
-    s.failed += r.failed;
+    const m = await dispatchMoments(d);
+    s.dispatched += r.dispatched + m.dispatched;
+    s.failed += r.failed + m.failed;
+    s.momentJobs += m.jobs;
   }
   const p = await pollOpen(d, s.quiet);
-  s.polled += p.polled;
-  s.completed += p.completed;
+  const pm = await pollMomentJobs(d);
+  s.polled += p.polled + pm.polled;
+  s.completed += p.completed + pm.completed;
   s.reminded += p.reminded;
   s.cancelled += await cancelCancelledPlans(d);
   await repo.finishOccurrences(d.db, d.now());
@@ -241,51 +250,21 @@ export async function planOne(d: SopDeps, occurrenceId: number): Promise<boolean
 
 // ---- dispatch ----
 
-function attachmentsFor(kind: SopTask['kind'], list: TemplateAttachment[]): unknown[] {
-  const out: unknown[] = [];
-  for (const a of list) {
-    if (a.type === 'image' && a.mediaId) out.push({ msgtype: 'image', image: { media_id: a.mediaId } });
-    else if (a.type === 'link' && kind !== 'moment')
-      out.push({
-        msgtype: 'link',
-        link: {
-          title: a.title,
-          url: a.url,
-          ...(a.desc ? { desc: a.desc } : {}),
-          ...(a.imgUrl ? { picurl: a.imgUrl } : {}),
-        },
-      });
-  }
-  return out.slice(0, 9);
-}
-
-async function senderView(db: DataSource, userid: string) {
-  const m = await db.getRepository(Manager).findOne({ where: { userid } });
-  const b = m?.branchCode ? await db.getRepository(Branch).findOne({ where: { code: m.branchCode } }) : null;
-  return { userid, name: m?.name ?? userid, branchName: b?.name ?? null, active: !m || m.status === 'active' };
-}
-
-/** Creates pending tasks in WeCom (at most SOP_DISPATCH_PER_MINUTE per run). */
+/** Creates pending mass-send tasks in WeCom (at most SOP_DISPATCH_PER_MINUTE per run). */
 export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number }) {
   const out = { dispatched: 0, failed: 0 };
   const ids = await repo.taskIds(
     d.db,
-    { status: 'pending', due: d.now(), planId: d.planId, occurrenceId: only?.occurrenceId },
+    { status: 'pending', due: d.now(), planId: d.planId, occurrenceId: only?.occurrenceId, moment: false },
     cfg(d).dispatchPerMinute,
   );
   const templates = new Map<number, ScriptTemplate | null>();
   const occurrences = new Map<number, SopOccurrence | null>();
-  let moments = 0;
   for (const id of ids) {
     if (d.signal?.aborted) break;
     const now = d.now();
     const task = await repo.claimTask(d.db, id, 'pending', d.holder, now, now + TASK_CLAIM_MS);
     if (!task) continue;
-    if (task.kind === 'moment' && ++moments > MOMENTS_PER_RUN) {
-      // Next minute: the per-corp moment quota, not a failure.
-      await repo.settleTask(d.db, task.id, d.holder, {});
-      continue;
-    }
     const plan = await repo.findPlan(d.db, task.planId);
     if (plan?.status !== 'active') {
       // Paused: wait (cancelled ones are swept by cancelCancelledPlans).
@@ -299,46 +278,68 @@ export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number
     if (!templates.has(occ.templateId))
       templates.set(occ.templateId, (await repo.templatesByIds(d.db, [occ.templateId])).get(occ.templateId) ?? null);
     const t = templates.get(occ.templateId);
-    if (t?.status !== 'approved' || (t.expiresAt !== null && t.expiresAt <= now)) {
-      await failTask(d, task, 'the script is no longer approved (retired, expired or withdrawn)');
+    const problem = templateProblem(t, now);
+    if (problem || !t) {
+      await failTask(d, task, problem ?? 'the script is missing');
       out.failed++;
       continue;
     }
-    const sender = await senderView(d.db, task.senderUserid);
+    const sender = (await repo.senderViews(d.db, [task.senderUserid])).get(task.senderUserid) ?? {
+      userid: task.senderUserid,
+      name: task.senderUserid,
+      branchName: null,
+      active: true,
+    };
     if (!sender.active) {
       await failTask(d, task, 'the sender is no longer an active manager');
       out.failed++;
       continue;
     }
     const p = prepared(t, null, sender);
-    const text = p.text.slice(0, task.kind === 'moment' ? 2000 : 4000);
+    const text = p.text.slice(0, 4000);
     const attachments = attachmentsFor(task.kind, p.attachments);
+    const notify = () =>
+      notifySenders(d, {
+        occurrenceId: task.occurrenceId,
+        kind: task.kind,
+        senders: [task.senderUserid],
+        planName: plan.name,
+        text,
+      });
     try {
-      if (task.kind === 'moment') {
-        const r = await d.wecom.addMomentTask({
-          text: { content: text },
-          ...(attachments.length ? { attachments } : {}),
-          visible_range: { sender_list: { user_list: [task.senderUserid] } },
-        });
-        await repo.settleTask(d.db, task.id, d.holder, opened(task, r.jobid, d.now(), cfg(d)));
-      } else {
-        const targets = await repo.targetIdsOfTask(d.db, task);
-        const r = await d.wecom.addMsgTemplate({
-          chat_type: task.kind === 'group' ? 'group' : 'single',
-          sender: task.senderUserid,
-          ...(task.kind === 'group' ? { chat_id_list: targets } : { external_userid: targets }),
-          text: { content: text },
-          ...(attachments.length ? { attachments } : {}),
-        });
-        if (r.fail_list.length) await repo.setTargetStatus(d.db, task.occurrenceId, r.fail_list, 2, 0);
-        await repo.settleTask(d.db, task.id, d.holder, {
-          ...opened(task, r.msgid, d.now(), cfg(d)),
-          notFriend: r.fail_list.length,
-        });
+      if (task.createStartedAt !== null && !task.msgid) {
+        const lost = await findLostMsgTemplate(d, task, text);
+        if (lost) {
+          await repo.settleTask(d.db, task.id, d.holder, {
+            ...opened(task, lost, d.now(), cfg(d)),
+            createStartedAt: null,
+          });
+          d.log?.warn({ task: task.id, plan: task.planId }, 'sop task found in WeCom after a lost answer');
+          out.dispatched++;
+          await notify();
+          continue;
+        }
       }
+      await repo.markTask(d.db, task.id, d.holder, { createStartedAt: d.now() });
+      const targets = await repo.targetIdsOfTask(d.db, task);
+      const r = await d.wecom.addMsgTemplate({
+        chat_type: task.kind === 'group' ? 'group' : 'single',
+        sender: task.senderUserid,
+        ...(task.kind === 'group' ? { chat_id_list: targets } : { external_userid: targets }),
+        text: { content: text },
+        ...(attachments.length ? { attachments } : {}),
+      });
+      if (r.fail_list.length) await repo.setTargetStatus(d.db, task.occurrenceId, r.fail_list, 2, 0);
+      await repo.settleTask(d.db, task.id, d.holder, {
+        ...opened(task, r.msgid, d.now(), cfg(d)),
+        createStartedAt: null,
+        notFriend: r.fail_list.length,
+      });
       out.dispatched++;
-      await notifySender(d, task, plan.name, text);
+      await notify();
     } catch (err) {
+      // A definite answer from WeCom means nothing was created; otherwise keep the mark (look it up next time).
+      if (outcomeKnown(err)) await repo.markTask(d.db, task.id, d.holder, { createStartedAt: null });
       const e = wecomErrorInfo(err);
       if (e.errcode === ERR_NO_SENDABLE) {
         // Nobody left to send to (not friends / over the cap): nothing for the sender to do.
@@ -380,13 +381,34 @@ function opened(task: SopTask, msgid: string, now: number, c: SopConfig): Partia
   };
 }
 
-const errText = (err: unknown) => {
-  const e = wecomErrorInfo(err);
-  return (e.errcode !== null ? `WeCom errcode ${e.errcode} (${e.kind})` : String((err as Error)?.message ?? err)).slice(
-    0,
-    255,
-  );
-};
+/**
+ * The add_msg_template task a lost call may have made: corp-created, our text, created since the
+ * call started, a msgid no task of ours recorded, with our sender in its task list. null if none.
+ */
+async function findLostMsgTemplate(d: SopDeps, task: SopTask, text: string): Promise<string | null> {
+  const from = task.createStartedAt as number;
+  const now = d.now();
+  if (now - from > LOOKUP_SPAN_MS) return null;
+  let cursor: string | undefined;
+  do {
+    const page = await d.wecom.listGroupmsg({
+      chat_type: task.kind === 'group' ? 'group' : 'single',
+      start_time: Math.floor(from / 1000) - 60,
+      end_time: Math.ceil(now / 1000) + 60,
+      filter_type: 0,
+      limit: 100,
+      cursor,
+    });
+    for (const m of page.group_msg_list) {
+      if (m.create_type !== 0 || m.text?.content !== text) continue;
+      if (await repo.knownMsgid(d.db, m.msgid)) continue;
+      const t = await d.wecom.getGroupmsgTask({ msgid: m.msgid });
+      if (t.task_list.some((x) => x.userid === task.senderUserid)) return m.msgid;
+    }
+    cursor = page.next_cursor;
+  } while (cursor);
+  return null;
+}
 
 async function failTask(d: SopDeps, task: SopTask, reason: string) {
   await repo.closeTaskTargets(d.db, task);
@@ -400,52 +422,11 @@ async function failTask(d: SopDeps, task: SopTask, reason: string) {
   d.log?.warn({ task: task.id, plan: task.planId, reason }, 'sop task failed');
 }
 
-/**
- * One app reminder per sender and occurrence: the chunk-0 row is marked before sending (a crash
- * loses the reminder rather than sending it twice); the text is what the manager will send.
- */
-async function notifySender(d: SopDeps, task: SopTask, planName: string, text: string) {
-  const marked = await d.db
-    .createQueryBuilder()
-    .update(SopTask)
-    .set({ notifiedAt: d.now() })
-    .where('occurrence_id = :o AND sender_userid = :s AND chunk = 0 AND notified_at IS NULL', {
-      o: task.occurrenceId,
-      s: task.senderUserid,
-    })
-    .execute();
-  if (!marked.affected) return;
-  const what =
-    task.kind === 'group'
-      ? '请在企业微信「客户群群发」中确认发送到您的客户群'
-      : task.kind === 'single'
-        ? '请在企业微信「群发助手」中确认发送给您的客户'
-        : '请在企业微信「客户朋友圈」中确认发表';
-  const description =
-    `<div class="gray">${chinaDate(d.now())}</div><div class="normal">${what}</div>` +
-    `<div class="highlight">${escapeHtml(truncateBytes(text, 300))}</div>`;
-  try {
-    await d.wecom.sendMessage(
-      textcard({
-        touser: task.senderUserid,
-        agentId: d.agentId,
-        title: `总行SOP：${planName}`,
-        description,
-        url: `${d.publicBaseUrl}/sidebar/`,
-        btntxt: '知道了',
-        duplicateCheckSeconds: 1800,
-      }),
-    );
-  } catch (err) {
-    d.log?.warn({ task: task.id, error: errText(err) }, 'sop sender reminder not sent');
-  }
-}
-
 // ---- polling ----
 
 export async function pollOpen(d: SopDeps, quiet: boolean, only?: { occurrenceId?: number }) {
   const out = { polled: 0, completed: 0, reminded: 0 };
-  const ids = await repo.taskIds(d.db, { status: 'open', due: d.now(), planId: d.planId, ...only }, 500);
+  const ids = await repo.taskIds(d.db, { status: 'open', due: d.now(), planId: d.planId, ...only, moment: false }, 500);
   for (const id of ids) {
     if (d.signal?.aborted) break;
     const now = d.now();
@@ -453,7 +434,7 @@ export async function pollOpen(d: SopDeps, quiet: boolean, only?: { occurrenceId
     if (!task?.msgid) continue;
     out.polled++;
     try {
-      const done = task.kind === 'moment' ? await pollMoment(d, task) : await pollMessage(d, task);
+      const done = await pollMessage(d, task);
       if (done) {
         out.completed++;
         continue;
@@ -469,7 +450,7 @@ export async function pollOpen(d: SopDeps, quiet: boolean, only?: { occurrenceId
         });
         continue;
       }
-      if (!quiet && task.kind !== 'moment' && (await remindIfLate(d, task, set))) out.reminded++;
+      if (!quiet && (await remindIfLate(d, task, set))) out.reminded++;
       await repo.settleTask(d.db, task.id, d.holder, set);
     } catch (err) {
       await repo.settleTask(d.db, task.id, d.holder, {
@@ -522,36 +503,6 @@ async function pollMessage(d: SopDeps, task: SopTask): Promise<boolean> {
   return true;
 }
 
-async function pollMoment(d: SopDeps, task: SopTask): Promise<boolean> {
-  let momentId = task.momentId;
-  if (!momentId) {
-    const r = await d.wecom.getMomentTaskResult(task.msgid as string);
-    if (r.status !== 3) return false;
-    if (r.result?.errcode || !r.result?.moment_id) {
-      await failTask(d, task, `moment task failed: errcode ${r.result?.errcode ?? 'none'}`);
-      return true;
-    }
-    momentId = r.result.moment_id;
-    await d.db.getRepository(SopTask).update({ id: task.id }, { momentId });
-  }
-  let cursor: string | undefined;
-  let published = false;
-  do {
-    const page = await d.wecom.getMomentTask({ moment_id: momentId, cursor });
-    published ||= page.task_list.some((t) => t.userid === task.senderUserid && t.publish_status === 1);
-    cursor = page.next_cursor;
-  } while (cursor && !published);
-  if (!published) return false;
-  await repo.settleTask(d.db, task.id, d.holder, {
-    status: 'done',
-    senderSent: true,
-    momentId,
-    completedAt: d.now(),
-    updatedAt: d.now(),
-  });
-  return true;
-}
-
 /** remind_groupmsg_send once the sender is SOP_REMIND_AFTER_HOURS late, again after as long, ≤ 3 per 24 h. */
 async function remindIfLate(d: SopDeps, task: SopTask, set: Partial<SopTask>): Promise<boolean> {
   const now = d.now();
@@ -589,7 +540,7 @@ export async function cancelCancelledPlans(d: SopDeps): Promise<number> {
 }
 
 export async function cancelPlanTasks(d: SopDeps, planId: string): Promise<number> {
-  let n = 0;
+  let n = await cancelMomentJobs(d, planId);
   await d.db
     .createQueryBuilder()
     .update(SopOccurrence)
@@ -601,12 +552,13 @@ export async function cancelPlanTasks(d: SopDeps, planId: string): Promise<numbe
       const now = d.now();
       const task = await repo.claimTask(d.db, id, status, d.holder, now, now + TASK_CLAIM_MS);
       if (!task) continue;
+      if (task.momentJobId !== null) {
+        // Its job is cancelled as a whole (cancelMomentJobs), now or on the next run.
+        await repo.settleTask(d.db, task.id, d.holder, {});
+        continue;
+      }
       try {
-        if (status === 'open' && task.msgid) {
-          if (task.kind === 'moment') {
-            if (task.momentId) await d.wecom.cancelMomentTask(task.momentId);
-          } else await d.wecom.cancelGroupmsgSend(task.msgid);
-        }
+        if (status === 'open' && task.msgid && task.kind !== 'moment') await d.wecom.cancelGroupmsgSend(task.msgid);
       } catch (err) {
         if (wecomErrorInfo(err).errcode !== ERR_TASK_CANCELLED) {
           await repo.settleTask(d.db, task.id, d.holder, { lastError: errText(err), updatedAt: d.now() });
@@ -646,7 +598,10 @@ export async function runPlanNow(d: SopDeps, planId: string) {
   let dispatched = 0;
   for (const o of occurrences) {
     if (o.status === 'planning') await planOne(d, o.id);
-    if (!quiet) dispatched += (await dispatchPending(d, { occurrenceId: o.id })).dispatched;
+    if (!quiet) {
+      dispatched += (await dispatchPending(d, { occurrenceId: o.id })).dispatched;
+      dispatched += (await dispatchMoments(d, { occurrenceId: o.id })).dispatched;
+    }
   }
   return {
     created: created.length,

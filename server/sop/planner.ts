@@ -161,6 +161,8 @@ async function planStreamed(db: DataSource, o: PlanOptions): Promise<PlanResult>
         dispatchedAt: null,
         completedAt: null,
         updatedAt: o.now,
+        momentJobId: null,
+        createStartedAt: null,
       });
     }
   }

@@ -3,7 +3,10 @@ import { isUniqueViolation } from '../db/data-source';
 import {
   Branch,
   CorpTag,
+  Manager,
   ScriptTemplate,
+  SopMomentJob,
+  type SopMomentJobStatus,
   SopOccurrence,
   SopPlan,
   SopPlanVersion,
@@ -264,7 +267,14 @@ export async function countTargetsByStatus(db: Db, t: Pick<SopTask, 'occurrenceI
 
 export async function taskIds(
   db: Db,
-  where: { status: SopTaskStatus; due?: number; planId?: string; occurrenceId?: number },
+  where: {
+    status: SopTaskStatus;
+    due?: number;
+    planId?: string;
+    occurrenceId?: number;
+    /** true: moments only; false: mass sends only (moments go by job, see moments.ts). */
+    moment?: boolean;
+  },
   limit: number,
 ): Promise<number[]> {
   const qb = mgr(db)
@@ -273,33 +283,249 @@ export async function taskIds(
     .select('t.id', 'id')
     .where('t.status = :s', { s: where.status });
   if (where.due !== undefined) qb.andWhere('(t.next_poll_at IS NULL OR t.next_poll_at <= :due)', { due: where.due });
+  if (where.moment !== undefined) qb.andWhere(where.moment ? "t.kind = 'moment'" : "t.kind <> 'moment'");
   if (where.planId) qb.andWhere('t.plan_id = :p', { p: where.planId });
   if (where.occurrenceId) qb.andWhere('t.occurrence_id = :o', { o: where.occurrenceId });
   const rows = await qb.orderBy('t.id', 'ASC').limit(limit).getRawMany<{ id: number }>();
   return rows.map((r) => Number(r.id));
 }
 
-/** Compare-and-set claim on a task: exactly one instance works on it at a time. */
-export async function claimTask(db: Db, id: number, status: SopTaskStatus, holder: string, now: number, until: number) {
+type Leased = typeof SopTask | typeof SopMomentJob;
+
+/** Compare-and-set claim on a task or moment job: exactly one instance works on it at a time. */
+async function claim<E extends Leased>(
+  db: Db,
+  entity: E,
+  id: number,
+  status: string,
+  holder: string,
+  now: number,
+  until: number,
+) {
   const res = await mgr(db)
     .createQueryBuilder()
-    .update(SopTask)
+    .update(entity)
     .set({ lockedBy: holder, lockedUntil: until })
     .where('id = :id AND status = :status AND (locked_until IS NULL OR locked_until < :now)', { id, status, now })
     .execute();
   if ((res.affected ?? 0) === 0) return null;
-  return mgr(db).findOne(SopTask, { where: { id } });
+  return mgr(db).findOne(entity, { where: { id } }) as Promise<InstanceType<E> | null>;
 }
 
-/** Writes the task's new state and releases the claim (only if still held by `holder`). */
-export async function settleTask(db: Db, id: number, holder: string, set: Partial<SopTask>): Promise<boolean> {
+/** Writes the row's new state and releases the claim (only if still held by `holder`). */
+async function settle<E extends Leased>(db: Db, entity: E, id: number, holder: string, set: Partial<InstanceType<E>>) {
   const res = await mgr(db)
     .createQueryBuilder()
-    .update(SopTask)
-    .set({ ...set, lockedBy: null, lockedUntil: null })
+    .update(entity)
+    .set({ ...set, lockedBy: null, lockedUntil: null } as object)
     .where('id = :id AND locked_by = :holder', { id, holder })
     .execute();
   return (res.affected ?? 0) > 0;
+}
+
+export const claimTask = (db: Db, id: number, status: SopTaskStatus, holder: string, now: number, until: number) =>
+  claim(db, SopTask, id, status, holder, now, until);
+export const settleTask = (db: Db, id: number, holder: string, set: Partial<SopTask>) =>
+  settle(db, SopTask, id, holder, set);
+export const claimMomentJob = (
+  db: Db,
+  id: number,
+  status: SopMomentJobStatus,
+  holder: string,
+  now: number,
+  until: number,
+) => claim(db, SopMomentJob, id, status, holder, now, until);
+export const settleMomentJob = (db: Db, id: number, holder: string, set: Partial<SopMomentJob>) =>
+  settle(db, SopMomentJob, id, holder, set);
+
+/** Keeps the claim and writes `set` (e.g. started_at just before the WeCom call). */
+export async function markTask(db: Db, id: number, holder: string, set: Partial<SopTask>) {
+  await mgr(db).update(SopTask, { id, lockedBy: holder }, set);
+}
+export async function markMomentJob(db: Db, id: number, holder: string, set: Partial<SopMomentJob>) {
+  await mgr(db).update(SopMomentJob, { id, lockedBy: holder }, set);
+}
+
+/** A WeCom msgid or moment_id some task or job of ours already recorded (not a lost one). */
+export async function knownMsgid(db: Db, msgid: string): Promise<boolean> {
+  return (await mgr(db).count(SopTask, { where: { msgid } })) > 0;
+}
+export async function knownMomentId(db: Db, momentId: string): Promise<boolean> {
+  return (await mgr(db).count(SopMomentJob, { where: { momentId } })) > 0;
+}
+
+// ---- moment jobs (many senders per add_moment_task) ----
+
+/** Occurrences with moment tasks not yet in a job. */
+export async function occurrencesWithLooseMoments(db: Db, now: number, f: { planId?: string; occurrenceId?: number }) {
+  const qb = mgr(db)
+    .getRepository(SopTask)
+    .createQueryBuilder('t')
+    .select('DISTINCT t.occurrence_id', 'id')
+    .where("t.kind = 'moment' AND t.status = 'pending' AND t.moment_job_id IS NULL")
+    .andWhere('(t.next_poll_at IS NULL OR t.next_poll_at <= :now)', { now });
+  if (f.planId) qb.andWhere('t.plan_id = :p', { p: f.planId });
+  if (f.occurrenceId) qb.andWhere('t.occurrence_id = :o', { o: f.occurrenceId });
+  const rows = await qb.orderBy('t.occurrence_id', 'ASC').getRawMany<{ id: number }>();
+  return rows.map((r) => Number(r.id));
+}
+
+/** One page of an occurrence's moment tasks not yet in a job, in id order. */
+export async function looseMomentTasks(db: Db, occurrenceId: number, now: number, limit: number) {
+  const rows: { id: number | string; sender_userid: string }[] = await mgr(db).query(
+    `SELECT id, sender_userid FROM sop_tasks
+      WHERE occurrence_id = ? AND kind = 'moment' AND status = 'pending' AND moment_job_id IS NULL
+        AND (next_poll_at IS NULL OR next_poll_at <= ?)
+      ORDER BY id LIMIT ${Number(limit)}`,
+    [occurrenceId, now],
+  );
+  return rows.map((r) => ({ id: Number(r.id), sender: r.sender_userid }));
+}
+
+/**
+ * A new job (claimed by `holder`) with the given tasks attached, in one transaction. A task some
+ * other instance attached first is not taken; a job that got no task is not kept.
+ */
+export async function createMomentJob(
+  tx: EntityManager,
+  row: Omit<SopMomentJob, 'id'>,
+  taskIds: number[],
+): Promise<SopMomentJob | null> {
+  const inserted = await tx.createQueryBuilder().insert().into(SopMomentJob).values(row).execute();
+  const id = Number(inserted.identifiers[0]?.id ?? inserted.raw?.insertId);
+  let attached = 0;
+  for (let i = 0; i < taskIds.length; i += 500) {
+    const res = await tx
+      .createQueryBuilder()
+      .update(SopTask)
+      .set({ momentJobId: id })
+      .where("id IN (:...ids) AND moment_job_id IS NULL AND status = 'pending'", { ids: taskIds.slice(i, i + 500) })
+      .execute();
+    attached += res.affected ?? 0;
+  }
+  if (!attached) {
+    await tx.delete(SopMomentJob, { id });
+    return null;
+  }
+  await tx.update(SopMomentJob, { id }, { senders: attached });
+  return tx.findOne(SopMomentJob, { where: { id } });
+}
+
+/** The job's senders whose tasks are in `status`. */
+export async function jobSenders(db: Db, jobId: number, status: SopTaskStatus): Promise<string[]> {
+  const rows: { s: string }[] = await mgr(db).query(
+    'SELECT sender_userid AS s FROM sop_tasks WHERE moment_job_id = ? AND status = ? ORDER BY id',
+    [jobId, status],
+  );
+  return rows.map((r) => r.s);
+}
+
+/** Bulk update of a job's tasks in `from` status (optionally only these senders); returns rows changed. */
+export async function updateJobTasks(
+  db: Db,
+  jobId: number,
+  from: SopTaskStatus[],
+  set: Partial<SopTask>,
+  senders?: string[],
+): Promise<number> {
+  const chunks = senders
+    ? Array.from({ length: Math.ceil(senders.length / 500) }, (_, i) => senders.slice(i * 500, i * 500 + 500))
+    : [null];
+  let n = 0;
+  for (const chunk of chunks) {
+    if (chunk && !chunk.length) continue;
+    const qb = mgr(db)
+      .createQueryBuilder()
+      .update(SopTask)
+      .set(set)
+      .where('moment_job_id = :j AND status IN (:...from)', { j: jobId, from });
+    if (chunk) qb.andWhere('sender_userid IN (:...s)', { s: chunk });
+    n += (await qb.execute()).affected ?? 0;
+  }
+  return n;
+}
+
+/** Tasks (by id) back out of a job they were attached to (a job that will not be created). */
+export async function detachTasks(db: Db, jobId: number, set: Partial<SopTask>) {
+  await mgr(db)
+    .createQueryBuilder()
+    .update(SopTask)
+    .set({ ...set, momentJobId: null })
+    .where("moment_job_id = :j AND status = 'pending'", { j: jobId })
+    .execute();
+}
+
+export async function momentJobIds(
+  db: Db,
+  where: { status: SopMomentJobStatus; due?: number; unlockedAt?: number; planId?: string; occurrenceId?: number },
+  limit: number,
+): Promise<number[]> {
+  const qb = mgr(db)
+    .getRepository(SopMomentJob)
+    .createQueryBuilder('j')
+    .select('j.id', 'id')
+    .where('j.status = :s', { s: where.status });
+  if (where.due !== undefined) qb.andWhere('(j.next_poll_at IS NULL OR j.next_poll_at <= :due)', { due: where.due });
+  if (where.unlockedAt !== undefined)
+    qb.andWhere('(j.locked_until IS NULL OR j.locked_until < :u)', { u: where.unlockedAt });
+  if (where.planId) qb.andWhere('j.plan_id = :p', { p: where.planId });
+  if (where.occurrenceId) qb.andWhere('j.occurrence_id = :o', { o: where.occurrenceId });
+  const rows = await qb.orderBy('j.id', 'ASC').limit(limit).getRawMany<{ id: number }>();
+  return rows.map((r) => Number(r.id));
+}
+
+export const momentJobsOfOccurrence = (db: Db, occurrenceId: number) =>
+  mgr(db).find(SopMomentJob, { where: { occurrenceId }, order: { id: 'ASC' } });
+
+/** Marks the senders' chunk-0 tasks of the occurrence notified; returns those not notified before. */
+export async function markNotified(db: Db, occurrenceId: number, senders: string[], now: number): Promise<string[]> {
+  const fresh: string[] = [];
+  for (let i = 0; i < senders.length; i += 500) {
+    const chunk = senders.slice(i, i + 500);
+    const where = 'occurrence_id = :o AND chunk = 0 AND notified_at IS NULL AND sender_userid IN (:...s)';
+    const rows = await mgr(db)
+      .getRepository(SopTask)
+      .createQueryBuilder('t')
+      .select('t.sender_userid', 's')
+      .where(where, { o: occurrenceId, s: chunk })
+      .getRawMany<{ s: string }>();
+    if (!rows.length) continue;
+    await mgr(db)
+      .createQueryBuilder()
+      .update(SopTask)
+      .set({ notifiedAt: now })
+      .where(where, { o: occurrenceId, s: rows.map((r) => r.s) })
+      .execute();
+    fresh.push(...rows.map((r) => r.s));
+  }
+  return fresh;
+}
+
+/** A moment task not in any job fails (its sender left, its script was withdrawn). */
+export async function failLooseTask(db: Db, id: number, reason: string, now: number) {
+  await mgr(db)
+    .createQueryBuilder()
+    .update(SopTask)
+    .set({ status: 'failed', lastError: reason.slice(0, 255), completedAt: now, updatedAt: now })
+    .where("id = :id AND status = 'pending' AND moment_job_id IS NULL", { id })
+    .execute();
+}
+
+/** Managers by userid with their branch name (senders of a page of tasks). */
+export async function senderViews(db: Db, userids: string[]) {
+  const out = new Map<string, { userid: string; name: string; branchName: string | null; active: boolean }>();
+  for (let i = 0; i < userids.length; i += 500) {
+    const rows = await mgr(db)
+      .getRepository(Manager)
+      .createQueryBuilder('m')
+      .leftJoin(Branch, 'b', 'b.code = m.branch_code')
+      .select(['m.userid AS userid', 'm.name AS name', 'm.status AS status', 'b.name AS branch'])
+      .where('m.userid IN (:...ids)', { ids: userids.slice(i, i + 500) })
+      .getRawMany<{ userid: string; name: string; status: string; branch: string | null }>();
+    for (const r of rows)
+      out.set(r.userid, { userid: r.userid, name: r.name, branchName: r.branch, active: r.status === 'active' });
+  }
+  return out;
 }
 
 export async function tasksOf(db: Db, f: { planId?: string; occurrenceId?: number }): Promise<SopTask[]> {

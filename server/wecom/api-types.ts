@@ -127,6 +127,25 @@ export interface GroupMsgSendItem {
   send_time?: number;
 }
 
+/** get_groupmsg_list_v2 group_msg_list[]: `creator` is absent for tasks the API created. */
+export interface GroupMsgListItem {
+  msgid: string;
+  creator?: string;
+  create_time: number;
+  /** 0 corp-created, 1 member-created. */
+  create_type: number;
+  text?: { content?: string };
+}
+
+/** get_moment_list moment_list[] (the fields we read): `creator` is absent for API-created moments. */
+export interface MomentListItem {
+  moment_id: string;
+  creator?: string;
+  create_time: number;
+  create_type: number;
+  text?: { content?: string };
+}
+
 export interface WecomApi {
   getUserInfo(
     code: string,
@@ -231,6 +250,15 @@ export interface WecomApi {
     cursor?: string;
     limit?: number;
   }): Promise<{ send_list: GroupMsgSendItem[]; next_cursor?: string }>;
+  /** get_groupmsg_list_v2, one page: times in Unix seconds, span ≤ 1 month; filter_type 0 = corp-created. */
+  listGroupmsg(req: {
+    chat_type: 'single' | 'group';
+    start_time: number;
+    end_time: number;
+    filter_type?: 0 | 1 | 2;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ group_msg_list: GroupMsgListItem[]; next_cursor?: string }>;
   /** ≤ 3 per msgid per 24 h (41094 beyond). */
   remindGroupmsgSend(msgid: string): Promise<void>;
   /** 41093 once cancelled. */
@@ -252,6 +280,14 @@ export interface WecomApi {
     limit?: number;
   }): Promise<{ task_list: { userid: string; publish_status: number }[]; next_cursor?: string }>;
   cancelMomentTask(momentId: string): Promise<void>;
+  /** get_moment_list, one page: times in Unix seconds, span ≤ 30 days; limit ≤ 20 (the stricter doc). */
+  listMoments(req: {
+    start_time: number;
+    end_time: number;
+    filter_type?: 0 | 1 | 2;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ moment_list: MomentListItem[]; next_cursor?: string }>;
   /** Corp jsapi ticket (cached in the DB like tokens); never sent to a browser. */
   getJsapiTicket(): Promise<string>;
   /** App (agent_config) ticket. */

@@ -14,7 +14,7 @@ import { InboxEvent } from './inbox';
 import { Branch, Manager } from './org';
 import { Outcome } from './outcomes';
 import { ScriptTemplate, SensitiveWord, Touch } from './playbook';
-import { SopOccurrence, SopPlan, SopPlanVersion, SopTarget, SopTask } from './sop';
+import { SopMomentJob, SopOccurrence, SopPlan, SopPlanVersion, SopTarget, SopTask } from './sop';
 import { AuditEntry, CachedSecret, CacheVersion, JobLease } from './system';
 import { CustomerHolding, FollowNote, TodoReminder } from './workbench';
 
@@ -71,4 +71,5 @@ export const entities = [
   SopOccurrence,
   SopTask,
   SopTarget,
+  SopMomentJob,
 ];

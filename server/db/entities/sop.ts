@@ -67,6 +67,7 @@ export type SopTaskStatus = 'pending' | 'open' | 'done' | 'cancelled' | 'failed'
 @Index('uq_sop_task', ['occurrenceId', 'senderUserid', 'chunk'], { unique: true })
 @Index('idx_sop_tasks_due', ['status', 'nextPollAt'])
 @Index('idx_sop_tasks_plan', ['planId', 'status'])
+@Index('idx_sop_tasks_moment_job', ['momentJobId'])
 export class SopTask {
   @PrimaryGeneratedColumn('increment') id: number;
   @Column({ type: 'int' }) occurrenceId: number;
@@ -95,6 +96,48 @@ export class SopTask {
   @Column({ type: 'varchar', length: 64, nullable: true }) lockedBy: string | null;
   @EpochMs({ nullable: true }) lockedUntil: number | null;
   @Column({ type: 'varchar', length: 255, nullable: true }) lastError: string | null;
+  @EpochMs() createdAt: number;
+  @EpochMs({ nullable: true }) dispatchedAt: number | null;
+  @EpochMs({ nullable: true }) completedAt: number | null;
+  @EpochMs() updatedAt: number;
+  /** Moments: the WeCom job (sop_moment_jobs) this sender was sent with; many senders share one. */
+  @Column({ type: 'int', nullable: true }) momentJobId: number | null;
+  /**
+   * Set just before add_msg_template and cleared with its outcome: a task that has it but no msgid
+   * was left by a process that died mid-call, and is looked up in WeCom before being created again.
+   */
+  @EpochMs({ nullable: true }) createStartedAt: number | null;
+}
+
+/** creating (claimed, WeCom not yet answered) → open (jobid known) → done; failed; cancelled. */
+export type SopMomentJobStatus = 'creating' | 'open' | 'done' | 'failed' | 'cancelled';
+
+/**
+ * One add_moment_task carrying many senders (visible_range.sender_list.user_list ≤ 100,000): the
+ * senders' sop_tasks rows point at it (moment_job_id). Senders whose text differs (a script with
+ * the manager's name in it) go in separate jobs.
+ */
+@Entity('sop_moment_jobs')
+@Index('idx_sop_moment_jobs_due', ['status', 'nextPollAt'])
+@Index('idx_sop_moment_jobs_occurrence', ['occurrenceId', 'status'])
+export class SopMomentJob {
+  @PrimaryGeneratedColumn('increment') id: number;
+  @Column({ type: 'int' }) occurrenceId: number;
+  @Column({ type: 'varchar', length: 64 }) planId: string;
+  @Column({ type: 'varchar', length: 16 }) status: SopMomentJobStatus;
+  @Column({ type: 'int', default: 0 }) senders: number;
+  /** The text sent (one for every sender of the job): how a job lost in a crash is recognised in get_moment_list. */
+  @Column({ type: 'text' }) text: string;
+  @Column({ type: 'varchar', length: 128, nullable: true }) jobid: string | null;
+  @Column({ type: 'varchar', length: 128, nullable: true }) momentId: string | null;
+  @Column({ type: 'int', default: 0 }) published: number;
+  @Column({ type: 'int', default: 0 }) attempts: number;
+  @Column({ type: 'varchar', length: 64, nullable: true }) lockedBy: string | null;
+  @EpochMs({ nullable: true }) lockedUntil: number | null;
+  @EpochMs({ nullable: true }) nextPollAt: number | null;
+  @Column({ type: 'varchar', length: 255, nullable: true }) lastError: string | null;
+  /** Set just before add_moment_task (see SopTask.createStartedAt). */
+  @EpochMs({ nullable: true }) startedAt: number | null;
   @EpochMs() createdAt: number;
   @EpochMs({ nullable: true }) dispatchedAt: number | null;
   @EpochMs({ nullable: true }) completedAt: number | null;

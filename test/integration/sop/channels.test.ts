@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext } from '../../../scripts/commands/context';
-import { sopApplyCommand, sopRunCommand } from '../../../scripts/commands/sop';
+import { sopApplyCommand, sopRunCommand, sopStatusCommand } from '../../../scripts/commands/sop';
 import { SopOccurrence, SopTarget, SopTask } from '../../../server/db/entities';
 import { runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
 import { planStatus } from '../../../server/sop/service';
@@ -80,7 +80,7 @@ describe.each(DB_TARGETS)('SOP journeys and moments on %s', (target) => {
     expect(singles.find((t) => t.sender === 'wang_hz01')!.text).toContain('王经理');
   });
 
-  test('moments: one add_moment_task per sender of the branches; publishing completes it', async () => {
+  test('moments: one add_moment_task carries every sender of the branch; publishing completes each sender', async () => {
     const plan = {
       id: 'weekend-class',
       name: '周末理财小课堂',
@@ -92,20 +92,35 @@ describe.each(DB_TARGETS)('SOP journeys and moments on %s', (target) => {
     await sopApplyCommand({ file: file('moments.json', plan) }, ctx(true));
     h.clock.now = MONDAY + 10 * HOUR + 31 * 60_000;
     const before = h.fake.count('externalcontact/add_moment_task');
+    const cards = h.fake.count('message/send');
     await runSopDelivery(deps('a'));
     await runSopDelivery(deps('b'));
-    expect(h.fake.count('externalcontact/add_moment_task') - before).toBe(2);
+    expect(h.fake.count('externalcontact/add_moment_task') - before).toBe(1);
+    const moment = [...h.fake.massSend.moments.values()].at(-1)!;
+    expect(moment.senders.sort()).toEqual(['li_hz01', 'wang_hz01']);
+    // One app card for both senders (message/send takes up to 1,000 users).
+    expect(h.fake.count('message/send') - cards).toBe(1);
     const tasks = await h.app.db.manager.find(SopTask, { where: { planId: 'weekend-class' } });
     expect(tasks.map((t) => [t.senderUserid, t.kind, t.status]).sort()).toEqual([
       ['li_hz01', 'moment', 'open'],
       ['wang_hz01', 'moment', 'open'],
     ]);
-    const wang = tasks.find((t) => t.senderUserid === 'wang_hz01')!;
-    h.fake.massSend.publish(wang.msgid as string, 'wang_hz01');
+    expect(new Set(tasks.map((t) => t.momentJobId)).size).toBe(1);
+    expect(tasks.every((t) => t.msgid === moment.jobid && t.notifiedAt !== null)).toBe(true);
+    h.fake.massSend.publish(moment.jobid, 'wang_hz01');
     h.clock.now += 11 * 60_000;
     await runSopDelivery(deps('a'));
     const s = await planStatus(h.app.db, 'weekend-class');
     expect(s.rows.find((r) => r.sender === 'wang_hz01')).toMatchObject({ senderConfirmed: 1, open: 0 });
     expect(s.rows.find((r) => r.sender === 'li_hz01')).toMatchObject({ senderConfirmed: 0, open: 1 });
+    expect(s.momentJobs).toMatchObject({ total: 1, senders: 2, published: 1, byStatus: { open: 1 } });
+    const cli = await sopStatusCommand({ id: 'weekend-class' }, ctx());
+    expect(cli.output).toContain('moments: 1 WeCom task(s) carrying 2 sender(s) (open 1); published by 1 sender(s)');
+    h.fake.massSend.publish(moment.jobid, 'li_hz01');
+    h.clock.now += 11 * 60_000;
+    await runSopDelivery(deps('b'));
+    const done = await planStatus(h.app.db, 'weekend-class');
+    expect(done.momentJobs).toMatchObject({ total: 1, published: 2, byStatus: { done: 1 } });
+    expect(done.occurrence?.status).toBe('done');
   });
 });

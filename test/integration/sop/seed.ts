@@ -97,26 +97,8 @@ export async function seedSop(db: DataSource, fake: FakeWecom, now: number) {
       member_version: 'v1',
     })),
   });
-  const tpl = async (channel: 'group' | 'chat' | 'moments', content: string, status = 'approved') =>
-    (
-      await db.manager.insert(ScriptTemplate, {
-        title: `SOP ${channel}`,
-        content,
-        stage: null,
-        segments: '',
-        product: null,
-        variant: null,
-        ownerUserid: null,
-        status: status as 'approved',
-        expiresAt: null,
-        disclaimer: null,
-        attachments: null,
-        channel,
-        createdBy: 'test',
-        createdAt: now,
-        updatedAt: now,
-      })
-    ).identifiers[0].id as number;
+  const tpl = (channel: 'group' | 'chat' | 'moments', content: string, status = 'approved') =>
+    insertTemplate(db, channel, content, now, status);
   return {
     group: await tpl('group', '本周六上午十点，{{网点}}财富沙龙，欢迎各位报名。'),
     chat: await tpl('chat', '您好，我是{{客户经理}}，本月手机银行有新活动，欢迎了解。'),
@@ -124,4 +106,32 @@ export async function seedSop(db: DataSource, fake: FakeWecom, now: number) {
     moments: await tpl('moments', '周末理财小课堂开讲啦。'),
     draft: await tpl('group', '草稿', 'draft'),
   };
+}
+
+/** An SOP script of `channel` (approved unless told). */
+export async function insertTemplate(
+  db: DataSource,
+  channel: 'group' | 'chat' | 'moments',
+  content: string,
+  now: number,
+  status = 'approved',
+): Promise<number> {
+  const r = await db.manager.insert(ScriptTemplate, {
+    title: `SOP ${channel}`,
+    content,
+    stage: null,
+    segments: '',
+    product: null,
+    variant: null,
+    ownerUserid: null,
+    status: status as 'approved',
+    expiresAt: null,
+    disclaimer: null,
+    attachments: null,
+    channel,
+    createdBy: 'test',
+    createdAt: now,
+    updatedAt: now,
+  });
+  return r.identifiers[0].id as number;
 }

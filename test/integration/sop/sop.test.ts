@@ -196,7 +196,7 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
     expect(row('wang_hz01')).toMatchObject({ branch: 'HZ01', tasks: 1, sent: 1, notSent: 0, overCap: 0 });
     expect(row('li_hz01')).toMatchObject({ branch: 'HZ01', tasks: 1, sent: 0, notSent: 1, open: 1 });
     const cli = await sopStatusCommand({ id: 'hz-weekly-salon' }, ctx());
-    expect(cli.output).toMatch(/HZ01\s+wang_hz01\s+1\s+0\s+1\s+1\s+0\s+0/);
+    expect(cli.output).toMatch(/HZ01\s+wang_hz01\s+1\s+0\s+1\s+1\s+1\s+0\s+0\s+0/);
     const t = await h.app.db.manager.findOneByOrFail(SopTarget, { targetId: 'wr_g1' });
     expect(t.status).toBe(1);
   });

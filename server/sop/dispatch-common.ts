@@ -1,0 +1,99 @@
+import type { ScriptTemplate, SopTaskKind } from '../db/entities';
+import { escapeHtml, truncateBytes } from '../lib/html';
+import type { TemplateAttachment } from '../playbook/types';
+import { textcard } from '../wecom/app-message';
+import { HTTP_ERRCODE, NETWORK_ERRCODE, wecomErrorInfo } from '../wecom/errors';
+import type { SopDeps } from './delivery';
+import * as repo from './repo';
+import { chinaDate } from './schedule';
+
+/** What mass-send (delivery.ts) and moment (moments.ts) dispatch share. */
+
+export function attachmentsFor(kind: SopTaskKind, list: TemplateAttachment[]): unknown[] {
+  const out: unknown[] = [];
+  for (const a of list) {
+    if (a.type === 'image' && a.mediaId) out.push({ msgtype: 'image', image: { media_id: a.mediaId } });
+    else if (a.type === 'link' && kind !== 'moment')
+      out.push({
+        msgtype: 'link',
+        link: {
+          title: a.title,
+          url: a.url,
+          ...(a.desc ? { desc: a.desc } : {}),
+          ...(a.imgUrl ? { picurl: a.imgUrl } : {}),
+        },
+      });
+  }
+  return out.slice(0, 9);
+}
+
+/** Why the occurrence's script may not be sent now, or null. */
+export function templateProblem(t: ScriptTemplate | null | undefined, now: number): string | null {
+  if (t?.status !== 'approved' || (t.expiresAt !== null && t.expiresAt <= now))
+    return 'the script is no longer approved (retired, expired or withdrawn)';
+  return null;
+}
+
+export const errText = (err: unknown) => {
+  const e = wecomErrorInfo(err);
+  return (e.errcode !== null ? `WeCom errcode ${e.errcode} (${e.kind})` : String((err as Error)?.message ?? err)).slice(
+    0,
+    255,
+  );
+};
+
+/**
+ * true when the failed create call surely made nothing in WeCom: WeCom answered with an errcode, or
+ * our own limiter stopped it. A network error, an HTTP error or a timeout leaves it unknown: the
+ * task may exist, so it is looked up before the next try.
+ */
+export function outcomeKnown(err: unknown): boolean {
+  const { errcode } = wecomErrorInfo(err);
+  return errcode !== null && errcode !== NETWORK_ERRCODE && errcode !== HTTP_ERRCODE;
+}
+
+const WHAT: Record<SopTaskKind, string> = {
+  group: '请在企业微信「客户群群发」中确认发送到您的客户群',
+  single: '请在企业微信「群发助手」中确认发送给您的客户',
+  moment: '请在企业微信「客户朋友圈」中确认发表',
+};
+
+/** message/send takes at most 1,000 users per call. */
+const TOUSER_MAX = 1000;
+
+/**
+ * One app reminder per sender and occurrence, saying what to send: the chunk-0 rows are marked
+ * before sending (a crash loses the reminder rather than sending it twice), and WeCom's duplicate
+ * check drops a card repeated within 30 minutes. Moment senders of one job share one card per
+ * 1,000 senders.
+ */
+export async function notifySenders(
+  d: SopDeps,
+  o: { occurrenceId: number; kind: SopTaskKind; senders: string[]; planName: string; text: string },
+) {
+  const fresh = await repo.markNotified(d.db, o.occurrenceId, o.senders, d.now());
+  if (!fresh.length) return;
+  const description =
+    `<div class="gray">${chinaDate(d.now())}</div><div class="normal">${WHAT[o.kind]}</div>` +
+    `<div class="highlight">${escapeHtml(truncateBytes(o.text, 300))}</div>`;
+  for (let i = 0; i < fresh.length; i += TOUSER_MAX) {
+    try {
+      await d.wecom.sendMessage(
+        textcard({
+          touser: fresh.slice(i, i + TOUSER_MAX).join('|'),
+          agentId: d.agentId,
+          title: `总行SOP：${o.planName}`,
+          description,
+          url: `${d.publicBaseUrl}/sidebar/`,
+          btntxt: '知道了',
+          duplicateCheckSeconds: 1800,
+        }),
+      );
+    } catch (err) {
+      d.log?.warn(
+        { occurrence: o.occurrenceId, senders: Math.min(TOUSER_MAX, fresh.length - i), error: errText(err) },
+        'sop sender reminder not sent',
+      );
+    }
+  }
+}

@@ -1,0 +1,450 @@
+import { DEFAULT_SOP_CONFIG } from '../config';
+import type { ScriptTemplate, SopMomentJob } from '../db/entities';
+import { prepared } from '../playbook/library';
+import { ERR_TASK_CANCELLED, LOCAL_LIMIT_ERRCODE, wecomErrorInfo } from '../wecom/errors';
+import type { SopDeps } from './delivery';
+import { attachmentsFor, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
+import * as repo from './repo';
+
+/**
+ * Moments (客户朋友圈) at province scale. WeCom allows 10 add_moment_task calls a minute per corp,
+ * but one call takes up to 100,000 senders (visible_range.sender_list.user_list). So the planner
+ * still writes one sop_tasks row per sender (status and the report stay per sender and branch),
+ * and delivery packs them into jobs (sop_moment_jobs): senders of one occurrence whose text is the
+ * same (a script naming the branch splits by branch; one naming the manager, per manager) go in
+ * one job of up to SOP_MOMENT_SENDERS_PER_TASK. 10,000 managers with one text: 1 call, not 10,000
+ * (17 hours at 10 a minute).
+ *
+ * A job is claimed and created like a task (compare-and-set lease). `started_at` is written just
+ * before add_moment_task; a job found with it but without a jobid was left by a process that died
+ * mid-call (or a call whose answer was lost), and is looked up in get_moment_list (corp-created,
+ * same text, created since started_at, not a moment we recorded, with our senders) before being
+ * created again. get_moment_task gives each sender's publish status, applied to their tasks in bulk.
+ */
+
+/** WeCom allows 10 add_moment_task per minute per corp (PROTOCOL-SOP.md §4); the job runs every minute. */
+export const MOMENTS_PER_RUN = 10;
+const JOB_CLAIM_MS = 120_000;
+const MAX_CREATE_ATTEMPTS = 5;
+const TASK_EXPIRY_MS = 7 * 86_400_000;
+/** get_moment_list's window may span at most 30 days; a lost job older than this is not looked up. */
+const LOOKUP_SPAN_MS = 29 * 86_400_000;
+
+const cfg = (d: SopDeps) => d.config ?? DEFAULT_SOP_CONFIG;
+
+/** Creates moment jobs: first jobs a dead process left half-made, then new ones from loose tasks. */
+export async function dispatchMoments(d: SopDeps, only?: { occurrenceId?: number }) {
+  const out = { dispatched: 0, failed: 0, jobs: 0 };
+  let budget = MOMENTS_PER_RUN;
+  const templates = new Map<number, ScriptTemplate | null>();
+  const now = d.now();
+  for (const id of await repo.momentJobIds(
+    d.db,
+    { status: 'creating', unlockedAt: now, planId: d.planId, occurrenceId: only?.occurrenceId },
+    budget,
+  )) {
+    if (budget <= 0 || d.signal?.aborted) break;
+    const job = await repo.claimMomentJob(d.db, id, 'creating', d.holder, d.now(), d.now() + JOB_CLAIM_MS);
+    if (!job) continue;
+    const r = await createJob(d, job);
+    if (r.called) budget--;
+    tally(out, r);
+  }
+  for (const occurrenceId of await repo.occurrencesWithLooseMoments(d.db, now, {
+    planId: d.planId,
+    occurrenceId: only?.occurrenceId,
+  })) {
+    while (budget > 0 && !d.signal?.aborted) {
+      const made = await newJobs(d, occurrenceId, templates);
+      if (!made.length) break;
+      for (const job of made) {
+        if (budget <= 0) {
+          // Over this minute's quota: release it, the next run creates it (started_at is still null).
+          await repo.settleMomentJob(d.db, job.id, d.holder, {});
+          continue;
+        }
+        const r = await createJob(d, job);
+        if (r.called) budget--;
+        tally(out, r);
+      }
+    }
+  }
+  return out;
+}
+
+function tally(out: { dispatched: number; failed: number; jobs: number }, r: CreateResult) {
+  out.dispatched += r.senders;
+  out.failed += r.failed;
+  if (r.senders) out.jobs++;
+}
+
+/**
+ * One page of the occurrence's loose tasks becomes jobs, one per distinct text. Tasks whose sender
+ * left, or whose script is no longer approved, fail here with the reason.
+ */
+async function newJobs(
+  d: SopDeps,
+  occurrenceId: number,
+  templates: Map<number, ScriptTemplate | null>,
+): Promise<SopMomentJob[]> {
+  const now = d.now();
+  const rows = await repo.looseMomentTasks(d.db, occurrenceId, now, cfg(d).momentSendersPerTask);
+  if (!rows.length) return [];
+  const occ = await repo.findOccurrence(d.db, occurrenceId);
+  if (!occ) return [];
+  const plan = await repo.findPlan(d.db, occ.planId);
+  if (plan?.status !== 'active') return [];
+  if (!templates.has(occ.templateId))
+    templates.set(occ.templateId, (await repo.templatesByIds(d.db, [occ.templateId])).get(occ.templateId) ?? null);
+  const t = templates.get(occ.templateId) ?? null;
+  const problem = templateProblem(t, now);
+  const views = await repo.senderViews(
+    d.db,
+    rows.map((r) => r.sender),
+  );
+  const byText = new Map<string, number[]>();
+  const failed: { id: number; reason: string }[] = [];
+  for (const r of rows) {
+    const v = views.get(r.sender) ?? { userid: r.sender, name: r.sender, branchName: null, active: true };
+    if (problem || !t) failed.push({ id: r.id, reason: problem ?? 'the script is missing' });
+    else if (!v.active) failed.push({ id: r.id, reason: 'the sender is no longer an active manager' });
+    else {
+      const text = prepared(t, null, v).text.slice(0, 2000);
+      byText.set(text, [...(byText.get(text) ?? []), r.id]);
+    }
+  }
+  for (const f of failed) await repo.failLooseTask(d.db, f.id, f.reason, now);
+  const jobs: SopMomentJob[] = [];
+  for (const [text, ids] of byText) {
+    const job = await d.db.transaction((tx) =>
+      repo.createMomentJob(
+        tx,
+        {
+          occurrenceId,
+          planId: occ.planId,
+          status: 'creating',
+          senders: ids.length,
+          text,
+          jobid: null,
+          momentId: null,
+          published: 0,
+          attempts: 0,
+          lockedBy: d.holder,
+          lockedUntil: now + JOB_CLAIM_MS,
+          nextPollAt: null,
+          lastError: null,
+          startedAt: null,
+          createdAt: now,
+          dispatchedAt: null,
+          completedAt: null,
+          updatedAt: now,
+        },
+        ids,
+      ),
+    );
+    if (job) jobs.push(job);
+  }
+  // Every row of the page either failed or is in a job (or another instance took it): progress.
+  return failed.length && !jobs.length ? newJobs(d, occurrenceId, templates) : jobs;
+}
+
+interface CreateResult {
+  /** add_moment_task was called (counts against the per-minute quota). */
+  called: boolean;
+  /** Senders whose tasks are now open. */
+  senders: number;
+  failed: number;
+}
+
+/** Creates (or finds, after a crash) the claimed job in WeCom. */
+async function createJob(d: SopDeps, job: SopMomentJob): Promise<CreateResult> {
+  const senders = await repo.jobSenders(d.db, job.id, 'pending');
+  const none: CreateResult = { called: false, senders: 0, failed: 0 };
+  if (!senders.length) {
+    await repo.settleMomentJob(d.db, job.id, d.holder, { status: 'done', completedAt: d.now(), updatedAt: d.now() });
+    return none;
+  }
+  const plan = await repo.findPlan(d.db, job.planId);
+  if (plan?.status !== 'active') {
+    await repo.settleMomentJob(d.db, job.id, d.holder, {});
+    return none;
+  }
+  if (job.startedAt !== null) {
+    const momentId = await findLostMoment(d, job, senders);
+    if (momentId) {
+      const n = await opened(d, job, { momentId }, senders, plan.name);
+      d.log?.warn({ job: job.id, plan: job.planId, momentId }, 'sop moment job found in WeCom after a lost answer');
+      return { called: false, senders: n, failed: 0 };
+    }
+  }
+  const occ = await repo.findOccurrence(d.db, job.occurrenceId);
+  const t = occ ? (await repo.templatesByIds(d.db, [occ.templateId])).get(occ.templateId) : undefined;
+  const attachments = t
+    ? attachmentsFor('moment', prepared(t, null, { userid: '', name: '', branchName: null }).attachments)
+    : [];
+  await repo.markMomentJob(d.db, job.id, d.holder, { startedAt: d.now(), updatedAt: d.now() });
+  try {
+    const r = await d.wecom.addMomentTask({
+      text: { content: job.text },
+      ...(attachments.length ? { attachments } : {}),
+      visible_range: { sender_list: { user_list: senders } },
+    });
+    const n = await opened(d, job, { jobid: r.jobid }, senders, plan.name);
+    return { called: true, senders: n, failed: 0 };
+  } catch (err) {
+    const e = wecomErrorInfo(err);
+    const known = outcomeKnown(err);
+    const set: Partial<SopMomentJob> = {
+      lastError: errText(err),
+      updatedAt: d.now(),
+      // Only a definite answer says WeCom made nothing; otherwise look it up before the next try.
+      ...(known ? { startedAt: null } : {}),
+    };
+    if (e.errcode === LOCAL_LIMIT_ERRCODE) {
+      await repo.settleMomentJob(d.db, job.id, d.holder, set);
+      return none;
+    }
+    if (e.kind === 'retryable' && job.attempts + 1 < MAX_CREATE_ATTEMPTS) {
+      // Stays claimed-looking until the backoff ends: the creating sweep takes it after that.
+      await repo.markMomentJob(d.db, job.id, d.holder, {
+        ...set,
+        attempts: job.attempts + 1,
+        lockedUntil: d.now() + 60_000 * 2 ** job.attempts,
+      });
+      return { called: true, senders: 0, failed: 0 };
+    }
+    const failed = await repo.updateJobTasks(d.db, job.id, ['pending'], {
+      status: 'failed',
+      lastError: errText(err),
+      attempts: job.attempts + 1,
+      completedAt: d.now(),
+      updatedAt: d.now(),
+    });
+    await repo.settleMomentJob(d.db, job.id, d.holder, {
+      ...set,
+      status: 'failed',
+      attempts: job.attempts + 1,
+      completedAt: d.now(),
+    });
+    d.log?.warn({ job: job.id, plan: job.planId, senders: failed, error: errText(err) }, 'sop moment job failed');
+    return { called: true, senders: 0, failed };
+  }
+}
+
+/** The job is in WeCom: it and its pending tasks open; each sender gets the app reminder. */
+async function opened(
+  d: SopDeps,
+  job: SopMomentJob,
+  id: { jobid?: string; momentId?: string },
+  senders: string[],
+  planName: string,
+): Promise<number> {
+  const now = d.now();
+  const poll = now + Math.min(cfg(d).pollMs, cfg(d).remindAfterMs);
+  const n = await d.db.transaction(async (tx) => {
+    const changed = await repo.updateJobTasks(tx, job.id, ['pending'], {
+      status: 'open',
+      msgid: id.jobid ?? null,
+      momentId: id.momentId ?? null,
+      attempts: job.attempts + 1,
+      lastError: null,
+      dispatchedAt: now,
+      updatedAt: now,
+    });
+    await repo.settleMomentJob(tx, job.id, d.holder, {
+      status: 'open',
+      jobid: id.jobid ?? null,
+      momentId: id.momentId ?? null,
+      attempts: job.attempts + 1,
+      lastError: null,
+      dispatchedAt: now,
+      nextPollAt: poll,
+      updatedAt: now,
+    });
+    return changed;
+  });
+  await notifySenders(d, { occurrenceId: job.occurrenceId, kind: 'moment', senders, planName, text: job.text });
+  return n;
+}
+
+/**
+ * A moment our lost call may have made: corp-created, our text, created since the call started,
+ * not recorded by any of our jobs, and listing one of our senders. null when there is none.
+ */
+async function findLostMoment(d: SopDeps, job: SopMomentJob, senders: string[]): Promise<string | null> {
+  const from = job.startedAt as number;
+  const now = d.now();
+  if (now - from > LOOKUP_SPAN_MS) return null;
+  const ours = new Set(senders);
+  let cursor: string | undefined;
+  do {
+    const page = await d.wecom.listMoments({
+      start_time: Math.floor(from / 1000) - 60,
+      end_time: Math.ceil(now / 1000) + 60,
+      filter_type: 0,
+      limit: 20,
+      cursor,
+    });
+    for (const m of page.moment_list) {
+      if (m.create_type !== 0 || m.text?.content !== job.text) continue;
+      if (await repo.knownMomentId(d.db, m.moment_id)) continue;
+      const t = await d.wecom.getMomentTask({ moment_id: m.moment_id, limit: 1000 });
+      if (t.task_list.some((x) => ours.has(x.userid))) return m.moment_id;
+    }
+    cursor = page.next_cursor;
+  } while (cursor);
+  return null;
+}
+
+// ---- polling ----
+
+/** Open jobs: moment_id from the job result, then each sender's publish status applied in bulk. */
+export async function pollMomentJobs(d: SopDeps, only?: { occurrenceId?: number }) {
+  const out = { polled: 0, completed: 0 };
+  const ids = await repo.momentJobIds(
+    d.db,
+    { status: 'open', due: d.now(), planId: d.planId, occurrenceId: only?.occurrenceId },
+    100,
+  );
+  for (const id of ids) {
+    if (d.signal?.aborted) break;
+    const now = d.now();
+    const job = await repo.claimMomentJob(d.db, id, 'open', d.holder, now, now + JOB_CLAIM_MS);
+    if (!job) continue;
+    out.polled++;
+    try {
+      out.completed += await pollJob(d, job);
+    } catch (err) {
+      await repo.settleMomentJob(d.db, job.id, d.holder, {
+        lastError: errText(err),
+        nextPollAt: d.now() + cfg(d).pollMs,
+        updatedAt: d.now(),
+      });
+    }
+  }
+  return out;
+}
+
+/** Returns the senders whose tasks finished in this poll. */
+async function pollJob(d: SopDeps, job: SopMomentJob): Promise<number> {
+  const now = d.now();
+  let momentId = job.momentId;
+  let finished = 0;
+  if (!momentId) {
+    const r = await d.wecom.getMomentTaskResult(job.jobid as string);
+    if (r.status !== 3) {
+      await repo.settleMomentJob(d.db, job.id, d.holder, { nextPollAt: now + 60_000, updatedAt: now });
+      return 0;
+    }
+    if (r.result?.errcode || !r.result?.moment_id) {
+      const reason = `moment task failed: errcode ${r.result?.errcode ?? 'none'}`;
+      finished += await repo.updateJobTasks(d.db, job.id, ['open'], {
+        status: 'failed',
+        lastError: reason,
+        completedAt: now,
+        updatedAt: now,
+      });
+      await repo.settleMomentJob(d.db, job.id, d.holder, {
+        status: 'failed',
+        lastError: reason,
+        completedAt: now,
+        updatedAt: now,
+      });
+      return finished;
+    }
+    momentId = r.result.moment_id;
+    const invalid = r.result.invalid_sender_list?.user_list ?? [];
+    if (invalid.length)
+      finished += await repo.updateJobTasks(
+        d.db,
+        job.id,
+        ['open'],
+        {
+          status: 'failed',
+          lastError: 'WeCom rejected the sender (not visible to the app)',
+          completedAt: now,
+          updatedAt: now,
+        },
+        invalid,
+      );
+    await repo.updateJobTasks(d.db, job.id, ['open'], { momentId });
+    await repo.markMomentJob(d.db, job.id, d.holder, { momentId });
+  }
+  const published: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await d.wecom.getMomentTask({ moment_id: momentId, cursor, limit: 1000 });
+    for (const t of page.task_list) if (t.publish_status === 1) published.push(t.userid);
+    cursor = page.next_cursor;
+  } while (cursor);
+  finished += await repo.updateJobTasks(
+    d.db,
+    job.id,
+    ['open'],
+    { status: 'done', senderSent: true, completedAt: now, updatedAt: now },
+    published,
+  );
+  const stillOpen = (await repo.jobSenders(d.db, job.id, 'open')).length;
+  const expired = job.dispatchedAt !== null && now - job.dispatchedAt > TASK_EXPIRY_MS;
+  if (stillOpen && expired)
+    finished += await repo.updateJobTasks(d.db, job.id, ['open'], {
+      status: 'done',
+      lastError: 'not published within 7 days',
+      completedAt: now,
+      updatedAt: now,
+    });
+  const over = !stillOpen || expired;
+  await repo.settleMomentJob(d.db, job.id, d.holder, {
+    momentId,
+    published: published.length,
+    ...(over ? { status: 'done', completedAt: now } : {}),
+    nextPollAt: now + cfg(d).pollMs,
+    updatedAt: now,
+  });
+  return finished;
+}
+
+// ---- cancel ----
+
+/** A cancelled plan's moment jobs: open ones cancelled in WeCom; their open and pending tasks cancelled. */
+export async function cancelMomentJobs(d: SopDeps, planId: string): Promise<number> {
+  let n = 0;
+  for (const status of ['creating', 'open'] as const) {
+    for (const id of await repo.momentJobIds(d.db, { status, unlockedAt: d.now(), planId }, 10_000)) {
+      const now = d.now();
+      const job = await repo.claimMomentJob(d.db, id, status, d.holder, now, now + JOB_CLAIM_MS);
+      if (!job) continue;
+      try {
+        let momentId = job.momentId;
+        if (!momentId && job.jobid) {
+          const r = await d.wecom.getMomentTaskResult(job.jobid);
+          momentId = r.result?.moment_id ?? null;
+          if (!momentId && r.status !== 3) {
+            // Not created yet in WeCom: try again next run rather than leave a live moment behind.
+            await repo.settleMomentJob(d.db, job.id, d.holder, { updatedAt: now });
+            continue;
+          }
+        }
+        if (!momentId && job.status === 'creating' && job.startedAt !== null)
+          momentId = await findLostMoment(d, job, await repo.jobSenders(d.db, job.id, 'pending'));
+        if (momentId) await d.wecom.cancelMomentTask(momentId);
+      } catch (err) {
+        if (wecomErrorInfo(err).errcode !== ERR_TASK_CANCELLED) {
+          await repo.settleMomentJob(d.db, job.id, d.holder, { lastError: errText(err), updatedAt: d.now() });
+          continue;
+        }
+      }
+      n += await repo.updateJobTasks(d.db, job.id, ['pending', 'open'], {
+        status: 'cancelled',
+        completedAt: d.now(),
+        updatedAt: d.now(),
+      });
+      await repo.settleMomentJob(d.db, job.id, d.holder, {
+        status: 'cancelled',
+        completedAt: d.now(),
+        updatedAt: d.now(),
+      });
+    }
+  }
+  return n;
+}

@@ -1,0 +1,262 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeContext } from '../../../scripts/commands/context';
+import { sopApplyCommand, sopStatusChange } from '../../../scripts/commands/sop';
+import { SopMomentJob, SopTask } from '../../../server/db/entities';
+import { runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
+import type { WecomApi } from '../../../server/wecom/api-types';
+import { NETWORK_ERRCODE, WecomApiError } from '../../../server/wecom/errors';
+import { DB_TARGETS } from '../../helpers/db';
+import { type Harness, harness } from '../contacts/harness';
+import { insertTemplate, seedSop } from './seed';
+
+const HOUR = 3_600_000;
+const MIN = 60_000;
+/** Monday 2026-12-07 00:00 China time. */
+const MONDAY = Date.UTC(2026, 11, 6, 16, 0);
+const DAY = 24 * HOUR;
+
+/**
+ * WeCom has no idempotency key for add_msg_template or add_moment_task. These tests leave WeCom
+ * and the database exactly as a lost answer or a process dying mid-call does (the task made in the
+ * fake WeCom, nothing recorded but the mark written before the call) and check the next run finds
+ * the task there instead of making a second one; and that moments go many senders per WeCom task.
+ */
+describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => {
+  let h: Harness;
+  const dir = mkdtempSync(join(tmpdir(), 'sop-lost-'));
+  const ctx = (apply = false) =>
+    makeContext({ db: h.app.db, config: h.app.config, now: () => h.clock.now, apply, wecom: async () => h.app.wecom });
+  const apply = async (body: object) => {
+    const p = join(dir, `${(body as { id: string }).id}.json`);
+    writeFileSync(p, JSON.stringify(body));
+    const r = await sopApplyCommand({ file: p }, ctx(true));
+    expect(r.exitCode).toBe(0);
+  };
+  const deps = (holder: string, wecom: WecomApi = h.app.wecom, extra: Partial<SopDeps> = {}): SopDeps => ({
+    db: h.app.db,
+    wecom,
+    now: () => h.clock.now,
+    config: h.app.config.sop,
+    agentId: h.app.config.wecom.agentId,
+    publicBaseUrl: h.app.config.publicBaseUrl,
+    holder,
+    ...extra,
+  });
+  const lostAnswer = (api: string) =>
+    new WecomApiError({ api, errcode: NETWORK_ERRCODE, errmsg: 'network error ECONNRESET', kind: 'retryable' });
+  /** The real client, but `method` does its work in WeCom and then loses the answer, or never answers. */
+  const faulty = (method: 'addMsgTemplate' | 'addMomentTask', mode: 'lose' | 'hang'): WecomApi =>
+    new Proxy(h.app.wecom, {
+      get(t, k) {
+        const v = Reflect.get(t, k);
+        if (k !== method) return typeof v === 'function' ? v.bind(t) : v;
+        return async (req: never) => {
+          await (v as (r: never) => Promise<unknown>).call(t, req);
+          if (mode === 'hang') return new Promise(() => {});
+          throw lostAnswer(`externalcontact/${method === 'addMsgTemplate' ? 'add_msg_template' : 'add_moment_task'}`);
+        };
+      },
+    });
+  const fakeTasksBySender = (plan: string) => {
+    const out = new Map<string, string[]>();
+    for (const t of h.fake.massSend.tasks.values())
+      if (t.text.includes(plan)) out.set(t.sender, [...(out.get(t.sender) ?? []), t.msgid]);
+    return out;
+  };
+  const tasksOf = (planId: string) => h.app.db.manager.find(SopTask, { where: { planId }, order: { id: 'ASC' } });
+
+  beforeAll(async () => {
+    h = await harness(target);
+    h.clock.now = MONDAY + 9 * HOUR;
+    await seedSop(h.app.db, h.fake, h.clock.now);
+  });
+  afterAll(async () => h.close());
+
+  const template = (channel: 'group' | 'chat' | 'moments', content: string) =>
+    insertTemplate(h.app.db, channel, content, h.clock.now);
+
+  test('a group send whose answer was lost is found in WeCom on the next run, not created twice', async () => {
+    const id = await template('group', '周一沙龙 lost-group：{{网点}}欢迎报名。');
+    await apply({
+      id: 'lost-group',
+      name: '周一沙龙',
+      channel: 'group',
+      audience: { groups: { branches: ['HZ01'] } },
+      schedule: '0 10 * * 1',
+      template: id,
+    });
+    h.clock.now = MONDAY + 10 * HOUR + MIN;
+    await runSopDelivery(deps('a', faulty('addMsgTemplate', 'lose')));
+    const made = fakeTasksBySender('lost-group');
+    expect([...made.keys()].sort()).toEqual(['li_hz01', 'wang_hz01']);
+    let tasks = await tasksOf('lost-group');
+    // Both texts are the same (one branch): matching must also check the sender.
+    expect(tasks.map((t) => [t.status, t.msgid, t.createStartedAt !== null, t.attempts])).toEqual([
+      ['pending', null, true, 1],
+      ['pending', null, true, 1],
+    ]);
+
+    h.clock.now += 2 * MIN;
+    const calls = h.fake.count('externalcontact/add_msg_template');
+    await runSopDelivery(deps('b'));
+    expect(h.fake.count('externalcontact/add_msg_template')).toBe(calls);
+    tasks = await tasksOf('lost-group');
+    for (const t of tasks) {
+      expect(t).toMatchObject({ status: 'open', createStartedAt: null });
+      expect(made.get(t.senderUserid)).toEqual([t.msgid]);
+    }
+    // The adopted task completes like any other.
+    h.fake.massSend.confirm(tasks[0].msgid as string);
+    h.clock.now += 11 * MIN;
+    await runSopDelivery(deps('a'));
+    expect((await tasksOf('lost-group'))[0]).toMatchObject({ status: 'done', senderSent: true, sent: 1 });
+  });
+
+  test('a process that died mid-call: once its claim expires, another instance finds the task', async () => {
+    const id = await template('chat', '周二问候 lost-chat：我是{{客户经理}}。');
+    await apply({
+      id: 'lost-chat',
+      name: '周二问候',
+      channel: 'chat',
+      audience: { customers: { branches: ['HZ01'] } },
+      schedule: '0 10 * * 2',
+      template: id,
+    });
+    h.clock.now = MONDAY + DAY + 10 * HOUR + MIN;
+    const calls = h.fake.count('externalcontact/add_msg_template');
+    // Instance a hangs inside its first add_msg_template, after WeCom made the task.
+    void runSopDelivery(deps('a', faulty('addMsgTemplate', 'hang')));
+    for (let i = 0; i < 500 && h.fake.count('externalcontact/add_msg_template') === calls; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(h.fake.count('externalcontact/add_msg_template')).toBe(calls + 1);
+    const stuck = (await tasksOf('lost-chat')).find((t) => t.createStartedAt !== null)!;
+    expect(stuck).toMatchObject({ status: 'pending', msgid: null, lockedBy: 'a' });
+
+    // Within a's claim, b leaves that task alone (and creates the other sender's).
+    await runSopDelivery(deps('b'));
+    expect((await h.app.db.manager.findOneByOrFail(SopTask, { id: stuck.id })).lockedBy).toBe('a');
+    h.clock.now += 3 * MIN;
+    await runSopDelivery(deps('c'));
+    const made = fakeTasksBySender('lost-chat');
+    expect([...made.entries()].map(([s, ids]) => [s, ids.length]).sort()).toEqual([
+      ['li_hz01', 1],
+      ['wang_hz01', 1],
+    ]);
+    for (const t of await tasksOf('lost-chat')) expect(made.get(t.senderUserid)).toEqual([t.msgid]);
+  });
+
+  test('a call that never reached WeCom (HTTP 500) is looked up, found absent, and made once', async () => {
+    const id = await template('group', '周三早报 never-made：{{网点}}。');
+    await apply({
+      id: 'never-made',
+      name: '周三早报',
+      channel: 'group',
+      audience: { groups: { branches: ['HZ02'] } },
+      schedule: '0 10 * * 3',
+      template: id,
+    });
+    h.clock.now = MONDAY + 2 * DAY + 10 * HOUR + MIN;
+    h.fake.failNext('externalcontact/add_msg_template', 'http500', 1);
+    const lists = h.fake.count('externalcontact/get_groupmsg_list_v2');
+    await runSopDelivery(deps('a'));
+    expect(await tasksOf('never-made')).toEqual([
+      expect.objectContaining({ status: 'pending', createStartedAt: expect.any(Number), attempts: 1 }),
+    ]);
+    expect(fakeTasksBySender('never-made').size).toBe(0);
+    h.clock.now += 2 * MIN;
+    await runSopDelivery(deps('a'));
+    expect(h.fake.count('externalcontact/get_groupmsg_list_v2')).toBeGreaterThan(lists);
+    const made = fakeTasksBySender('never-made');
+    expect([...made.values()]).toEqual([[(await tasksOf('never-made'))[0].msgid]]);
+  });
+
+  test('moments: a job whose answer was lost is found in get_moment_list, not created again', async () => {
+    const id = await template('moments', '周四小课堂 lost-moment。');
+    await apply({
+      id: 'lost-moment',
+      name: '周四小课堂',
+      channel: 'moments',
+      audience: { customers: { branches: ['HZ01'] } },
+      schedule: '0 10 * * 4',
+      template: id,
+    });
+    h.clock.now = MONDAY + 3 * DAY + 10 * HOUR + MIN;
+    const calls = h.fake.count('externalcontact/add_moment_task');
+    await runSopDelivery(deps('a', faulty('addMomentTask', 'lose')));
+    expect(h.fake.count('externalcontact/add_moment_task')).toBe(calls + 1);
+    const [job] = await h.app.db.manager.find(SopMomentJob, { where: { planId: 'lost-moment' } });
+    expect(job).toMatchObject({ status: 'creating', jobid: null, senders: 2, attempts: 1 });
+    expect(job.startedAt).not.toBeNull();
+
+    h.clock.now += 2 * MIN;
+    await runSopDelivery(deps('b'));
+    expect(h.fake.count('externalcontact/add_moment_task')).toBe(calls + 1);
+    const fake = [...h.fake.massSend.moments.values()].find((m) => m.text.includes('lost-moment'))!;
+    const after = await h.app.db.manager.findOneByOrFail(SopMomentJob, { id: job.id });
+    expect(after).toMatchObject({ status: 'open', momentId: fake.momentId, jobid: null });
+    const tasks = await tasksOf('lost-moment');
+    expect(tasks.map((t) => [t.status, t.momentId])).toEqual([
+      ['open', fake.momentId],
+      ['open', fake.momentId],
+    ]);
+    h.fake.massSend.publish(fake.jobid, 'li_hz01');
+    h.clock.now += 11 * MIN;
+    await runSopDelivery(deps('a'));
+    expect((await tasksOf('lost-moment')).map((t) => [t.senderUserid, t.status]).sort()).toEqual([
+      ['li_hz01', 'done'],
+      ['wang_hz01', 'open'],
+    ]);
+  });
+
+  test('moments: senders split by text (a script naming the branch) and by SOP_MOMENT_SENDERS_PER_TASK', async () => {
+    const id = await template('moments', '周五 split-moment：{{网点}}理财日。');
+    await apply({
+      id: 'split-moment',
+      name: '周五理财日',
+      channel: 'moments',
+      audience: { customers: { branches: ['HZ01', 'HZ02'] } },
+      schedule: '0 10 * * 5',
+      template: id,
+    });
+    h.clock.now = MONDAY + 4 * DAY + 10 * HOUR + MIN;
+    await runSopDelivery(deps('a'));
+    const jobs = await h.app.db.manager.find(SopMomentJob, { where: { planId: 'split-moment' }, order: { id: 'ASC' } });
+    const fakes = [...h.fake.massSend.moments.values()].filter((m) => m.text.includes('split-moment'));
+    expect(fakes.map((m) => m.senders.sort()).sort()).toEqual([['li_hz01', 'wang_hz01'], ['zhao_hz02']]);
+    expect(jobs.map((j) => [j.status, j.senders]).sort()).toEqual([
+      ['open', 1],
+      ['open', 2],
+    ]);
+
+    // The same plan a week later with one sender per WeCom task.
+    h.clock.now += 7 * DAY;
+    await runSopDelivery(deps('a', h.app.wecom, { config: { ...h.app.config.sop!, momentSendersPerTask: 1 } }));
+    const week2 = [...h.fake.massSend.moments.values()].filter((m) => m.text.includes('split-moment')).slice(2);
+    expect(week2.map((m) => m.senders.length)).toEqual([1, 1, 1]);
+  });
+
+  test('cancelling a moments plan cancels its WeCom job once and every sender task', async () => {
+    const id = await template('moments', '周六 cancel-moment。');
+    await apply({
+      id: 'cancel-moment',
+      name: '周六活动',
+      channel: 'moments',
+      audience: { customers: {} },
+      schedule: '0 10 * * 6',
+      template: id,
+    });
+    h.clock.now = MONDAY + 12 * DAY + 10 * HOUR + MIN;
+    await runSopDelivery(deps('a'));
+    expect((await tasksOf('cancel-moment')).length).toBeGreaterThan(2);
+    const cancels = h.fake.count('externalcontact/cancel_moment_task');
+    expect((await sopStatusChange('cancelled')({ id: 'cancel-moment' }, ctx(true))).exitCode).toBe(0);
+    await runSopDelivery(deps('a'));
+    await runSopDelivery(deps('b'));
+    expect(h.fake.count('externalcontact/cancel_moment_task') - cancels).toBe(1);
+    expect(new Set((await tasksOf('cancel-moment')).map((t) => t.status))).toEqual(new Set(['cancelled']));
+    const fake = [...h.fake.massSend.moments.values()].find((m) => m.text.includes('cancel-moment'))!;
+    expect(fake.cancelled).toBe(true);
+  });
+});
