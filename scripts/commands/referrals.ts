@@ -15,7 +15,7 @@ export async function referralsCreateCommand(
   if (!customer) throw new UsageError(`no customer ${args.customerId}`);
   const userid = args.manager ?? customer.ownerUserid;
   if (!userid) throw new UsageError(`customer ${args.customerId} has no owner: give --manager <userid>`);
-  if (!manager || manager.status !== 'active') throw new UsageError(`no active manager ${userid}`);
+  if (manager?.status !== 'active') throw new UsageError(`no active manager ${userid}`);
   // contact: the referrer's WeCom contact, when linked to one (so a self-scan is recognised).
   const referrer = { customerId: customer.id, externalUserid: contact?.externalUserid ?? null };
   if (!ctx.apply)

@@ -30,6 +30,8 @@ export interface FakeMoment {
   jobid: string;
   momentId: string;
   senders: string[];
+  /** Listed senders the corp does not know (get_moment_task_result's invalid_sender_list). */
+  invalid: string[];
   text: string;
   createdAt: number;
   published: Map<string, number>;
@@ -231,26 +233,27 @@ export class FakeMassSend {
     const users = Array.isArray(range.sender_list?.user_list)
       ? (range.sender_list.user_list as unknown[]).map(String)
       : [];
-    const senders = users.filter((u) => this.corp.isUser(u));
+    const senders = [...new Set(users)].filter((u) => this.corp.isUser(u));
+    const valid = new Set(senders);
     const jobid = `jobsbx${++this.seq}${rand(12)}`;
     const m: FakeMoment = {
       jobid,
       momentId: `momsbx${this.seq}${rand(12)}`,
       senders,
+      invalid: users.filter((u) => !valid.has(u)),
       text: typeof text === 'string' ? text : '',
       createdAt: this.corp.now(),
       published: new Map(),
       cancelled: false,
     };
     this.moments.set(jobid, m);
-    (m as FakeMoment & { invalid?: string[] }).invalid = users.filter((u) => !senders.includes(u));
     return ok({ jobid });
   }
 
   momentResult(q: Record<string, string>): Answer {
     const m = this.moments.get(q.jobid ?? '');
     if (!m) return err(40058, 'invalid jobid');
-    const invalid = (m as FakeMoment & { invalid?: string[] }).invalid ?? [];
+    const invalid = m.invalid;
     return ok({
       status: 3,
       type: 'add_moment_task',

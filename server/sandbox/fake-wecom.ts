@@ -914,6 +914,8 @@ export class FakeWecom {
       app.route({
         method: ['GET', 'POST'],
         url: '/cgi-bin/*',
+        // add_moment_task's sender list alone may hold 100,000 userids.
+        bodyLimit: 8 * 1024 * 1024,
         handler: async (req, reply) => {
           const api = (req.params as { '*': string })['*'].replace(/\/+$/, '');
           const query = Object.fromEntries(

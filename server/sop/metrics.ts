@@ -18,6 +18,13 @@ export function sopMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     });
+  const momentJobs =
+    (registry.getSingleMetric('sop_moment_jobs_created_total') as Counter | undefined) ??
+    new Counter({
+      name: 'sop_moment_jobs_created_total',
+      help: 'add_moment_task jobs created (each carries many senders; sop_tasks_total counts senders)',
+      registers: [registry],
+    });
   return {
     progress(plan: string, p: PlanProgress) {
       scanned.set({ plan }, p.scanned);
@@ -30,6 +37,7 @@ export function sopMetrics(registry: Registry) {
       tasks.inc({ outcome: 'completed' }, s.completed);
       tasks.inc({ outcome: 'reminded' }, s.reminded);
       tasks.inc({ outcome: 'cancelled' }, s.cancelled);
+      momentJobs.inc(s.momentJobs);
     },
   };
 }

@@ -222,9 +222,11 @@ export async function planStatus(db: DataSource, id: string, occurrenceId?: numb
     { tasks: 0, targets: 0, sent: 0, notSent: 0, overCap: 0, notFriend: 0 },
   );
   const jobs = occurrence ? await repo.momentJobsOfOccurrence(db, occurrence.id) : [];
+  const byStatus: Record<string, number> = {};
+  for (const j of jobs) byStatus[j.status] = (byStatus[j.status] ?? 0) + 1;
   const momentJobs = {
     total: jobs.length,
-    byStatus: jobs.reduce<Record<string, number>>((m, j) => ({ ...m, [j.status]: (m[j.status] ?? 0) + 1 }), {}),
+    byStatus,
     senders: jobs.reduce((n, j) => n + j.senders, 0),
     published: list.reduce((n, r) => n + r.senderConfirmed, 0),
   };
