@@ -43,7 +43,14 @@ export function registerSopCommands(program: Command, run: Runner): void {
     .command('run')
     .description('run the current occurrence now (dry run: the audience it would reach); a rerun repeats nothing')
     .argument('<id>', 'plan id')
-    .action((id: string, _o: object, cmd: Command) => run(sopRunCommand, { id }, cmd));
+    .option(
+      '--lease-seconds <n>',
+      'how long a WeCom task this run claims is held before another run may take it over (a killed run)',
+      '120',
+    )
+    .action((id: string, o: { leaseSeconds?: string }, cmd: Command) =>
+      run(sopRunCommand, { id, leaseSeconds: o.leaseSeconds }, cmd),
+    );
   sop
     .command('status')
     .description('the latest occurrence per branch and sender: tasks, sent, not sent, over the cap')

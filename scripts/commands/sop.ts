@@ -103,7 +103,7 @@ export async function sopListCommand(_args: object, ctx: CommandContext): Promis
   };
 }
 
-function deps(ctx: CommandContext, wecom: SopDeps['wecom'], planId?: string): SopDeps {
+function deps(ctx: CommandContext, wecom: SopDeps['wecom'], planId?: string, claimMs?: number): SopDeps {
   return {
     db: ctx.db,
     wecom,
@@ -113,6 +113,7 @@ function deps(ctx: CommandContext, wecom: SopDeps['wecom'], planId?: string): So
     publicBaseUrl: ctx.config.publicBaseUrl,
     holder: `ops:${ctx.operator}:${randomUUID().slice(0, 8)}`.slice(0, 64),
     planId,
+    claimMs,
   };
 }
 
@@ -150,8 +151,14 @@ export function sopStatusChange(status: 'active' | 'paused' | 'cancelled') {
     });
 }
 
-export async function sopRunCommand(args: { id: string }, ctx: CommandContext): Promise<CommandResult> {
+export async function sopRunCommand(
+  args: { id: string; leaseSeconds?: string },
+  ctx: CommandContext,
+): Promise<CommandResult> {
   return wrap(async () => {
+    const leaseSeconds = Number(args.leaseSeconds ?? 120);
+    if (!Number.isInteger(leaseSeconds) || leaseSeconds < 5 || leaseSeconds > 3600)
+      throw new UsageError('--lease-seconds must be a whole number, 5–3600');
     const plan = await repo.findPlan(ctx.db, args.id);
     if (!plan) throw new SopError(`no SOP plan ${args.id}`);
     if (plan.status !== 'active') throw new SopError(`plan ${args.id} is ${plan.status}; resume it first`);
@@ -197,7 +204,7 @@ export async function sopRunCommand(args: { id: string }, ctx: CommandContext): 
       return { exitCode: EXIT.ok, json: { apply: false, occurrences: json }, output: lines.join('\n') };
     }
     if (!ctx.wecom) throw new UsageError('no WeCom API configured for this command');
-    const r = await runPlanNow(deps(ctx, await ctx.wecom(), plan.id), plan.id);
+    const r = await runPlanNow(deps(ctx, await ctx.wecom(), plan.id, leaseSeconds * 1000), plan.id);
     return {
       exitCode: EXIT.ok,
       json: { apply: true, ...r },

@@ -11,7 +11,7 @@ import {
   LOCAL_LIMIT_ERRCODE,
   wecomErrorInfo,
 } from '../wecom/errors';
-import { attachmentsFor, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
+import { attachmentsFor, claimUntil, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
 import { cancelMomentJobs, dispatchMoments, pollMomentJobs } from './moments';
 import type { PlanFile } from './plan-file';
 import { type PlanProgress, planOccurrence } from './planner';
@@ -53,10 +53,11 @@ export interface SopDeps {
   onProgress?: (planId: string, p: PlanProgress) => void;
   /** Only this plan (ops sop run). */
   planId?: string;
+  /** How long a claimed task or moment job is held before another run may take it over (default 2 min). */
+  claimMs?: number;
 }
 
 const PLAN_LEASE_MS = 120_000;
-const TASK_CLAIM_MS = 120_000;
 const MAX_CREATE_ATTEMPTS = 5;
 /** get_groupmsg_list_v2 spans at most a month: a lost task older than this is not looked up. */
 const LOOKUP_SPAN_MS = 29 * 86_400_000;
@@ -263,7 +264,7 @@ export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number
   for (const id of ids) {
     if (d.signal?.aborted) break;
     const now = d.now();
-    const task = await repo.claimTask(d.db, id, 'pending', d.holder, now, now + TASK_CLAIM_MS);
+    const task = await repo.claimTask(d.db, id, 'pending', d.holder, now, claimUntil(d, now));
     if (!task) continue;
     const plan = await repo.findPlan(d.db, task.planId);
     if (plan?.status !== 'active') {
@@ -430,7 +431,7 @@ export async function pollOpen(d: SopDeps, quiet: boolean, only?: { occurrenceId
   for (const id of ids) {
     if (d.signal?.aborted) break;
     const now = d.now();
-    const task = await repo.claimTask(d.db, id, 'open', d.holder, now, now + TASK_CLAIM_MS);
+    const task = await repo.claimTask(d.db, id, 'open', d.holder, now, claimUntil(d, now));
     if (!task?.msgid) continue;
     out.polled++;
     try {
@@ -550,7 +551,7 @@ export async function cancelPlanTasks(d: SopDeps, planId: string): Promise<numbe
   for (const status of ['pending', 'open'] as const) {
     for (const id of await repo.taskIds(d.db, { status, planId }, 100_000)) {
       const now = d.now();
-      const task = await repo.claimTask(d.db, id, status, d.holder, now, now + TASK_CLAIM_MS);
+      const task = await repo.claimTask(d.db, id, status, d.holder, now, claimUntil(d, now));
       if (!task) continue;
       if (task.momentJobId !== null) {
         // Its job is cancelled as a whole (cancelMomentJobs), now or on the next run.

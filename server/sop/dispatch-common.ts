@@ -9,6 +9,10 @@ import { chinaDate } from './schedule';
 
 /** What mass-send (delivery.ts) and moment (moments.ts) dispatch share. */
 
+/** How long a claimed task or moment job is held (SopDeps.claimMs overrides: `ops sop run --lease-seconds`). */
+const TASK_CLAIM_MS = 120_000;
+export const claimUntil = (d: SopDeps, now: number) => now + (d.claimMs ?? TASK_CLAIM_MS);
+
 export function attachmentsFor(kind: SopTaskKind, list: TemplateAttachment[]): unknown[] {
   const out: unknown[] = [];
   for (const a of list) {

@@ -3,7 +3,7 @@ import type { ScriptTemplate, SopMomentJob } from '../db/entities';
 import { prepared } from '../playbook/library';
 import { ERR_TASK_CANCELLED, LOCAL_LIMIT_ERRCODE, wecomErrorInfo } from '../wecom/errors';
 import type { SopDeps } from './delivery';
-import { attachmentsFor, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
+import { attachmentsFor, claimUntil, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
 import * as repo from './repo';
 
 /**
@@ -24,7 +24,6 @@ import * as repo from './repo';
 
 /** WeCom allows 10 add_moment_task per minute per corp (PROTOCOL-SOP.md §4); the job runs every minute. */
 export const MOMENTS_PER_RUN = 10;
-const JOB_CLAIM_MS = 120_000;
 const MAX_CREATE_ATTEMPTS = 5;
 const TASK_EXPIRY_MS = 7 * 86_400_000;
 /** get_moment_list's window may span at most 30 days; a lost job older than this is not looked up. */
@@ -44,7 +43,7 @@ export async function dispatchMoments(d: SopDeps, only?: { occurrenceId?: number
     budget,
   )) {
     if (budget <= 0 || d.signal?.aborted) break;
-    const job = await repo.claimMomentJob(d.db, id, 'creating', d.holder, d.now(), d.now() + JOB_CLAIM_MS);
+    const job = await repo.claimMomentJob(d.db, id, 'creating', d.holder, d.now(), claimUntil(d, d.now()));
     if (!job) continue;
     const r = await createJob(d, job);
     if (r.called) budget--;
@@ -130,7 +129,7 @@ async function newJobs(
           published: 0,
           attempts: 0,
           lockedBy: d.holder,
-          lockedUntil: now + JOB_CLAIM_MS,
+          lockedUntil: claimUntil(d, now),
           nextPollAt: null,
           lastError: null,
           startedAt: null,
@@ -309,7 +308,7 @@ export async function pollMomentJobs(d: SopDeps, only?: { occurrenceId?: number 
   for (const id of ids) {
     if (d.signal?.aborted) break;
     const now = d.now();
-    const job = await repo.claimMomentJob(d.db, id, 'open', d.holder, now, now + JOB_CLAIM_MS);
+    const job = await repo.claimMomentJob(d.db, id, 'open', d.holder, now, claimUntil(d, now));
     if (!job) continue;
     out.polled++;
     try {
@@ -412,7 +411,7 @@ export async function cancelMomentJobs(d: SopDeps, planId: string): Promise<numb
   for (const status of ['creating', 'open'] as const) {
     for (const id of await repo.momentJobIds(d.db, { status, unlockedAt: d.now(), planId }, 10_000)) {
       const now = d.now();
-      const job = await repo.claimMomentJob(d.db, id, status, d.holder, now, now + JOB_CLAIM_MS);
+      const job = await repo.claimMomentJob(d.db, id, status, d.holder, now, claimUntil(d, now));
       if (!job) continue;
       try {
         let momentId = job.momentId;
