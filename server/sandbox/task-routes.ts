@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { CustomerGroup, SopTask } from '../db/entities';
+import { CustomerGroup, SopMomentJob, SopTask } from '../db/entities';
 import { AppError } from '../errors';
 import { syncGroups } from '../groups/sync';
 import { pollOpen, runPlanNow, type SopDeps } from '../sop/delivery';
+import { pollMomentJobs } from '../sop/moments';
 import { listPlans } from '../sop/repo';
 import { wecomOf } from '../wecom/plugin';
 import type { Sandbox } from './state';
@@ -77,7 +78,9 @@ export async function taskRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
       await syncGroups(app.db, wecomOf(app), { now: app.now(), apply: true, actor: 'sandbox' });
     }
     const r = await runPlanNow(deps(planId), planId);
+    const plan = (await listPlans(app.db)).find((p) => p.id === planId);
     return {
+      channel: plan?.channel ?? null,
       quiet: r.quiet,
       dispatched: r.dispatched,
       occurrences: r.occurrences.map((o) => ({
@@ -99,6 +102,19 @@ export async function taskRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
     } catch (err) {
       if (err instanceof AppError) throw err;
       throw new AppError('bad_request', 400, (err as Error).message);
+    }
+    const moment = fake.massSend.moments.get(id);
+    if (moment) {
+      // One WeCom moment job carries many senders: poll the job (its jobid, or its moment_id when
+      // it was found again after a lost answer).
+      const job = await app.db
+        .getRepository(SopMomentJob)
+        .findOne({ where: [{ jobid: id }, { momentId: moment.momentId }] });
+      if (job?.status === 'open') {
+        await app.db.getRepository(SopMomentJob).update({ id: job.id }, { nextPollAt: app.now() });
+        await pollMomentJobs(deps(job.planId), { occurrenceId: job.occurrenceId });
+      }
+      return { ok: true };
     }
     const row = await app.db.getRepository(SopTask).findOne({ where: { msgid: id } });
     if (row?.status === 'open') {

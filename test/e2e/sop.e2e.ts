@@ -1,4 +1,4 @@
-import { DEMO_SOP_PLAN_ID } from '../../server/sandbox/seed-sop';
+import { DEMO_MOMENTS_PLAN_ID, DEMO_SOP_PLAN_ID } from '../../server/sandbox/seed-sop';
 import { planStatus } from '../../server/sop/service';
 import { shot, useBrowserSuite } from './helpers';
 
@@ -50,5 +50,37 @@ describe('sandbox SOP tasks in the browser', () => {
     const sender = server.app.sandbox!.fake.massSend.tasks.get(taskId as string)!.sender;
     expect(status.rows.find((r) => r.sender === sender)).toMatchObject({ sent: 1, notSent: 0, open: 0 });
     expect(status.rows.filter((r) => r.open > 0)).toHaveLength(rows - 1);
+  });
+
+  it('a moments plan: one WeCom task carries every manager; each publishes on their own', async () => {
+    const { server, page } = e2e;
+    await page.goto(`${server.base}/sandbox/`);
+    await page.waitForSelector(`#sopPlan option[value="${DEMO_MOMENTS_PLAN_ID}"]`, { state: 'attached' });
+    await page.selectOption('#sopPlan', DEMO_MOMENTS_PLAN_ID);
+    await page.click('#sopRun');
+    await page.locator('#sopRunMsg', { hasText: '位客户经理待发表朋友圈' }).waitFor();
+    const rows = page.locator('#sopTasks tr[data-task-row]', { hasText: '客户朋友圈' });
+    await rows.first().waitFor();
+    const n = await rows.count();
+    expect(n).toBeGreaterThan(1);
+    // Every manager's row is the same WeCom task (one add_moment_task for all of them).
+    const ids = new Set<string>();
+    for (let i = 0; i < n; i++) ids.add((await rows.nth(i).getAttribute('data-task-row')) as string);
+    expect(ids.size).toBe(1);
+    expect(server.app.sandbox!.fake.count('externalcontact/add_moment_task')).toBe(1);
+    const first = rows.first();
+    const sender = (await first.getAttribute('data-sender')) as string;
+    expect(await first.textContent()).toContain('待确认');
+    await first.locator('button', { hasText: '确认发送' }).click();
+    await page
+      .locator(`#sopTasks tr[data-sender="${sender}"]`, { hasText: '客户朋友圈' })
+      .filter({ hasText: '已发送' })
+      .waitFor();
+    await shot(page, 'sop-3-moment-published');
+
+    const status = await planStatus(server.app.db, DEMO_MOMENTS_PLAN_ID);
+    expect(status.momentJobs).toMatchObject({ total: 1, senders: n, published: 1 });
+    expect(status.rows.find((r) => r.sender === sender)).toMatchObject({ senderConfirmed: 1, open: 0 });
+    expect(status.rows.filter((r) => r.open > 0)).toHaveLength(n - 1);
   });
 });
