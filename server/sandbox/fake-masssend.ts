@@ -32,6 +32,8 @@ export interface FakeMoment {
   senders: string[];
   /** Listed senders the corp does not know (get_moment_task_result's invalid_sender_list). */
   invalid: string[];
+  /** external_contact_list.tag_list: only customers with one of these tags see it ([] = every customer). */
+  tags: string[];
   text: string;
   createdAt: number;
   published: Map<string, number>;
@@ -229,7 +231,11 @@ export class FakeMassSend {
     const attachments = Array.isArray(b.attachments) ? b.attachments : [];
     if ((typeof text !== 'string' || !text) && !attachments.length)
       return err(41089, 'text and attachments are both empty');
-    const range = (b.visible_range ?? {}) as { sender_list?: { user_list?: unknown } };
+    const range = (b.visible_range ?? {}) as {
+      sender_list?: { user_list?: unknown };
+      external_contact_list?: { tag_list?: unknown };
+    };
+    const tagList = range.external_contact_list?.tag_list;
     const users = Array.isArray(range.sender_list?.user_list)
       ? (range.sender_list.user_list as unknown[]).map(String)
       : [];
@@ -241,6 +247,7 @@ export class FakeMassSend {
       momentId: `momsbx${this.seq}${rand(12)}`,
       senders,
       invalid: users.filter((u) => !valid.has(u)),
+      tags: Array.isArray(tagList) ? tagList.map(String) : [],
       text: typeof text === 'string' ? text : '',
       createdAt: this.corp.now(),
       published: new Map(),

@@ -26,7 +26,7 @@ export const SANDBOX_TASKS_SECTION = `
       $('sopPlan').innerHTML = d.plans.map(function (p) { return '<option value="' + esc(p.id) + '">' + esc(p.name) + (p.status === 'active' ? '' : '（' + (p.status === 'paused' ? '已暂停' : '已取消') + '）') + '</option>'; }).join('');
       if (old) $('sopPlan').value = old;
       $('sopTasks').innerHTML = d.tasks.map(function (t) {
-        var to = Array.isArray(t.targets) ? t.targets.join('、') : (t.kind === 'moment' ? '全部客户' : t.targets + ' 位客户');
+        var to = Array.isArray(t.targets) ? t.targets.join('、') : (t.kind === 'moment' ? (t.tags ? '带指定标签的客户' : '全部客户') : t.targets + ' 位客户');
         var result = t.status === 'sent' && t.kind !== 'moment' ? '（送达 ' + t.sent + (t.capped ? '，超频未发 ' + t.capped : '') + (t.notFriend ? '，已非好友 ' + t.notFriend : '') + '）' : '';
         var btn = t.status === 'waiting' ? '<button type="button" data-task="' + esc(t.id) + '" data-user="' + esc(t.sender) + '">确认发送</button>' : '';
         return '<tr data-task-row="' + esc(t.id) + '" data-sender="' + esc(t.sender) + '"><td>' + new Date(t.createdAt).toLocaleTimeString('zh-CN', { hour12: false }) + '</td><td>' + esc(KIND[t.kind]) + '</td><td>' + esc(t.senderName) +

@@ -57,6 +57,7 @@ export async function taskRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
         sender: u,
         senderName: name(u),
         targets: 0,
+        tags: m.tags.length,
         text: m.text,
         status: m.cancelled ? 'cancelled' : m.published.has(u) ? 'sent' : 'waiting',
         createdAt: m.createdAt,

@@ -4,6 +4,7 @@ import { prepared } from '../playbook/library';
 import { ERR_TASK_CANCELLED, LOCAL_LIMIT_ERRCODE, wecomErrorInfo } from '../wecom/errors';
 import type { SopDeps } from './delivery';
 import { attachmentsFor, claimUntil, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
+import type { PlanFile } from './plan-file';
 import * as repo from './repo';
 
 /**
@@ -181,12 +182,28 @@ async function createJob(d: SopDeps, job: SopMomentJob): Promise<CreateResult> {
   const attachments = t
     ? attachmentsFor('moment', prepared(t, null, { userid: '', name: '', branchName: null }).attachments)
     : [];
+  const tags = occ ? await audienceTagIds(d, occ.planId, occ.version) : null;
+  if (tags && !tags.length) {
+    // Never widen a tagged post to every customer: the tags are gone, so is the audience.
+    const reason = "none of the plan's corp tags exists any more";
+    const failed = await repo.updateJobTasks(d.db, job.id, ['pending'], {
+      status: 'failed',
+      lastError: reason,
+      completedAt: d.now(),
+      updatedAt: d.now(),
+    });
+    await repo.settleMomentJob(d.db, job.id, d.holder, { status: 'failed', lastError: reason, completedAt: d.now() });
+    return { called: false, senders: 0, failed };
+  }
   await repo.markMomentJob(d.db, job.id, d.holder, { startedAt: d.now(), updatedAt: d.now() });
   try {
     const r = await d.wecom.addMomentTask({
       text: { content: job.text },
       ...(attachments.length ? { attachments } : {}),
-      visible_range: { sender_list: { user_list: senders } },
+      visible_range: {
+        sender_list: { user_list: senders },
+        ...(tags ? { external_contact_list: { tag_list: tags } } : {}),
+      },
     });
     const n = await opened(d, job, { jobid: r.jobid }, senders, plan.name);
     return { called: true, senders: n, failed: 0 };
@@ -228,6 +245,17 @@ async function createJob(d: SopDeps, job: SopMomentJob): Promise<CreateResult> {
     d.log?.warn({ job: job.id, plan: job.planId, senders: failed, error: errText(err) }, 'sop moment job failed');
     return { called: true, senders: 0, failed };
   }
+}
+
+/**
+ * The corp tag ids a moments plan's audience names (the post is visible only to customers carrying
+ * one), [] when it names tags none of which exists now, null when it names none (every customer).
+ */
+async function audienceTagIds(d: SopDeps, planId: string, version: number): Promise<string[] | null> {
+  const v = await repo.findVersion(d.db, planId, version);
+  const names = (v?.body as PlanFile | undefined)?.audience.customers?.corpTags;
+  if (!names?.length) return null;
+  return [...(await repo.corpTagIds(d.db, names)).values()].flat();
 }
 
 /** The job is in WeCom: it and its pending tasks open; each sender gets the app reminder. */

@@ -349,7 +349,10 @@ async function touchFacts(db: DataSource, ids: string[]): Promise<Map<string, { 
   return new Map(rows.map((r) => [r.ext, { count: Number(r.n ?? 0), last: r.last === null ? null : Number(r.last) }]));
 }
 
-/** Moments: every active manager of the branches (or all) who serves at least one customer. */
+/**
+ * Moments: every active manager of the branches (or all) who serves at least one customer; with
+ * corp tags, at least one customer carrying one of them (the post is then visible to those only).
+ */
 async function* momentSenders(db: DataSource, a: CustomersAudience, size: number): AsyncGenerator<Page> {
   let after = '';
   const where = ["m.status = 'active'", "m.role IN ('manager', 'branch_lead')"];
@@ -358,11 +361,20 @@ async function* momentSenders(db: DataSource, a: CustomersAudience, size: number
     where.push(`m.branch_code IN (${marks(a.branches.length)})`);
     params.push(...a.branches);
   }
+  let served = 'EXISTS (SELECT 1 FROM follows f WHERE f.userid = m.userid AND f.deleted_at IS NULL)';
+  if (a.corpTags) {
+    const tagIds = [...(await repo.corpTagIds(db, a.corpTags)).values()].flat();
+    if (!tagIds.length) return;
+    // Corp tags are per relation (contact_tags.userid): the manager's own live customers carry them.
+    served = `EXISTS (SELECT 1 FROM contact_tags ct
+                JOIN follows f ON f.external_userid = ct.external_userid AND f.userid = ct.userid
+                WHERE ct.userid = m.userid AND f.deleted_at IS NULL AND ct.tag_id IN (${marks(tagIds.length)}))`;
+    params.push(...tagIds);
+  }
   for (;;) {
     const rows: { userid: string; branch_code: string | null }[] = await db.query(
       `SELECT m.userid, m.branch_code FROM managers m
-        WHERE m.userid > ? AND ${where.join(' AND ')}
-          AND EXISTS (SELECT 1 FROM follows f WHERE f.userid = m.userid AND f.deleted_at IS NULL)
+        WHERE m.userid > ? AND ${where.join(' AND ')} AND ${served}
         ORDER BY m.userid LIMIT ${Number(size)}`,
       [after, ...params],
     );

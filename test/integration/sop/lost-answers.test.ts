@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext } from '../../../scripts/commands/context';
 import { sopApplyCommand, sopStatusChange } from '../../../scripts/commands/sop';
-import { SopMomentJob, SopTask } from '../../../server/db/entities';
-import { runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
+import { ContactTag, CorpTag, SopMomentJob, SopTask } from '../../../server/db/entities';
+import { createDueOccurrences, planWaiting, runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
 import type { WecomApi } from '../../../server/wecom/api-types';
 import { NETWORK_ERRCODE, WecomApiError } from '../../../server/wecom/errors';
 import { DB_TARGETS } from '../../helpers/db';
@@ -258,5 +258,53 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
     expect(new Set((await tasksOf('cancel-moment')).map((t) => t.status))).toEqual(new Set(['cancelled']));
     const fake = [...h.fake.massSend.moments.values()].find((m) => m.text.includes('cancel-moment'))!;
     expect(fake.cancelled).toBe(true);
+  });
+
+  test('moments to tagged customers: only managers whose customers carry the tag, visible to the tag only', async () => {
+    await h.app.db.manager.insert(CorpTag, {
+      id: 'et_vip',
+      groupId: 'etg_level',
+      groupName: '客户等级',
+      name: '高净值',
+      sortOrder: 0,
+      deleted: false,
+      updatedAt: h.clock.now,
+    });
+    await h.app.db.manager.insert(ContactTag, {
+      externalUserid: 'wm_a1',
+      userid: 'wang_hz01',
+      tagId: 'et_vip',
+      createdAt: h.clock.now,
+    });
+    const id = await template('moments', '周日 vip-moment：高净值客户专属沙龙。');
+    await apply({
+      id: 'vip-moment',
+      name: '高净值沙龙',
+      channel: 'moments',
+      audience: { customers: { corpTags: ['高净值'] } },
+      schedule: '0 10 * * 0',
+      template: id,
+    });
+    h.clock.now = MONDAY + 13 * DAY + 10 * HOUR + MIN;
+    await runSopDelivery(deps('a'));
+    const [made] = [...h.fake.massSend.moments.values()].filter((m) => m.text.includes('vip-moment'));
+    expect(made).toMatchObject({ senders: ['wang_hz01'], tags: ['et_vip'] });
+    expect((await tasksOf('vip-moment')).map((t) => [t.senderUserid, t.status])).toEqual([['wang_hz01', 'open']]);
+
+    // Next week the post is planned, then the tag is deleted before it goes out: the tasks fail
+    // rather than the post going to every customer.
+    await h.app.db.manager.update(SopTask, { planId: 'vip-moment' }, { status: 'done' });
+    await h.app.db.manager.update(SopMomentJob, { planId: 'vip-moment' }, { status: 'done' });
+    h.clock.now += 7 * DAY;
+    expect(await createDueOccurrences(deps('a'), 'vip-moment', { manual: false })).toHaveLength(1);
+    expect(await planWaiting(deps('a'))).toBe(1);
+    await h.app.db.manager.update(CorpTag, { id: 'et_vip' }, { deleted: true });
+    const calls = h.fake.count('externalcontact/add_moment_task');
+    await runSopDelivery(deps('a'));
+    expect(h.fake.count('externalcontact/add_moment_task')).toBe(calls);
+    const next = (await tasksOf('vip-moment')).filter((t) => t.status !== 'done');
+    expect(next.map((t) => [t.senderUserid, t.status, t.lastError])).toEqual([
+      ['wang_hz01', 'failed', "none of the plan's corp tags exists any more"],
+    ]);
   });
 });
