@@ -35,17 +35,19 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
 
+function isHttpUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 const url = z
   .string()
   .trim()
-  .refine((v) => {
-    try {
-      const u = new URL(v);
-      return u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, 'must be an http(s) URL')
+  .refine(isHttpUrl, 'must be an http(s) URL')
   .transform((v) => v.replace(/\/+$/, ''));
 
 const secret = z.string().min(16, 'must be at least 16 characters');
@@ -223,6 +225,15 @@ const envSchema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9_-]{6,64}$/, 'must look like a corp id')
     .optional(),
+  SANDBOX_SERVER_URL: z
+    .string()
+    .trim()
+    .refine(
+      (v) => v.toLowerCase() === 'off' || isHttpUrl(v),
+      'must be the http(s) URL of the running sandbox server (e.g. http://127.0.0.1:3000), or off',
+    )
+    .transform((v) => (v.toLowerCase() === 'off' ? null : v.replace(/\/+$/, '')))
+    .optional(),
   DEMO_DATA: bool.optional(),
   TODO_REMINDER_CRON: z
     .string()
@@ -352,6 +363,12 @@ export interface Config {
    */
   sidebarLink?: { maxFailures: number; windowMs: number };
   demoData: boolean;
+  /**
+   * Sandbox only: the running demo server whose fake WeCom the operator CLI calls (SANDBOX_SERVER_URL).
+   * Absent: http://127.0.0.1:$PORT if a sandbox answers there, else a throwaway in-process fake;
+   * null (`off`): always the throwaway fake. Optional so hand-built configs in tests keep compiling.
+   */
+  sandboxServerUrl?: string | null;
   /** Prometheus listener; port null = off (METRICS_PORT=off), 0 = any free port. */
   metrics: { port: number | null; host: string };
   /** Extra origins allowed to frame /sidebar/ (besides the WeCom web client). */
@@ -553,6 +570,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     sidebarLink: { maxFailures: e.SIDEBAR_LINK_MAX_FAILURES, windowMs: e.SIDEBAR_LINK_WINDOW_MINUTES * 60_000 },
     demoData: e.DEMO_DATA ?? sandbox,
+    // Ignored outside the sandbox, like WECOM_SANDBOX_CORP_ID.
+    ...(sandbox && e.SANDBOX_SERVER_URL !== undefined ? { sandboxServerUrl: e.SANDBOX_SERVER_URL } : {}),
     metrics: { port: e.METRICS_PORT === 'off' ? null : Number(e.METRICS_PORT), host: e.METRICS_HOST },
     sidebarFrameAncestors: e.SIDEBAR_FRAME_ANCESTORS ? e.SIDEBAR_FRAME_ANCESTORS.split(/[\s,]+/) : [],
     playbook: { personalReview: e.PERSONAL_TEMPLATES_REVIEW },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { cliRoutes } from './cli-routes';
 import { DEMO_MANAGERS, demoFakeSeed } from './demo-data';
 import { buildFakeWecom } from './fake-wecom';
 import { jssdkMockRoutes } from './jssdk-mock';
@@ -49,6 +50,7 @@ export const sandboxPlugin = fp(
     await app.register(async (t) => taskRoutes(t, sandbox), { prefix: '/sandbox' });
     await app.register(async (p) => storyRoutes(p, sandbox), { prefix: '/sandbox' });
     await app.register(async (r) => rewardReceiverRoutes(r, sandbox.rewards), { prefix: '/sandbox' });
+    await app.register(cliRoutes, { prefix: '/sandbox' });
 
     // Seed before any later plugin or request can look at the DB.
     if (app.config.demoData) {

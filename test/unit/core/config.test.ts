@@ -100,6 +100,15 @@ describe('config', () => {
     ]);
   });
 
+  it('SANDBOX_SERVER_URL: absent by default, an http(s) URL or off in the sandbox, ignored outside it', () => {
+    expect(loadConfig({}).sandboxServerUrl).toBeUndefined();
+    expect(loadConfig({ SANDBOX_SERVER_URL: 'http://127.0.0.1:3100/' }).sandboxServerUrl).toBe('http://127.0.0.1:3100');
+    expect(loadConfig({ SANDBOX_SERVER_URL: 'OFF' }).sandboxServerUrl).toBeNull();
+    expect(loadConfig({ ...PROD, SANDBOX_SERVER_URL: 'http://127.0.0.1:3100' }).sandboxServerUrl).toBeUndefined();
+    expect(problems({ SANDBOX_SERVER_URL: 'localhost:3000' })).toEqual(['SANDBOX_SERVER_URL']);
+    expect(problems({ SANDBOX_SERVER_URL: 'ftp://127.0.0.1' })).toEqual(['SANDBOX_SERVER_URL']);
+  });
+
   it('refuses the sandbox together with real credentials', () => {
     expect(problems({ ...PROD, WECOM_SANDBOX: 'true' })).toContain('WECOM_SANDBOX');
   });
