@@ -2,18 +2,14 @@
 import 'reflect-metadata';
 import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';
-import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { type Config, ConfigError, loadConfig } from '../server/config';
 import { openDatabase } from '../server/db/data-source';
 import { AppError } from '../server/errors';
-import { loggerOptions } from '../server/logger';
-import { createMetrics } from '../server/metrics';
-import type { WecomApi } from '../server/wecom/api-types';
-import { newWecomClient } from '../server/wecom/plugin';
 import { type CommandContext, type CommandResult, EXIT, UsageError } from './commands/context';
 import { silentProgress, terminalProgress } from './commands/progress';
 import { registerCommands } from './commands/registry';
+import { wecomFactory } from './commands/wecom-api';
 
 /**
  * `npm run ops -- <command>` / `wecom-ops <command>`: the operator CLI. Commander parses, the
@@ -42,40 +38,6 @@ export type Runner = (
   cmd: Command,
   opts?: { db?: boolean },
 ) => Promise<void>;
-
-/**
- * The WeCom API for commands that call it. Real WeCom: a client sharing the server's token cache
- * in the database. Sandbox: the app is built in this process (never listening, no worker, no cron jobs, no demo
- * seeding) and its fake WeCom answers through inject.
- */
-function wecomFactory(db: DataSource, config: Config, closers: (() => Promise<void>)[]): () => Promise<WecomApi> {
-  let api: Promise<WecomApi> | null = null;
-  return () => {
-    api ??= (async () => {
-      if (!config.wecom.sandbox) {
-        // Calls are logged (without tokens) to stderr at LOG_LEVEL, like the server's, so stdout
-        // stays the command's output.
-        const log = pino(loggerOptions(config.logLevel), pino.destination(2));
-        return newWecomClient({ config, db, log, metrics: createMetrics({ defaults: false }) });
-      }
-      const { build } = await import('../server/app');
-      const app = await build(
-        {
-          ...config,
-          demoData: false,
-          logLevel: 'silent',
-          worker: { ...config.worker, enabled: false },
-          jobs: { ...config.jobs, enabled: false },
-        },
-        { db, worker: false },
-      );
-      await app.ready();
-      closers.push(() => app.close());
-      return app.wecom;
-    })();
-    return api;
-  };
-}
 
 async function openForCli(): Promise<{ db: DataSource; config: ReturnType<typeof loadConfig> }> {
   const config = loadConfig(process.env);
@@ -119,7 +81,9 @@ export async function main(argv: string[]): Promise<number> {
       const ctx: CommandContext = {
         db,
         config: opened.config,
-        wecom: db ? wecomFactory(db, opened.config, closers) : undefined,
+        wecom: db
+          ? wecomFactory(db, opened.config, closers, { notice: (line) => process.stderr.write(`${line}\n`) })
+          : undefined,
         stdout: print,
         now: Date.now,
         operator: (g.operator ?? defaultOperator()).trim() || 'unknown',
