@@ -7,7 +7,7 @@ import { type PlanFile, PlanFileError, type PlanProblem, parsePlanFile } from '.
 import { planOccurrence } from '../../server/sop/planner';
 import * as repo from '../../server/sop/repo';
 import { inQuietHours } from '../../server/sop/schedule';
-import { applyPlan, checkPlanReferences, planStatus, SopError, setStatus } from '../../server/sop/service';
+import { applyPlan, checkPlanReferences, planNotes, planStatus, SopError, setStatus } from '../../server/sop/service';
 import { formatTime } from './args';
 import { type CommandContext, type CommandResult, EXIT, modeLine, UsageError } from './context';
 import { renderTable } from './table';
@@ -28,15 +28,24 @@ function readPlan(file: string): unknown {
   }
 }
 
-async function checked(ctx: CommandContext, file: string): Promise<{ plan: PlanFile | null; problems: PlanProblem[] }> {
+async function checked(
+  ctx: CommandContext,
+  file: string,
+): Promise<{ plan: PlanFile | null; problems: PlanProblem[]; notes: PlanProblem[] }> {
   try {
     const plan = parsePlanFile(readPlan(file));
-    return { plan, problems: await checkPlanReferences(ctx.db, plan, ctx.now()) };
+    return {
+      plan,
+      problems: await checkPlanReferences(ctx.db, plan, ctx.now()),
+      notes: await planNotes(ctx.db, plan),
+    };
   } catch (err) {
-    if (err instanceof PlanFileError) return { plan: null, problems: err.problems };
+    if (err instanceof PlanFileError) return { plan: null, problems: err.problems, notes: [] };
     throw err;
   }
 }
+
+const notesText = (notes: PlanProblem[]) => notes.map((n) => `\nnote: ${n.path}: ${n.message}`).join('');
 
 const problemsText = (file: string, problems: PlanProblem[]) =>
   `${file}: ${problems.length} problem(s)\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`;
@@ -51,16 +60,18 @@ const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
 };
 
 export async function sopValidateCommand(args: { file: string }, ctx: CommandContext): Promise<CommandResult> {
-  const { plan, problems } = await checked(ctx, args.file);
+  const { plan, problems, notes } = await checked(ctx, args.file);
   return {
     exitCode: problems.length ? EXIT.findings : EXIT.ok,
-    json: { valid: problems.length === 0, id: plan?.id ?? null, problems },
-    output: problems.length ? problemsText(args.file, problems) : `${args.file}: valid SOP plan ${plan!.id}`,
+    json: { valid: problems.length === 0, id: plan?.id ?? null, problems, notes },
+    output:
+      (problems.length ? problemsText(args.file, problems) : `${args.file}: valid SOP plan ${plan!.id}`) +
+      notesText(notes),
   };
 }
 
 export async function sopApplyCommand(args: { file: string }, ctx: CommandContext): Promise<CommandResult> {
-  const { plan, problems } = await checked(ctx, args.file);
+  const { plan, problems, notes } = await checked(ctx, args.file);
   if (!plan || problems.length) throw new UsageError(`invalid SOP plan\n${problemsText(args.file, problems)}`);
   const r = await applyPlan(ctx.db, plan, { actor: `ops:${ctx.operator}`, now: ctx.now(), apply: ctx.apply });
   const head =
@@ -73,8 +84,8 @@ export async function sopApplyCommand(args: { file: string }, ctx: CommandContex
       : '';
   return {
     exitCode: EXIT.ok,
-    json: { apply: ctx.apply, ...r, id: plan.id },
-    output: `${modeLine(ctx)}\n${head}${diff}`,
+    json: { apply: ctx.apply, ...r, id: plan.id, notes },
+    output: `${modeLine(ctx)}\n${head}${diff}${notesText(notes)}`,
   };
 }
 

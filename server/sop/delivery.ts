@@ -11,7 +11,15 @@ import {
   LOCAL_LIMIT_ERRCODE,
   wecomErrorInfo,
 } from '../wecom/errors';
-import { attachmentsFor, claimUntil, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
+import {
+  attachmentsFor,
+  claimUntil,
+  errText,
+  findLost,
+  notifySenders,
+  outcomeKnown,
+  templateProblem,
+} from './dispatch-common';
 import { cancelMomentJobs, dispatchMoments, pollMomentJobs } from './moments';
 import type { PlanFile } from './plan-file';
 import { type PlanProgress, planOccurrence } from './planner';
@@ -59,8 +67,6 @@ export interface SopDeps {
 
 const PLAN_LEASE_MS = 120_000;
 const MAX_CREATE_ATTEMPTS = 5;
-/** get_groupmsg_list_v2 spans at most a month: a lost task older than this is not looked up. */
-const LOOKUP_SPAN_MS = 29 * 86_400_000;
 /** A task nobody sent within this long is closed (its targets released from the cap). */
 const TASK_EXPIRY_MS = 7 * 86_400_000;
 const DAY_MS = 86_400_000;
@@ -382,33 +388,26 @@ function opened(task: SopTask, msgid: string, now: number, c: SopConfig): Partia
   };
 }
 
-/**
- * The add_msg_template task a lost call may have made: corp-created, our text, created since the
- * call started, a msgid no task of ours recorded, with our sender in its task list. null if none.
- */
-async function findLostMsgTemplate(d: SopDeps, task: SopTask, text: string): Promise<string | null> {
-  const from = task.createStartedAt as number;
-  const now = d.now();
-  if (now - from > LOOKUP_SPAN_MS) return null;
-  let cursor: string | undefined;
-  do {
-    const page = await d.wecom.listGroupmsg({
-      chat_type: task.kind === 'group' ? 'group' : 'single',
-      start_time: Math.floor(from / 1000) - 60,
-      end_time: Math.ceil(now / 1000) + 60,
-      filter_type: 0,
-      limit: 100,
-      cursor,
-    });
-    for (const m of page.group_msg_list) {
-      if (m.create_type !== 0 || m.text?.content !== text) continue;
-      if (await repo.knownMsgid(d.db, m.msgid)) continue;
-      const t = await d.wecom.getGroupmsgTask({ msgid: m.msgid });
-      if (t.task_list.some((x) => x.userid === task.senderUserid)) return m.msgid;
-    }
-    cursor = page.next_cursor;
-  } while (cursor);
-  return null;
+/** The add_msg_template task a lost call may have made (see findLost), or null. */
+function findLostMsgTemplate(d: SopDeps, task: SopTask, text: string): Promise<string | null> {
+  return findLost(d, {
+    startedAt: task.createStartedAt as number,
+    text,
+    page: async (w, cursor) => {
+      const r = await d.wecom.listGroupmsg({
+        chat_type: task.kind === 'group' ? 'group' : 'single',
+        ...w,
+        filter_type: 0,
+        limit: 100,
+        cursor,
+      });
+      return { items: r.group_msg_list, next: r.next_cursor };
+    },
+    id: (m) => m.msgid,
+    known: (msgid) => repo.knownMsgid(d.db, msgid),
+    ours: async (msgid) =>
+      (await d.wecom.getGroupmsgTask({ msgid })).task_list.some((x) => x.userid === task.senderUserid),
+  });
 }
 
 async function failTask(d: SopDeps, task: SopTask, reason: string) {

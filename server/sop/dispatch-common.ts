@@ -101,3 +101,38 @@ export async function notifySenders(
     }
   }
 }
+
+/** A lookup window may span at most ~a month (get_groupmsg_list_v2: 1 month, get_moment_list: 30 days). */
+const LOOKUP_SPAN_MS = 29 * 86_400_000;
+
+/**
+ * The WeCom task (msgid or moment_id) a create call whose answer was lost may have made: listed
+ * since the call started, corp-created, with our text, not recorded by any task or job of ours,
+ * and `ours` (its task list names our sender). null when there is none.
+ */
+export async function findLost<T extends { create_type: number; text?: { content?: string } }>(
+  d: SopDeps,
+  o: {
+    startedAt: number;
+    text: string;
+    page: (window: { start_time: number; end_time: number }, cursor?: string) => Promise<{ items: T[]; next?: string }>;
+    id: (item: T) => string;
+    known: (id: string) => Promise<boolean>;
+    ours: (id: string) => Promise<boolean>;
+  },
+): Promise<string | null> {
+  const now = d.now();
+  if (now - o.startedAt > LOOKUP_SPAN_MS) return null;
+  const window = { start_time: Math.floor(o.startedAt / 1000) - 60, end_time: Math.ceil(now / 1000) + 60 };
+  let cursor: string | undefined;
+  do {
+    const page = await o.page(window, cursor);
+    for (const item of page.items) {
+      if (item.create_type !== 0 || item.text?.content !== o.text) continue;
+      const id = o.id(item);
+      if (!(await o.known(id)) && (await o.ours(id))) return id;
+    }
+    cursor = page.next;
+  } while (cursor);
+  return null;
+}

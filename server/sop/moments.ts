@@ -3,7 +3,15 @@ import type { ScriptTemplate, SopMomentJob } from '../db/entities';
 import { prepared } from '../playbook/library';
 import { ERR_TASK_CANCELLED, LOCAL_LIMIT_ERRCODE, wecomErrorInfo } from '../wecom/errors';
 import type { SopDeps } from './delivery';
-import { attachmentsFor, claimUntil, errText, notifySenders, outcomeKnown, templateProblem } from './dispatch-common';
+import {
+  attachmentsFor,
+  claimUntil,
+  errText,
+  findLost,
+  notifySenders,
+  outcomeKnown,
+  templateProblem,
+} from './dispatch-common';
 import type { PlanFile } from './plan-file';
 import * as repo from './repo';
 
@@ -27,8 +35,6 @@ import * as repo from './repo';
 export const MOMENTS_PER_RUN = 10;
 const MAX_CREATE_ATTEMPTS = 5;
 const TASK_EXPIRY_MS = 7 * 86_400_000;
-/** get_moment_list's window may span at most 30 days; a lost job older than this is not looked up. */
-const LOOKUP_SPAN_MS = 29 * 86_400_000;
 
 const cfg = (d: SopDeps) => d.config ?? DEFAULT_SOP_CONFIG;
 
@@ -294,33 +300,21 @@ async function opened(
   return n;
 }
 
-/**
- * A moment our lost call may have made: corp-created, our text, created since the call started,
- * not recorded by any of our jobs, and listing one of our senders. null when there is none.
- */
-async function findLostMoment(d: SopDeps, job: SopMomentJob, senders: string[]): Promise<string | null> {
-  const from = job.startedAt as number;
-  const now = d.now();
-  if (now - from > LOOKUP_SPAN_MS) return null;
+/** The moment a lost add_moment_task may have made (see findLost), or null. */
+function findLostMoment(d: SopDeps, job: SopMomentJob, senders: string[]): Promise<string | null> {
   const ours = new Set(senders);
-  let cursor: string | undefined;
-  do {
-    const page = await d.wecom.listMoments({
-      start_time: Math.floor(from / 1000) - 60,
-      end_time: Math.ceil(now / 1000) + 60,
-      filter_type: 0,
-      limit: 20,
-      cursor,
-    });
-    for (const m of page.moment_list) {
-      if (m.create_type !== 0 || m.text?.content !== job.text) continue;
-      if (await repo.knownMomentId(d.db, m.moment_id)) continue;
-      const t = await d.wecom.getMomentTask({ moment_id: m.moment_id, limit: 1000 });
-      if (t.task_list.some((x) => ours.has(x.userid))) return m.moment_id;
-    }
-    cursor = page.next_cursor;
-  } while (cursor);
-  return null;
+  return findLost(d, {
+    startedAt: job.startedAt as number,
+    text: job.text,
+    page: async (w, cursor) => {
+      const r = await d.wecom.listMoments({ ...w, filter_type: 0, limit: 20, cursor });
+      return { items: r.moment_list, next: r.next_cursor };
+    },
+    id: (m) => m.moment_id,
+    known: (momentId) => repo.knownMomentId(d.db, momentId),
+    ours: async (momentId) =>
+      (await d.wecom.getMomentTask({ moment_id: momentId, limit: 1000 })).task_list.some((x) => ours.has(x.userid)),
+  });
 }
 
 // ---- polling ----

@@ -59,6 +59,28 @@ export async function checkPlanReferences(db: DataSource, plan: PlanFile, now: n
   return problems;
 }
 
+/**
+ * What a valid plan will cost that the author may not expect (printed by validate and apply, not
+ * blocking): a moments script naming the manager makes every manager's post its own WeCom task, and
+ * WeCom creates 10 a minute (10,000 managers ≈ 17 h); {{网点}} splits by branch only.
+ */
+export async function planNotes(db: DataSource, plan: PlanFile): Promise<PlanProblem[]> {
+  if (plan.channel !== 'moments') return [];
+  const refs = planTemplates(plan);
+  const templates = await repo.templatesByIds(
+    db,
+    refs.map((r) => r.id),
+  );
+  return refs
+    .filter((r) => /\{\{\s*客户经理\s*\}\}/.test(templates.get(r.id)?.content ?? ''))
+    .map((r) => ({
+      path: r.path,
+      message:
+        `script ${r.id} names the manager ({{客户经理}}): each manager's post becomes its own WeCom task, ` +
+        'and WeCom creates 10 a minute (10,000 managers ≈ 17 h); without it one task carries up to SOP_MOMENT_SENDERS_PER_TASK managers',
+    }));
+}
+
 /** Parses and checks a plan; throws PlanFileError-like problems as one list. */
 export async function validatePlan(db: DataSource, input: unknown, now: number) {
   const plan = parsePlanFile(input);

@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { parseCampaignSpec } from '../../server/campaigns/file';
 import { decideOnAdd, specToRow } from '../../server/campaigns/service';
 import { verifyRewardSignature } from '../../server/campaigns/signature';
 import { Campaign, RewardOutbox } from '../../server/db/entities';
 import { DB_TARGETS, openFreshDb } from '../helpers/db';
+import { type OpsRun, spawnOps } from './ops-process';
 
 /**
  * Exactly one reward across a `kill -9` between the POST and its record. The sender is a real
@@ -20,7 +19,6 @@ import { DB_TARGETS, openFreshDb } from '../helpers/db';
  * the same unionid (after a delete) write no second outbox row.
  */
 
-const ROOT = join(__dirname, '..', '..');
 const SECRET = 'reward-kill9-secret-0123456789';
 const CUSTOMERS = 6;
 const LEASE_SECONDS = 15;
@@ -89,49 +87,13 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
-function deliver(
-  dbUrl: string,
-  receiverUrl: string,
-): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(
-    process.execPath,
-    [
-      '-r',
-      'tsx/cjs',
-      'scripts/ops.ts',
-      'campaigns',
-      'rewards',
-      'deliver',
-      '--apply',
-      '--json',
-      '--lease-seconds',
-      String(LEASE_SECONDS),
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        DATABASE_URL: dbUrl,
-        LOG_LEVEL: 'silent',
-        WECOM_SANDBOX: 'true',
-        REWARD_WEBHOOK_URL: receiverUrl,
-        REWARD_WEBHOOK_SECRET: SECRET,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
+function deliver(dbUrl: string, receiverUrl: string): OpsRun {
+  return spawnOps(['campaigns', 'rewards', 'deliver', '--apply', '--json', '--lease-seconds', String(LEASE_SECONDS)], {
+    DATABASE_URL: dbUrl,
+    WECOM_SANDBOX: 'true',
+    REWARD_WEBHOOK_URL: receiverUrl,
+    REWARD_WEBHOOK_SECRET: SECRET,
   });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal, out }));
-  });
-  return { child, done };
 }
 
 describe.each(DB_TARGETS)('reward outbox across kill -9 on %s', (target) => {

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SopTask } from '../../server/db/entities';
 import { buildFakeWecom, type FakeWecom } from '../../server/sandbox/fake-wecom';
@@ -10,6 +8,7 @@ import { DB_TARGETS, openFreshDb } from '../helpers/db';
 import { seedOrg } from '../integration/allocation/seed';
 import { SANDBOX_MEMBERS } from '../integration/contacts/harness';
 import { seedSop } from '../integration/sop/seed';
+import { type OpsRun, spawnOps } from './ops-process';
 
 /**
  * Exactly one WeCom mass-send task per sender across a `kill -9` between add_msg_template and its
@@ -21,7 +20,6 @@ import { seedSop } from '../integration/sop/seed';
  * it: one task per sender in WeCom, each recorded.
  */
 
-const ROOT = join(__dirname, '..', '..');
 const CORP = 'wwsopkill9corp01';
 const AGENT_SECRET = 'sop-kill9-agent-secret';
 const CONTACT_SECRET = 'sop-kill9-contact-secret';
@@ -82,61 +80,24 @@ async function startWecom(): Promise<SwallowingWecom> {
   };
 }
 
-function sopRun(
-  dbUrl: string,
-  apiBase: string,
-  planId: string,
-): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(
-    process.execPath,
-    [
-      '-r',
-      'tsx/cjs',
-      'scripts/ops.ts',
-      'sop',
-      'run',
-      planId,
-      '--apply',
-      '--json',
-      '--lease-seconds',
-      String(LEASE_SECONDS),
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        DATABASE_URL: dbUrl,
-        LOG_LEVEL: 'silent',
-        WECOM_SANDBOX: 'false',
-        WECOM_CORP_ID: CORP,
-        WECOM_CALLBACK_TOKEN: 'Qm8bKsYcT4wNv2Lr',
-        WECOM_CALLBACK_AES_KEY: 'bAnK7cRm9QxW2eTz5yHu8jPk3LnV6sDf4gJa1oIq0Zd',
-        WECOM_AGENT_ID: '1000002',
-        WECOM_AGENT_SECRET: AGENT_SECRET,
-        WECOM_CONTACT_SECRET: CONTACT_SECRET,
-        WECOM_API_BASE: apiBase,
-        SESSION_SECRET: 's'.repeat(32),
-        ENTRY_SECRET: 'e'.repeat(32),
-        PHONE_HASH_SALT: 'p'.repeat(32),
-        SECRETS_KEY: 'd'.repeat(64),
-        PUBLIC_BASE_URL: 'https://cm.bank.example',
-        SOP_QUIET_HOURS: 'off',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
+function sopRun(dbUrl: string, apiBase: string, planId: string): OpsRun {
+  return spawnOps(['sop', 'run', planId, '--apply', '--json', '--lease-seconds', String(LEASE_SECONDS)], {
+    DATABASE_URL: dbUrl,
+    WECOM_SANDBOX: 'false',
+    WECOM_CORP_ID: CORP,
+    WECOM_CALLBACK_TOKEN: 'Qm8bKsYcT4wNv2Lr',
+    WECOM_CALLBACK_AES_KEY: 'bAnK7cRm9QxW2eTz5yHu8jPk3LnV6sDf4gJa1oIq0Zd',
+    WECOM_AGENT_ID: '1000002',
+    WECOM_AGENT_SECRET: AGENT_SECRET,
+    WECOM_CONTACT_SECRET: CONTACT_SECRET,
+    WECOM_API_BASE: apiBase,
+    SESSION_SECRET: 's'.repeat(32),
+    ENTRY_SECRET: 'e'.repeat(32),
+    PHONE_HASH_SALT: 'p'.repeat(32),
+    SECRETS_KEY: 'd'.repeat(64),
+    PUBLIC_BASE_URL: 'https://cm.bank.example',
+    SOP_QUIET_HOURS: 'off',
   });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal, out }));
-  });
-  return { child, done };
 }
 
 describe.each(DB_TARGETS)('SOP mass sends across kill -9 on %s', (target) => {

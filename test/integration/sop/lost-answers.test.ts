@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext } from '../../../scripts/commands/context';
-import { sopApplyCommand, sopStatusChange } from '../../../scripts/commands/sop';
+import { sopApplyCommand, sopStatusChange, sopValidateCommand } from '../../../scripts/commands/sop';
 import { ContactTag, CorpTag, SopMomentJob, SopTask } from '../../../server/db/entities';
 import { createDueOccurrences, planWaiting, runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
 import type { WecomApi } from '../../../server/wecom/api-types';
@@ -306,5 +306,27 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
     expect(next.map((t) => [t.senderUserid, t.status, t.lastError])).toEqual([
       ['wang_hz01', 'failed', "none of the plan's corp tags exists any more"],
     ]);
+  });
+
+  test('validate notes that a moments script naming the manager costs one WeCom task per manager', async () => {
+    const named = await template('moments', '我是{{客户经理}}，周末理财小课堂欢迎您。');
+    const branch = await template('moments', '{{网点}}周末理财小课堂欢迎您。');
+    const p = join(dir, 'named.json');
+    const plan = (t: number) => ({
+      id: 'named-moment',
+      name: '署名朋友圈',
+      channel: 'moments',
+      audience: { customers: {} },
+      schedule: '0 10 * * 0',
+      template: t,
+    });
+    writeFileSync(p, JSON.stringify(plan(named)));
+    const r = await sopValidateCommand({ file: p }, ctx());
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toContain(`note: template: script ${named} names the manager ({{客户经理}})`);
+    expect(r.json).toMatchObject({ valid: true, notes: [{ path: 'template' }] });
+    writeFileSync(p, JSON.stringify(plan(branch)));
+    const quiet = await sopValidateCommand({ file: p }, ctx());
+    expect(quiet.output).not.toContain('note:');
   });
 });
