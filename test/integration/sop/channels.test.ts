@@ -1,47 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeContext } from '../../../scripts/commands/context';
 import { sopApplyCommand, sopRunCommand, sopStatusCommand } from '../../../scripts/commands/sop';
 import { SopOccurrence, SopTarget, SopTask } from '../../../server/db/entities';
-import { runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
+import { runSopDelivery } from '../../../server/sop/delivery';
 import { planStatus } from '../../../server/sop/service';
 import { DB_TARGETS } from '../../helpers/db';
-import { type Harness, harness } from '../contacts/harness';
-import { CUSTOMERS, DELETED, seedSop } from './seed';
-
-const HOUR = 3_600_000;
-/** Monday 2026-12-07 00:00 China time. */
-const MONDAY = Date.UTC(2026, 11, 6, 16, 0);
+import { CUSTOMERS, DELETED } from './seed';
+import { HOUR, MONDAY, useSopSuite } from './suite';
 
 describe.each(DB_TARGETS)('SOP journeys and moments on %s', (target) => {
-  let h: Harness;
-  let tpl: Awaited<ReturnType<typeof seedSop>>;
-  const dir = mkdtempSync(join(tmpdir(), 'sop-ch-'));
-  const ctx = (apply = false) =>
-    makeContext({ db: h.app.db, config: h.app.config, now: () => h.clock.now, apply, wecom: async () => h.app.wecom });
-  const file = (name: string, body: object) => {
-    const p = join(dir, name);
-    writeFileSync(p, JSON.stringify(body));
-    return p;
-  };
-  const deps = (holder: string): SopDeps => ({
-    db: h.app.db,
-    wecom: h.app.wecom,
-    now: () => h.clock.now,
-    config: h.app.config.sop,
-    agentId: h.app.config.wecom.agentId,
-    publicBaseUrl: h.app.config.publicBaseUrl,
-    holder,
-  });
-
-  beforeAll(async () => {
-    h = await harness(target);
-    // The seed's relations began on Sunday 09:00 (China time).
-    h.clock.now = MONDAY + 9 * HOUR;
-    tpl = await seedSop(h.app.db, h.fake, h.clock.now);
-  });
-  afterAll(async () => h.close());
+  const suite = useSopSuite(target, 'sop-ch-');
+  const { ctx, file, deps } = suite;
 
   test('journey steps reach the customers added that many days before, once per day and step', async () => {
     const journey = {
@@ -51,31 +18,31 @@ describe.each(DB_TARGETS)('SOP journeys and moments on %s', (target) => {
       audience: { customers: {} },
       schedule: {
         steps: [
-          { day: 1, template: tpl.chat },
-          { day: 3, template: tpl.chat2 },
+          { day: 1, template: suite.tpl.chat },
+          { day: 3, template: suite.tpl.chat2 },
         ],
         at: '10:00',
       },
     };
     await sopApplyCommand({ file: file('journey.json', journey) }, ctx(true));
-    h.clock.now = MONDAY + 10 * HOUR + 5 * 60_000;
+    suite.h.clock.now = MONDAY + 10 * HOUR + 5 * 60_000;
     const dry = await sopRunCommand({ id: 'new-customer-journey' }, ctx());
     expect(dry.output).toContain(`occurrence 2026-12-07#d1: would reach ${CUSTOMERS.length} target(s)`);
     expect(dry.output).toContain('occurrence 2026-12-07#d3: would reach 0 target(s)');
     await runSopDelivery(deps('a'));
     await runSopDelivery(deps('b'));
-    const occ = await h.app.db.manager.find(SopOccurrence, {
+    const occ = await suite.h.app.db.manager.find(SopOccurrence, {
       where: { planId: 'new-customer-journey' },
       order: { occurrenceKey: 'ASC' },
     });
     expect(occ.map((o) => [o.occurrenceKey, o.templateId, o.targets, o.skippedDeleted])).toEqual([
-      ['2026-12-07#d1', tpl.chat, CUSTOMERS.length, 1],
-      ['2026-12-07#d3', tpl.chat2, 0, 0],
+      ['2026-12-07#d1', suite.tpl.chat, CUSTOMERS.length, 1],
+      ['2026-12-07#d3', suite.tpl.chat2, 0, 0],
     ]);
-    const targets = await h.app.db.manager.find(SopTarget, { where: { occurrenceId: occ[0].id } });
+    const targets = await suite.h.app.db.manager.find(SopTarget, { where: { occurrenceId: occ[0].id } });
     expect(targets.map((t) => t.targetId).sort()).toEqual(CUSTOMERS.map((c) => c.ext).sort());
     expect(targets.map((t) => t.targetId)).not.toContain(DELETED.ext);
-    const singles = [...h.fake.massSend.tasks.values()].filter((t) => t.chatType === 'single');
+    const singles = [...suite.h.fake.massSend.tasks.values()].filter((t) => t.chatType === 'single');
     expect(singles.map((t) => t.sender).sort()).toEqual([...new Set(CUSTOMERS.map((c) => c.userid))].sort());
     expect(singles.find((t) => t.sender === 'wang_hz01')!.text).toContain('王经理');
   });
@@ -87,39 +54,39 @@ describe.each(DB_TARGETS)('SOP journeys and moments on %s', (target) => {
       channel: 'moments',
       audience: { customers: { branches: ['HZ01'] } },
       schedule: '30 10 * * 1',
-      template: tpl.moments,
+      template: suite.tpl.moments,
     };
     await sopApplyCommand({ file: file('moments.json', plan) }, ctx(true));
-    h.clock.now = MONDAY + 10 * HOUR + 31 * 60_000;
-    const before = h.fake.count('externalcontact/add_moment_task');
-    const cards = h.fake.count('message/send');
+    suite.h.clock.now = MONDAY + 10 * HOUR + 31 * 60_000;
+    const before = suite.h.fake.count('externalcontact/add_moment_task');
+    const cards = suite.h.fake.count('message/send');
     await runSopDelivery(deps('a'));
     await runSopDelivery(deps('b'));
-    expect(h.fake.count('externalcontact/add_moment_task') - before).toBe(1);
-    const moment = [...h.fake.massSend.moments.values()].at(-1)!;
+    expect(suite.h.fake.count('externalcontact/add_moment_task') - before).toBe(1);
+    const moment = [...suite.h.fake.massSend.moments.values()].at(-1)!;
     expect(moment.senders.sort()).toEqual(['li_hz01', 'wang_hz01']);
     // One app card for both senders (message/send takes up to 1,000 users).
-    expect(h.fake.count('message/send') - cards).toBe(1);
-    const tasks = await h.app.db.manager.find(SopTask, { where: { planId: 'weekend-class' } });
+    expect(suite.h.fake.count('message/send') - cards).toBe(1);
+    const tasks = await suite.h.app.db.manager.find(SopTask, { where: { planId: 'weekend-class' } });
     expect(tasks.map((t) => [t.senderUserid, t.kind, t.status]).sort()).toEqual([
       ['li_hz01', 'moment', 'open'],
       ['wang_hz01', 'moment', 'open'],
     ]);
     expect(new Set(tasks.map((t) => t.momentJobId)).size).toBe(1);
     expect(tasks.every((t) => t.msgid === moment.jobid && t.notifiedAt !== null)).toBe(true);
-    h.fake.massSend.publish(moment.jobid, 'wang_hz01');
-    h.clock.now += 11 * 60_000;
+    suite.h.fake.massSend.publish(moment.jobid, 'wang_hz01');
+    suite.h.clock.now += 11 * 60_000;
     await runSopDelivery(deps('a'));
-    const s = await planStatus(h.app.db, 'weekend-class');
+    const s = await planStatus(suite.h.app.db, 'weekend-class');
     expect(s.rows.find((r) => r.sender === 'wang_hz01')).toMatchObject({ senderConfirmed: 1, open: 0 });
     expect(s.rows.find((r) => r.sender === 'li_hz01')).toMatchObject({ senderConfirmed: 0, open: 1 });
     expect(s.momentJobs).toMatchObject({ total: 1, senders: 2, published: 1, byStatus: { open: 1 } });
     const cli = await sopStatusCommand({ id: 'weekend-class' }, ctx());
     expect(cli.output).toContain('moments: 1 WeCom task(s) carrying 2 sender(s) (open 1); published by 1 sender(s)');
-    h.fake.massSend.publish(moment.jobid, 'li_hz01');
-    h.clock.now += 11 * 60_000;
+    suite.h.fake.massSend.publish(moment.jobid, 'li_hz01');
+    suite.h.clock.now += 11 * 60_000;
     await runSopDelivery(deps('b'));
-    const done = await planStatus(h.app.db, 'weekend-class');
+    const done = await planStatus(suite.h.app.db, 'weekend-class');
     expect(done.momentJobs).toMatchObject({ total: 1, published: 2, byStatus: { done: 1 } });
     expect(done.occurrence?.status).toBe('done');
   });

@@ -1,21 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeContext } from '../../../scripts/commands/context';
 import { sopApplyCommand, sopStatusChange, sopValidateCommand } from '../../../scripts/commands/sop';
 import { ContactTag, CorpTag, SopMomentJob, SopTask } from '../../../server/db/entities';
-import { createDueOccurrences, planWaiting, runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
+import { createDueOccurrences, planWaiting, runSopDelivery } from '../../../server/sop/delivery';
 import type { WecomApi } from '../../../server/wecom/api-types';
 import { NETWORK_ERRCODE, WecomApiError } from '../../../server/wecom/errors';
 import { DB_TARGETS } from '../../helpers/db';
-import { type Harness, harness } from '../contacts/harness';
-import { insertTemplate, seedSop } from './seed';
+import { insertTemplate } from './seed';
+import { DAY, HOUR, MONDAY, useSopSuite } from './suite';
 
-const HOUR = 3_600_000;
 const MIN = 60_000;
-/** Monday 2026-12-07 00:00 China time. */
-const MONDAY = Date.UTC(2026, 11, 6, 16, 0);
-const DAY = 24 * HOUR;
 
 /**
  * WeCom has no idempotency key for add_msg_template or add_moment_task. These tests leave WeCom
@@ -24,31 +16,17 @@ const DAY = 24 * HOUR;
  * the task there instead of making a second one; and that moments go many senders per WeCom task.
  */
 describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => {
-  let h: Harness;
-  const dir = mkdtempSync(join(tmpdir(), 'sop-lost-'));
-  const ctx = (apply = false) =>
-    makeContext({ db: h.app.db, config: h.app.config, now: () => h.clock.now, apply, wecom: async () => h.app.wecom });
+  const suite = useSopSuite(target, 'sop-lost-');
+  const { ctx, file, deps, tasksOf } = suite;
   const apply = async (body: object) => {
-    const p = join(dir, `${(body as { id: string }).id}.json`);
-    writeFileSync(p, JSON.stringify(body));
-    const r = await sopApplyCommand({ file: p }, ctx(true));
+    const r = await sopApplyCommand({ file: file(`${(body as { id: string }).id}.json`, body) }, ctx(true));
     expect(r.exitCode).toBe(0);
   };
-  const deps = (holder: string, wecom: WecomApi = h.app.wecom, extra: Partial<SopDeps> = {}): SopDeps => ({
-    db: h.app.db,
-    wecom,
-    now: () => h.clock.now,
-    config: h.app.config.sop,
-    agentId: h.app.config.wecom.agentId,
-    publicBaseUrl: h.app.config.publicBaseUrl,
-    holder,
-    ...extra,
-  });
   const lostAnswer = (api: string) =>
     new WecomApiError({ api, errcode: NETWORK_ERRCODE, errmsg: 'network error ECONNRESET', kind: 'retryable' });
   /** The real client, but `method` does its work in WeCom and then loses the answer, or never answers. */
   const faulty = (method: 'addMsgTemplate' | 'addMomentTask', mode: 'lose' | 'hang'): WecomApi =>
-    new Proxy(h.app.wecom, {
+    new Proxy(suite.h.app.wecom, {
       get(t, k) {
         const v = Reflect.get(t, k);
         if (k !== method) return typeof v === 'function' ? v.bind(t) : v;
@@ -61,21 +39,13 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
     });
   const fakeTasksBySender = (plan: string) => {
     const out = new Map<string, string[]>();
-    for (const t of h.fake.massSend.tasks.values())
+    for (const t of suite.h.fake.massSend.tasks.values())
       if (t.text.includes(plan)) out.set(t.sender, [...(out.get(t.sender) ?? []), t.msgid]);
     return out;
   };
-  const tasksOf = (planId: string) => h.app.db.manager.find(SopTask, { where: { planId }, order: { id: 'ASC' } });
-
-  beforeAll(async () => {
-    h = await harness(target);
-    h.clock.now = MONDAY + 9 * HOUR;
-    await seedSop(h.app.db, h.fake, h.clock.now);
-  });
-  afterAll(async () => h.close());
 
   const template = (channel: 'group' | 'chat' | 'moments', content: string) =>
-    insertTemplate(h.app.db, channel, content, h.clock.now);
+    insertTemplate(suite.h.app.db, channel, content, suite.h.clock.now);
 
   test('a group send whose answer was lost is found in WeCom on the next run, not created twice', async () => {
     const id = await template('group', '周一沙龙 lost-group：{{网点}}欢迎报名。');
@@ -87,7 +57,7 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       schedule: '0 10 * * 1',
       template: id,
     });
-    h.clock.now = MONDAY + 10 * HOUR + MIN;
+    suite.h.clock.now = MONDAY + 10 * HOUR + MIN;
     await runSopDelivery(deps('a', faulty('addMsgTemplate', 'lose')));
     const made = fakeTasksBySender('lost-group');
     expect([...made.keys()].sort()).toEqual(['li_hz01', 'wang_hz01']);
@@ -98,18 +68,18 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       ['pending', null, true, 1],
     ]);
 
-    h.clock.now += 2 * MIN;
-    const calls = h.fake.count('externalcontact/add_msg_template');
+    suite.h.clock.now += 2 * MIN;
+    const calls = suite.h.fake.count('externalcontact/add_msg_template');
     await runSopDelivery(deps('b'));
-    expect(h.fake.count('externalcontact/add_msg_template')).toBe(calls);
+    expect(suite.h.fake.count('externalcontact/add_msg_template')).toBe(calls);
     tasks = await tasksOf('lost-group');
     for (const t of tasks) {
       expect(t).toMatchObject({ status: 'open', createStartedAt: null });
       expect(made.get(t.senderUserid)).toEqual([t.msgid]);
     }
     // The adopted task completes like any other.
-    h.fake.massSend.confirm(tasks[0].msgid as string);
-    h.clock.now += 11 * MIN;
+    suite.h.fake.massSend.confirm(tasks[0].msgid as string);
+    suite.h.clock.now += 11 * MIN;
     await runSopDelivery(deps('a'));
     expect((await tasksOf('lost-group'))[0]).toMatchObject({ status: 'done', senderSent: true, sent: 1 });
   });
@@ -124,20 +94,20 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       schedule: '0 10 * * 2',
       template: id,
     });
-    h.clock.now = MONDAY + DAY + 10 * HOUR + MIN;
-    const calls = h.fake.count('externalcontact/add_msg_template');
+    suite.h.clock.now = MONDAY + DAY + 10 * HOUR + MIN;
+    const calls = suite.h.fake.count('externalcontact/add_msg_template');
     // Instance a hangs inside its first add_msg_template, after WeCom made the task.
     void runSopDelivery(deps('a', faulty('addMsgTemplate', 'hang')));
-    for (let i = 0; i < 500 && h.fake.count('externalcontact/add_msg_template') === calls; i++)
+    for (let i = 0; i < 500 && suite.h.fake.count('externalcontact/add_msg_template') === calls; i++)
       await new Promise((r) => setTimeout(r, 10));
-    expect(h.fake.count('externalcontact/add_msg_template')).toBe(calls + 1);
+    expect(suite.h.fake.count('externalcontact/add_msg_template')).toBe(calls + 1);
     const stuck = (await tasksOf('lost-chat')).find((t) => t.createStartedAt !== null)!;
     expect(stuck).toMatchObject({ status: 'pending', msgid: null, lockedBy: 'a' });
 
     // Within a's claim, b leaves that task alone (and creates the other sender's).
     await runSopDelivery(deps('b'));
-    expect((await h.app.db.manager.findOneByOrFail(SopTask, { id: stuck.id })).lockedBy).toBe('a');
-    h.clock.now += 3 * MIN;
+    expect((await suite.h.app.db.manager.findOneByOrFail(SopTask, { id: stuck.id })).lockedBy).toBe('a');
+    suite.h.clock.now += 3 * MIN;
     await runSopDelivery(deps('c'));
     const made = fakeTasksBySender('lost-chat');
     expect([...made.entries()].map(([s, ids]) => [s, ids.length]).sort()).toEqual([
@@ -157,17 +127,17 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       schedule: '0 10 * * 3',
       template: id,
     });
-    h.clock.now = MONDAY + 2 * DAY + 10 * HOUR + MIN;
-    h.fake.failNext('externalcontact/add_msg_template', 'http500', 1);
-    const lists = h.fake.count('externalcontact/get_groupmsg_list_v2');
+    suite.h.clock.now = MONDAY + 2 * DAY + 10 * HOUR + MIN;
+    suite.h.fake.failNext('externalcontact/add_msg_template', 'http500', 1);
+    const lists = suite.h.fake.count('externalcontact/get_groupmsg_list_v2');
     await runSopDelivery(deps('a'));
     expect(await tasksOf('never-made')).toEqual([
       expect.objectContaining({ status: 'pending', createStartedAt: expect.any(Number), attempts: 1 }),
     ]);
     expect(fakeTasksBySender('never-made').size).toBe(0);
-    h.clock.now += 2 * MIN;
+    suite.h.clock.now += 2 * MIN;
     await runSopDelivery(deps('a'));
-    expect(h.fake.count('externalcontact/get_groupmsg_list_v2')).toBeGreaterThan(lists);
+    expect(suite.h.fake.count('externalcontact/get_groupmsg_list_v2')).toBeGreaterThan(lists);
     const made = fakeTasksBySender('never-made');
     expect([...made.values()]).toEqual([[(await tasksOf('never-made'))[0].msgid]]);
   });
@@ -182,27 +152,27 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       schedule: '0 10 * * 4',
       template: id,
     });
-    h.clock.now = MONDAY + 3 * DAY + 10 * HOUR + MIN;
-    const calls = h.fake.count('externalcontact/add_moment_task');
+    suite.h.clock.now = MONDAY + 3 * DAY + 10 * HOUR + MIN;
+    const calls = suite.h.fake.count('externalcontact/add_moment_task');
     await runSopDelivery(deps('a', faulty('addMomentTask', 'lose')));
-    expect(h.fake.count('externalcontact/add_moment_task')).toBe(calls + 1);
-    const [job] = await h.app.db.manager.find(SopMomentJob, { where: { planId: 'lost-moment' } });
+    expect(suite.h.fake.count('externalcontact/add_moment_task')).toBe(calls + 1);
+    const [job] = await suite.h.app.db.manager.find(SopMomentJob, { where: { planId: 'lost-moment' } });
     expect(job).toMatchObject({ status: 'creating', jobid: null, senders: 2, attempts: 1 });
     expect(job.startedAt).not.toBeNull();
 
-    h.clock.now += 2 * MIN;
+    suite.h.clock.now += 2 * MIN;
     await runSopDelivery(deps('b'));
-    expect(h.fake.count('externalcontact/add_moment_task')).toBe(calls + 1);
-    const fake = [...h.fake.massSend.moments.values()].find((m) => m.text.includes('lost-moment'))!;
-    const after = await h.app.db.manager.findOneByOrFail(SopMomentJob, { id: job.id });
+    expect(suite.h.fake.count('externalcontact/add_moment_task')).toBe(calls + 1);
+    const fake = [...suite.h.fake.massSend.moments.values()].find((m) => m.text.includes('lost-moment'))!;
+    const after = await suite.h.app.db.manager.findOneByOrFail(SopMomentJob, { id: job.id });
     expect(after).toMatchObject({ status: 'open', momentId: fake.momentId, jobid: null });
     const tasks = await tasksOf('lost-moment');
     expect(tasks.map((t) => [t.status, t.momentId])).toEqual([
       ['open', fake.momentId],
       ['open', fake.momentId],
     ]);
-    h.fake.massSend.publish(fake.jobid, 'li_hz01');
-    h.clock.now += 11 * MIN;
+    suite.h.fake.massSend.publish(fake.jobid, 'li_hz01');
+    suite.h.clock.now += 11 * MIN;
     await runSopDelivery(deps('a'));
     expect((await tasksOf('lost-moment')).map((t) => [t.senderUserid, t.status]).sort()).toEqual([
       ['li_hz01', 'done'],
@@ -220,10 +190,13 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       schedule: '0 10 * * 5',
       template: id,
     });
-    h.clock.now = MONDAY + 4 * DAY + 10 * HOUR + MIN;
+    suite.h.clock.now = MONDAY + 4 * DAY + 10 * HOUR + MIN;
     await runSopDelivery(deps('a'));
-    const jobs = await h.app.db.manager.find(SopMomentJob, { where: { planId: 'split-moment' }, order: { id: 'ASC' } });
-    const fakes = [...h.fake.massSend.moments.values()].filter((m) => m.text.includes('split-moment'));
+    const jobs = await suite.h.app.db.manager.find(SopMomentJob, {
+      where: { planId: 'split-moment' },
+      order: { id: 'ASC' },
+    });
+    const fakes = [...suite.h.fake.massSend.moments.values()].filter((m) => m.text.includes('split-moment'));
     expect(fakes.map((m) => m.senders.sort()).sort()).toEqual([['li_hz01', 'wang_hz01'], ['zhao_hz02']]);
     expect(jobs.map((j) => [j.status, j.senders]).sort()).toEqual([
       ['open', 1],
@@ -231,9 +204,11 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
     ]);
 
     // The same plan a week later with one sender per WeCom task.
-    h.clock.now += 7 * DAY;
-    await runSopDelivery(deps('a', h.app.wecom, { config: { ...h.app.config.sop!, momentSendersPerTask: 1 } }));
-    const week2 = [...h.fake.massSend.moments.values()].filter((m) => m.text.includes('split-moment')).slice(2);
+    suite.h.clock.now += 7 * DAY;
+    await runSopDelivery(
+      deps('a', suite.h.app.wecom, { config: { ...suite.h.app.config.sop!, momentSendersPerTask: 1 } }),
+    );
+    const week2 = [...suite.h.fake.massSend.moments.values()].filter((m) => m.text.includes('split-moment')).slice(2);
     expect(week2.map((m) => m.senders.length)).toEqual([1, 1, 1]);
   });
 
@@ -247,34 +222,34 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       schedule: '0 10 * * 6',
       template: id,
     });
-    h.clock.now = MONDAY + 12 * DAY + 10 * HOUR + MIN;
+    suite.h.clock.now = MONDAY + 12 * DAY + 10 * HOUR + MIN;
     await runSopDelivery(deps('a'));
     expect((await tasksOf('cancel-moment')).length).toBeGreaterThan(2);
-    const cancels = h.fake.count('externalcontact/cancel_moment_task');
+    const cancels = suite.h.fake.count('externalcontact/cancel_moment_task');
     expect((await sopStatusChange('cancelled')({ id: 'cancel-moment' }, ctx(true))).exitCode).toBe(0);
     await runSopDelivery(deps('a'));
     await runSopDelivery(deps('b'));
-    expect(h.fake.count('externalcontact/cancel_moment_task') - cancels).toBe(1);
+    expect(suite.h.fake.count('externalcontact/cancel_moment_task') - cancels).toBe(1);
     expect(new Set((await tasksOf('cancel-moment')).map((t) => t.status))).toEqual(new Set(['cancelled']));
-    const fake = [...h.fake.massSend.moments.values()].find((m) => m.text.includes('cancel-moment'))!;
+    const fake = [...suite.h.fake.massSend.moments.values()].find((m) => m.text.includes('cancel-moment'))!;
     expect(fake.cancelled).toBe(true);
   });
 
   test('moments to tagged customers: only managers whose customers carry the tag, visible to the tag only', async () => {
-    await h.app.db.manager.insert(CorpTag, {
+    await suite.h.app.db.manager.insert(CorpTag, {
       id: 'et_vip',
       groupId: 'etg_level',
       groupName: '客户等级',
       name: '高净值',
       sortOrder: 0,
       deleted: false,
-      updatedAt: h.clock.now,
+      updatedAt: suite.h.clock.now,
     });
-    await h.app.db.manager.insert(ContactTag, {
+    await suite.h.app.db.manager.insert(ContactTag, {
       externalUserid: 'wm_a1',
       userid: 'wang_hz01',
       tagId: 'et_vip',
-      createdAt: h.clock.now,
+      createdAt: suite.h.clock.now,
     });
     const id = await template('moments', '周日 vip-moment：高净值客户专属沙龙。');
     await apply({
@@ -285,23 +260,23 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       schedule: '0 10 * * 0',
       template: id,
     });
-    h.clock.now = MONDAY + 13 * DAY + 10 * HOUR + MIN;
+    suite.h.clock.now = MONDAY + 13 * DAY + 10 * HOUR + MIN;
     await runSopDelivery(deps('a'));
-    const [made] = [...h.fake.massSend.moments.values()].filter((m) => m.text.includes('vip-moment'));
+    const [made] = [...suite.h.fake.massSend.moments.values()].filter((m) => m.text.includes('vip-moment'));
     expect(made).toMatchObject({ senders: ['wang_hz01'], tags: ['et_vip'] });
     expect((await tasksOf('vip-moment')).map((t) => [t.senderUserid, t.status])).toEqual([['wang_hz01', 'open']]);
 
     // Next week the post is planned, then the tag is deleted before it goes out: the tasks fail
     // rather than the post going to every customer.
-    await h.app.db.manager.update(SopTask, { planId: 'vip-moment' }, { status: 'done' });
-    await h.app.db.manager.update(SopMomentJob, { planId: 'vip-moment' }, { status: 'done' });
-    h.clock.now += 7 * DAY;
+    await suite.h.app.db.manager.update(SopTask, { planId: 'vip-moment' }, { status: 'done' });
+    await suite.h.app.db.manager.update(SopMomentJob, { planId: 'vip-moment' }, { status: 'done' });
+    suite.h.clock.now += 7 * DAY;
     expect(await createDueOccurrences(deps('a'), 'vip-moment', { manual: false })).toHaveLength(1);
     expect(await planWaiting(deps('a'))).toBe(1);
-    await h.app.db.manager.update(CorpTag, { id: 'et_vip' }, { deleted: true });
-    const calls = h.fake.count('externalcontact/add_moment_task');
+    await suite.h.app.db.manager.update(CorpTag, { id: 'et_vip' }, { deleted: true });
+    const calls = suite.h.fake.count('externalcontact/add_moment_task');
     await runSopDelivery(deps('a'));
-    expect(h.fake.count('externalcontact/add_moment_task')).toBe(calls);
+    expect(suite.h.fake.count('externalcontact/add_moment_task')).toBe(calls);
     const next = (await tasksOf('vip-moment')).filter((t) => t.status !== 'done');
     expect(next.map((t) => [t.senderUserid, t.status, t.lastError])).toEqual([
       ['wang_hz01', 'failed', "none of the plan's corp tags exists any more"],
@@ -311,7 +286,6 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
   test('validate notes that a moments script naming the manager costs one WeCom task per manager', async () => {
     const named = await template('moments', '我是{{客户经理}}，周末理财小课堂欢迎您。');
     const branch = await template('moments', '{{网点}}周末理财小课堂欢迎您。');
-    const p = join(dir, 'named.json');
     const plan = (t: number) => ({
       id: 'named-moment',
       name: '署名朋友圈',
@@ -320,13 +294,11 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       schedule: '0 10 * * 0',
       template: t,
     });
-    writeFileSync(p, JSON.stringify(plan(named)));
-    const r = await sopValidateCommand({ file: p }, ctx());
+    const r = await sopValidateCommand({ file: file('named.json', plan(named)) }, ctx());
     expect(r.exitCode).toBe(0);
     expect(r.output).toContain(`note: template: script ${named} names the manager ({{客户经理}})`);
     expect(r.json).toMatchObject({ valid: true, notes: [{ path: 'template' }] });
-    writeFileSync(p, JSON.stringify(plan(branch)));
-    const quiet = await sopValidateCommand({ file: p }, ctx());
+    const quiet = await sopValidateCommand({ file: file('branch.json', plan(branch)) }, ctx());
     expect(quiet.output).not.toContain('note:');
   });
 });

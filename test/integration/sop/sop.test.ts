@@ -1,7 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeContext } from '../../../scripts/commands/context';
 import {
   sopApplyCommand,
   sopRunCommand,
@@ -10,46 +6,17 @@ import {
   sopValidateCommand,
 } from '../../../scripts/commands/sop';
 import { AuditEntry, SopOccurrence, SopTarget, SopTask } from '../../../server/db/entities';
-import { runSopDelivery, type SopDeps } from '../../../server/sop/delivery';
+import { runSopDelivery } from '../../../server/sop/delivery';
 import { parsePlanFile } from '../../../server/sop/plan-file';
 import { planStatus } from '../../../server/sop/service';
 import { DB_TARGETS } from '../../helpers/db';
-import { type Harness, harness } from '../contacts/harness';
-import { CUSTOMERS, DELETED, GROUPS, seedSop } from './seed';
-
-const HOUR = 3_600_000;
-/** Monday 2026-12-07 00:00 China time. */
-const MONDAY = Date.UTC(2026, 11, 6, 16, 0);
+import { CUSTOMERS, DELETED, GROUPS } from './seed';
+import { HOUR, MONDAY, useSopSuite } from './suite';
 
 describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
-  let h: Harness;
-  let tpl: Awaited<ReturnType<typeof seedSop>>;
-  const dir = mkdtempSync(join(tmpdir(), 'sop-'));
-  const ctx = (apply = false) =>
-    makeContext({ db: h.app.db, config: h.app.config, now: () => h.clock.now, apply, wecom: async () => h.app.wecom });
-  const file = (name: string, body: object) => {
-    const p = join(dir, name);
-    writeFileSync(p, JSON.stringify(body));
-    return p;
-  };
-  const deps = (holder: string): SopDeps => ({
-    db: h.app.db,
-    wecom: h.app.wecom,
-    now: () => h.clock.now,
-    config: h.app.config.sop,
-    agentId: h.app.config.wecom.agentId,
-    publicBaseUrl: h.app.config.publicBaseUrl,
-    holder,
-  });
-  const tasksOf = (planId: string) => h.app.db.manager.find(SopTask, { where: { planId }, order: { id: 'ASC' } });
-  const massTasks = () => [...h.fake.massSend.tasks.values()];
-
-  beforeAll(async () => {
-    h = await harness(target);
-    h.clock.now = MONDAY + 9 * HOUR;
-    tpl = await seedSop(h.app.db, h.fake, h.clock.now);
-  });
-  afterAll(async () => h.close());
+  const suite = useSopSuite(target, 'sop-');
+  const { ctx, file, deps, tasksOf } = suite;
+  const massTasks = () => [...suite.h.fake.massSend.tasks.values()];
 
   test('validation names the path of every problem, in the file and against the database', async () => {
     expect(() =>
@@ -104,7 +71,7 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
           channel: 'group',
           audience: { groups: { branches: ['HZ01', 'NOPE'], regions: ['ZZ'] } },
           schedule: '0 10 * * 1',
-          template: tpl.chat,
+          template: suite.tpl.chat,
         }),
       },
       ctx(),
@@ -121,7 +88,7 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
           channel: 'group',
           audience: { groups: {} },
           schedule: '0 10 * * 1',
-          template: tpl.draft,
+          template: suite.tpl.draft,
         }),
       },
       ctx(),
@@ -138,7 +105,7 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
     channel: 'group',
     audience: { groups: { branches: ['HZ01', 'HZ02'] } },
     schedule: '0 10 * * 1',
-    template: tpl.group,
+    template: suite.tpl.group,
   });
 
   test('apply is versioned: dry run, create, unchanged, new version with the diff, audited', async () => {
@@ -150,20 +117,20 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
     const out = (await sopApplyCommand({ file: file('weekly2.json', v2) }, ctx(true))).output!;
     expect(out).toContain('version 2');
     expect(out).toContain('audience.groups.purposes: undefined → ["网点客户维护"]');
-    const audits = await h.app.db.manager.find(AuditEntry, { where: { subject: 'sop:hz-weekly-salon' } });
+    const audits = await suite.h.app.db.manager.find(AuditEntry, { where: { subject: 'sop:hz-weekly-salon' } });
     expect(audits.map((a) => a.action).sort()).toEqual(['sop.create', 'sop.update']);
   });
 
   test('an occurrence creates exactly the expected tasks once: two instances at the tick, then an operator rerun', async () => {
-    h.clock.now = MONDAY + 10 * HOUR + 2 * 60_000;
-    const before = h.fake.count('externalcontact/add_msg_template');
+    suite.h.clock.now = MONDAY + 10 * HOUR + 2 * 60_000;
+    const before = suite.h.fake.count('externalcontact/add_msg_template');
     const [a, b] = await Promise.all([runSopDelivery(deps('inst-a')), runSopDelivery(deps('inst-b'))]);
     expect(a.created + b.created).toBe(1);
     const rerun = await sopRunCommand({ id: 'hz-weekly-salon' }, ctx(true));
     expect(rerun.exitCode).toBe(0);
     await runSopDelivery(deps('inst-a'));
 
-    const occ = await h.app.db.manager.find(SopOccurrence, { where: { planId: 'hz-weekly-salon' } });
+    const occ = await suite.h.app.db.manager.find(SopOccurrence, { where: { planId: 'hz-weekly-salon' } });
     expect(occ).toHaveLength(1);
     expect(occ[0]).toMatchObject({ version: 2, occurrenceKey: '2026-12-07T10:00', targets: 3, tasks: 3 });
     const tasks = await tasksOf('hz-weekly-salon');
@@ -172,7 +139,7 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
       ['wang_hz01', 'group', 'open', 1],
       ['zhao_hz02', 'group', 'open', 1],
     ]);
-    expect(h.fake.count('externalcontact/add_msg_template') - before).toBe(3);
+    expect(suite.h.fake.count('externalcontact/add_msg_template') - before).toBe(3);
     const created = massTasks().filter((t) => t.chatType === 'group');
     expect(created.map((t) => [t.sender, t.targets.join()]).sort()).toEqual(
       GROUPS.filter((g) => g.branch !== 'SH01')
@@ -181,40 +148,42 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
     );
     expect(created[0].text).toContain('财富沙龙');
     // One app reminder per sender, saying what to send.
-    const cards = h.fake.messages.filter((m) => m.msgtype === 'textcard' && m.content.includes('每周财富沙龙预告'));
+    const cards = suite.h.fake.messages.filter(
+      (m) => m.msgtype === 'textcard' && m.content.includes('每周财富沙龙预告'),
+    );
     expect(cards.map((m) => m.touser).sort()).toEqual(['li_hz01', 'wang_hz01', 'zhao_hz02']);
     expect(cards[0].content).toContain('客户群群发');
   });
 
   test('the manager confirms: completion is polled and status shows it sent per branch and sender', async () => {
     const wang = massTasks().find((t) => t.sender === 'wang_hz01' && t.chatType === 'group')!;
-    h.fake.massSend.confirm(wang.msgid);
-    h.clock.now += 11 * 60_000;
+    suite.h.fake.massSend.confirm(wang.msgid);
+    suite.h.clock.now += 11 * 60_000;
     await runSopDelivery(deps('inst-a'));
-    const s = await planStatus(h.app.db, 'hz-weekly-salon');
+    const s = await planStatus(suite.h.app.db, 'hz-weekly-salon');
     const row = (u: string) => s.rows.find((r) => r.sender === u)!;
     expect(row('wang_hz01')).toMatchObject({ branch: 'HZ01', tasks: 1, sent: 1, notSent: 0, overCap: 0 });
     expect(row('li_hz01')).toMatchObject({ branch: 'HZ01', tasks: 1, sent: 0, notSent: 1, open: 1 });
     const cli = await sopStatusCommand({ id: 'hz-weekly-salon' }, ctx());
     expect(cli.output).toMatch(/HZ01\s+wang_hz01\s+1\s+0\s+1\s+1\s+1\s+0\s+0\s+0/);
-    const t = await h.app.db.manager.findOneByOrFail(SopTarget, { targetId: 'wr_g1' });
+    const t = await suite.h.app.db.manager.findOneByOrFail(SopTarget, { targetId: 'wr_g1' });
     expect(t.status).toBe(1);
   });
 
   test('laggards are reminded after SOP_REMIND_AFTER_HOURS, at most 3 times in 24 h', async () => {
     const li = massTasks().find((t) => t.sender === 'li_hz01' && t.chatType === 'group')!;
     for (let i = 0; i < 5; i++) {
-      h.clock.now += 4 * HOUR + 60_000;
-      if (h.clock.now > MONDAY + 20 * HOUR) h.clock.now = MONDAY + 24 * HOUR + 9 * HOUR; // past the quiet hours
+      suite.h.clock.now += 4 * HOUR + 60_000;
+      if (suite.h.clock.now > MONDAY + 20 * HOUR) suite.h.clock.now = MONDAY + 24 * HOUR + 9 * HOUR; // past the quiet hours
       await runSopDelivery(deps('inst-a'));
     }
     expect(li.reminders.length).toBeGreaterThanOrEqual(1);
     expect(li.reminders.length).toBeLessThanOrEqual(3);
     const task = (await tasksOf('hz-weekly-salon')).find((t) => t.senderUserid === 'li_hz01')!;
-    const inDay = (task.remindTimes ?? []).filter((x) => x > h.clock.now - 24 * HOUR);
+    const inDay = (task.remindTimes ?? []).filter((x) => x > suite.h.clock.now - 24 * HOUR);
     expect(inDay.length).toBeLessThanOrEqual(3);
     expect(
-      h.fake.calls.filter((c) => c.api === 'externalcontact/remind_groupmsg_send' && c.errcode === 41094),
+      suite.h.fake.calls.filter((c) => c.api === 'externalcontact/remind_groupmsg_send' && c.errcode === 41094),
     ).toHaveLength(0);
   });
 
@@ -229,14 +198,14 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
     expect(cancelled.sort()).toEqual(['li_hz01', 'zhao_hz02']);
     const tasks = await tasksOf('hz-weekly-salon');
     expect(tasks.filter((t) => t.status === 'cancelled')).toHaveLength(2);
-    const released = await h.app.db.manager.findOneByOrFail(SopTarget, { targetId: 'wr_g2' });
+    const released = await suite.h.app.db.manager.findOneByOrFail(SopTarget, { targetId: 'wr_g2' });
     expect(released.status).toBe(4);
     await expect(sopRunCommand({ id: 'hz-weekly-salon' }, ctx(true))).rejects.toThrow(/cancelled/);
   });
 
   test('one-to-one: deleted customers never targeted; the cap holds across plans; quiet hours hold tasks', async () => {
     // Tuesday 22:00: inside the default quiet hours (21:00-08:00).
-    h.clock.now = MONDAY + 24 * HOUR + 21 * HOUR + 30 * 60_000;
+    suite.h.clock.now = MONDAY + 24 * HOUR + 21 * HOUR + 30 * 60_000;
     const plan = (id: string, template: number) => ({
       id,
       name: `一对一 ${id}`,
@@ -245,37 +214,37 @@ describe.each(DB_TARGETS)('SOP plans on %s', (target) => {
       schedule: '0 21 * * *',
       template,
     });
-    h.clock.now -= 60 * 60_000; // apply at 21:00 before the tick … the tick is 21:00
-    await sopApplyCommand({ file: file('p1.json', plan('bind-card', tpl.chat)) }, ctx(true));
-    await sopApplyCommand({ file: file('p2.json', plan('mobile-bank', tpl.chat2)) }, ctx(true));
-    h.clock.now += 60 * 60_000;
+    suite.h.clock.now -= 60 * 60_000; // apply at 21:00 before the tick … the tick is 21:00
+    await sopApplyCommand({ file: file('p1.json', plan('bind-card', suite.tpl.chat)) }, ctx(true));
+    await sopApplyCommand({ file: file('p2.json', plan('mobile-bank', suite.tpl.chat2)) }, ctx(true));
+    suite.h.clock.now += 60 * 60_000;
     const quiet = await runSopDelivery(deps('inst-a'));
     expect(quiet.quiet).toBe(true);
     expect(quiet.dispatched).toBe(0);
-    const p1 = await h.app.db.manager.findOneByOrFail(SopOccurrence, { planId: 'bind-card' });
-    const p2 = await h.app.db.manager.findOneByOrFail(SopOccurrence, { planId: 'mobile-bank' });
+    const p1 = await suite.h.app.db.manager.findOneByOrFail(SopOccurrence, { planId: 'bind-card' });
+    const p2 = await suite.h.app.db.manager.findOneByOrFail(SopOccurrence, { planId: 'mobile-bank' });
     const expected = CUSTOMERS.filter((c) => c.segment === '代发' && c.userid !== 'chen_sh01').map((c) => c.ext);
     // Whichever plan was planned first took the day's one message per customer; the other is capped.
     const [first, second] = p1.id < p2.id ? [p1, p2] : [p2, p1];
     expect(first).toMatchObject({ targets: expected.length, skippedDeleted: 1 });
     expect(second).toMatchObject({ targets: 0, skippedCap: expected.length, tasks: 0 });
-    const targets = await h.app.db.manager.find(SopTarget, { where: { occurrenceId: first.id } });
+    const targets = await suite.h.app.db.manager.find(SopTarget, { where: { occurrenceId: first.id } });
     expect(targets.map((t) => t.targetId).sort()).toEqual(expected.sort());
     expect(targets.map((t) => t.targetId)).not.toContain(DELETED.ext);
-    expect(await h.app.db.manager.count(SopTask, { where: { occurrenceId: first.id, status: 'open' } })).toBe(0);
+    expect(await suite.h.app.db.manager.count(SopTask, { where: { occurrenceId: first.id, status: 'open' } })).toBe(0);
 
     // 08:01 Wednesday: the quiet hours are over, the tasks go out (one per serving manager).
-    h.clock.now = MONDAY + 2 * 24 * HOUR + 8 * HOUR + 60_000;
+    suite.h.clock.now = MONDAY + 2 * 24 * HOUR + 8 * HOUR + 60_000;
     const morning = await runSopDelivery(deps('inst-b'));
     expect(morning.dispatched).toBe(3);
     const singles = massTasks().filter((t) => t.chatType === 'single');
     expect(singles.flatMap((t) => t.targets).sort()).toEqual(expected.sort());
     // The manager confirms: the sends are recorded per customer.
     const wang = singles.find((t) => t.sender === 'wang_hz01')!;
-    h.fake.massSend.confirm(wang.msgid);
-    h.clock.now += 11 * 60_000;
+    suite.h.fake.massSend.confirm(wang.msgid);
+    suite.h.clock.now += 11 * 60_000;
     await runSopDelivery(deps('inst-a'));
-    const s = await planStatus(h.app.db, first.planId);
+    const s = await planStatus(suite.h.app.db, first.planId);
     expect(s.rows.find((r) => r.sender === 'wang_hz01')).toMatchObject({ sent: 1, overCap: 0 });
   });
 });
