@@ -346,8 +346,9 @@ export async function campaignsReportCommand(
 
 /**
  * `campaigns rewards deliver [--apply]`: what the reward-delivery job does, run now from this
- * process (plain HTTP to REWARD_WEBHOOK_URL). Safe beside running servers: every row is claimed
- * by compare-and-set, and a claim left by a killed sender expires after --lease-seconds.
+ * process (plain HTTP to REWARD_WEBHOOK_URL). Safe beside running servers: rows are claimed in
+ * batches under a lease that concurrent senders skip, and a claim left by a killed sender expires
+ * after --lease-seconds.
  */
 export async function campaignsDeliverCommand(
   args: { leaseSeconds?: string; limit?: string },

@@ -1,14 +1,19 @@
 import type { DataSource } from 'typeorm';
+import type { RewardOutbox } from '../db/entities';
+import { REWARD_POST_TIMEOUT_MS } from './http';
 import * as repo from './repo';
 import { signReward } from './signature';
 
 /**
- * The reward-delivery job's work: claim due outbox rows one by one (a compare-and-set, so two
- * instances never send the same row at once), POST each signed, record the answer. Failures retry
- * with exponential backoff and jitter; after REWARD_MAX_ATTEMPTS the row is dead-lettered with the
- * reason (`ops campaigns rewards --failed`, replayable). A crash between the POST and its record
- * leaves the claim to expire and the row is POSTed again with the same idempotency key: the bank
- * (and the sandbox receiver) accept a key once, so exactly one reward results.
+ * The reward-delivery job's work: claim a small batch of due outbox rows under a lease (`FOR UPDATE
+ * SKIP LOCKED` on MySQL, one atomic UPDATE on SQLite: concurrent senders take disjoint rows and two
+ * instances never send the same row at once), POST each signed, record the answer, claim the next
+ * batch. Failures retry with exponential backoff and jitter; after REWARD_MAX_ATTEMPTS the row is
+ * dead-lettered with the reason (`ops campaigns rewards --failed`, replayable). A crash between the
+ * POST and its record leaves the claim to expire and the row is POSTed again with the same
+ * idempotency key: the bank (and the sandbox receiver) accept a key once, so exactly one reward
+ * results. A row is POSTed only while its lease outlasts the POST timeout; the rest of a batch whose
+ * lease ran short (a slow receiver) is given back, so a live sender's claim never expires under it.
  */
 
 export type RewardPost = (url: string, body: string, headers: Record<string, string>) => Promise<{ status: number }>;
@@ -20,8 +25,13 @@ export interface DeliveryOptions {
   holder: string;
   now: () => number;
   post: RewardPost;
+  /** Rows this run POSTs at most (default 200). */
   limit?: number;
+  /** Rows per claim (default 20): small enough that a batch's POSTs fit in the lease. */
+  batch?: number;
   leaseMs?: number;
+  /** The POST's own timeout: a row is only POSTed while its lease has at least this much left. */
+  postTimeoutMs?: number;
   random?: () => number;
   signal?: AbortSignal;
 }
@@ -39,60 +49,92 @@ export async function deliverDueRewards(
   o: DeliveryOptions,
 ): Promise<{ sent: number; retried: number; dead: number }> {
   const out = { sent: 0, retried: 0, dead: 0 };
-  const ids = await repo.dueRewardIds(db, o.now(), o.limit ?? 200);
-  for (const id of ids) {
-    if (o.signal?.aborted) break;
-    const now = o.now();
-    const row = await repo.claimReward(db, id, o.holder, now, now + (o.leaseMs ?? 60_000));
-    if (!row) continue;
-    const ts = String(Math.floor(now / 1000));
-    let status = 0;
-    let error: string | null = null;
-    try {
-      const res = await o.post(o.url, row.body, {
-        'content-type': 'application/json',
-        'x-reward-timestamp': ts,
-        'x-reward-signature': signReward(o.secret, ts, row.body),
-        'x-idempotency-key': row.idempotencyKey,
-      });
-      status = res.status;
-      // 409: the bank already has this key (an earlier POST whose answer we lost): delivered.
-      if (!((status >= 200 && status < 300) || status === 409)) error = `HTTP ${status}`;
-    } catch (err) {
-      // Only the code: transport errors carry URLs and headers.
-      error = `network error ${(err as { code?: string }).code ?? 'unknown'}`;
-    }
-    const attempts = row.attempts + 1;
-    const at = o.now();
-    if (!error) {
-      await repo.settleReward(db, id, o.holder, {
-        status: 'sent',
-        attempts,
-        httpStatus: status,
-        sentAt: at,
-        lastError: null,
-        updatedAt: at,
-      });
-      out.sent++;
-    } else if (attempts >= o.maxAttempts) {
-      await repo.settleReward(db, id, o.holder, {
-        status: 'dead',
-        attempts,
-        httpStatus: status || null,
-        lastError: `${error} after ${attempts} attempts`.slice(0, 255),
-        updatedAt: at,
-      });
-      out.dead++;
-    } else {
-      await repo.settleReward(db, id, o.holder, {
-        attempts,
-        httpStatus: status || null,
-        lastError: error.slice(0, 255),
-        nextAttemptAt: at + rewardBackoffMs(attempts, o.random),
-        updatedAt: at,
-      });
-      out.retried++;
+  const leaseMs = o.leaseMs ?? 60_000;
+  const postTimeoutMs = o.postTimeoutMs ?? REWARD_POST_TIMEOUT_MS;
+  let budget = o.limit ?? 200;
+  while (budget > 0 && !o.signal?.aborted) {
+    const claimedAt = o.now();
+    const until = claimedAt + leaseMs;
+    const rows = await repo.claimDueRewards(db, o.holder, {
+      now: claimedAt,
+      until,
+      limit: Math.min(budget, o.batch ?? 20),
+    });
+    if (!rows.length) break;
+    budget -= rows.length;
+    for (let i = 0; i < rows.length; i++) {
+      if (o.signal?.aborted || o.now() + postTimeoutMs > until) {
+        await repo.releaseRewards(
+          db,
+          rows.slice(i).map((r) => r.id),
+          o.holder,
+        );
+        // Given back unPOSTed, to be claimed again with a fresh lease (by us or another sender);
+        // they don't count against `limit`. A lease too short for even one POST ends the run.
+        budget += rows.length - i;
+        if (i === 0 || o.signal?.aborted) return out;
+        break;
+      }
+      await deliverOne(db, o, rows[i], out);
     }
   }
   return out;
+}
+
+async function deliverOne(
+  db: DataSource,
+  o: DeliveryOptions,
+  row: RewardOutbox,
+  out: { sent: number; retried: number; dead: number },
+): Promise<void> {
+  const id = row.id;
+  const now = o.now();
+  const ts = String(Math.floor(now / 1000));
+  let status = 0;
+  let error: string | null = null;
+  try {
+    const res = await o.post(o.url, row.body, {
+      'content-type': 'application/json',
+      'x-reward-timestamp': ts,
+      'x-reward-signature': signReward(o.secret, ts, row.body),
+      'x-idempotency-key': row.idempotencyKey,
+    });
+    status = res.status;
+    // 409: the bank already has this key (an earlier POST whose answer we lost): delivered.
+    if (!((status >= 200 && status < 300) || status === 409)) error = `HTTP ${status}`;
+  } catch (err) {
+    // Only the code: transport errors carry URLs and headers.
+    error = `network error ${(err as { code?: string }).code ?? 'unknown'}`;
+  }
+  const attempts = row.attempts + 1;
+  const at = o.now();
+  if (!error) {
+    await repo.settleReward(db, id, o.holder, {
+      status: 'sent',
+      attempts,
+      httpStatus: status,
+      sentAt: at,
+      lastError: null,
+      updatedAt: at,
+    });
+    out.sent++;
+  } else if (attempts >= o.maxAttempts) {
+    await repo.settleReward(db, id, o.holder, {
+      status: 'dead',
+      attempts,
+      httpStatus: status || null,
+      lastError: `${error} after ${attempts} attempts`.slice(0, 255),
+      updatedAt: at,
+    });
+    out.dead++;
+  } else {
+    await repo.settleReward(db, id, o.holder, {
+      attempts,
+      httpStatus: status || null,
+      lastError: error.slice(0, 255),
+      nextAttemptAt: at + rewardBackoffMs(attempts, o.random),
+      updatedAt: at,
+    });
+    out.retried++;
+  }
 }

@@ -78,15 +78,17 @@ export async function markEnrollmentsParted(
 
 // ---- outbox ----
 
-/** Due rows not held by a live claim. */
+/** Due: pending, its time has come, and not held by a live claim (an expired one is fair game). */
+const due = (r: string) =>
+  `${r}.status = 'pending' AND ${r}.next_attempt_at <= :now AND (${r}.locked_until IS NULL OR ${r}.locked_until < :now)`;
+
+/** Due row ids, oldest first (what a delivery run would take; the dry run counts them). */
 export async function dueRewardIds(db: Db, now: number, limit: number): Promise<number[]> {
   const rows = await mgr(db)
     .getRepository(RewardOutbox)
     .createQueryBuilder('r')
     .select('r.id', 'id')
-    .where("r.status = 'pending' AND r.next_attempt_at <= :now AND (r.locked_until IS NULL OR r.locked_until < :now)", {
-      now,
-    })
+    .where(due('r'), { now })
     .orderBy('r.next_attempt_at', 'ASC')
     .addOrderBy('r.id', 'ASC')
     .limit(limit)
@@ -95,26 +97,85 @@ export async function dueRewardIds(db: Db, now: number, limit: number): Promise<
 }
 
 /**
- * Claims one row (compare-and-set on the lock): exactly one instance wins it. A claim that dies
- * (crash, kill -9) expires at `until` and the row is sent again with the same idempotency key.
+ * Claims up to `limit` due rows for `holder` until `until` and returns them, oldest first.
+ * Concurrent senders take disjoint batches: reading one due list and compare-and-setting its ids
+ * one by one made every sender race for the same first rows, so most claims failed and a second
+ * sender added little. A claim that dies (crash, kill -9) expires at `until` and the row is sent
+ * again with the same idempotency key.
+ *
+ * MySQL/MariaDB: one short READ COMMITTED transaction, `SELECT … FOR UPDATE SKIP LOCKED` then the
+ * lease UPDATE, so a second claimer skips the rows the first is locking, and once that commits the
+ * lease keeps them out of `due` (READ COMMITTED: no gap locks, inserts into the outbox never wait).
+ * SQLite has no SKIP LOCKED and needs none: it has one writer at a time (and one connection per
+ * process behind the SQLite gate), so a single `UPDATE … WHERE id IN (SELECT … LIMIT n)` that
+ * re-checks `due` is the atomic claim, even against another process (the ops CLI) on the same file;
+ * the rows are then read back by holder. A holder is unique per delivery run and releases or
+ * settles every row of a batch before claiming the next, so "locked_by = holder" is this batch.
  */
-export async function claimReward(
-  db: Db,
-  id: number,
+export async function claimDueRewards(
+  db: DataSource,
   holder: string,
-  now: number,
-  until: number,
-): Promise<RewardOutbox | null> {
-  const res = await mgr(db)
+  o: { now: number; until: number; limit: number },
+): Promise<RewardOutbox[]> {
+  if (db.options.type !== 'better-sqlite3') {
+    return db.transaction('READ COMMITTED', async (m) => {
+      const ids = await lockDueRewardIds(m, o.now, o.limit);
+      if (!ids.length) return [];
+      await m
+        .createQueryBuilder()
+        .update(RewardOutbox)
+        .set({ lockedBy: holder, lockedUntil: o.until })
+        .where('id IN (:...ids)', { ids })
+        .execute();
+      return m.find(RewardOutbox, { where: { id: In(ids) }, order: { nextAttemptAt: 'ASC', id: 'ASC' } });
+    });
+  }
+  await db
     .createQueryBuilder()
     .update(RewardOutbox)
-    .set({ lockedBy: holder, lockedUntil: until })
-    .where("id = :id AND status = 'pending' AND (locked_until IS NULL OR locked_until < :now)", { id, now })
+    .set({ lockedBy: holder, lockedUntil: o.until })
+    .where(`id IN (SELECT r.id FROM reward_outbox r WHERE ${due('r')} ORDER BY r.next_attempt_at, r.id LIMIT :limit)`, {
+      now: o.now,
+      limit: o.limit,
+    })
     .execute();
-  if ((res.affected ?? 0) === 0) return null;
-  return mgr(db).findOne(RewardOutbox, { where: { id } });
+  return db
+    .getRepository(RewardOutbox)
+    .createQueryBuilder('r')
+    .where("r.locked_by = :holder AND r.status = 'pending'", { holder })
+    .orderBy('r.next_attempt_at', 'ASC')
+    .addOrderBy('r.id', 'ASC')
+    .getMany();
 }
 
+/**
+ * MySQL/MariaDB, inside a claim's transaction: locks up to `limit` due rows, oldest first, skipping
+ * rows another claim is locking. FORCE INDEX keeps the scan in (status, next_attempt_at, id) order,
+ * stopping after `limit` rows, whatever the statistics say: a full scan with a filesort (MariaDB
+ * 10.11 chose one at 20 rows with LIMIT 20) locks every due row it reads before LIMIT applies.
+ */
+export async function lockDueRewardIds(m: EntityManager, now: number, limit: number): Promise<number[]> {
+  const rows: { id: number | string }[] = await m.query(
+    `SELECT id FROM reward_outbox FORCE INDEX (idx_reward_outbox_due)
+     WHERE status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
+     ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
+    [now, now, limit],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/** Gives back claimed rows this holder will not POST (abort, or too little lease left). */
+export async function releaseRewards(db: Db, ids: number[], holder: string): Promise<void> {
+  if (!ids.length) return;
+  await mgr(db)
+    .createQueryBuilder()
+    .update(RewardOutbox)
+    .set({ lockedBy: null, lockedUntil: null })
+    .where('id IN (:...ids) AND locked_by = :holder', { ids, holder })
+    .execute();
+}
+
+/** Records a POST's answer; false when the claim was lost (expired and taken over): nothing written. */
 export async function settleReward(db: Db, id: number, holder: string, set: Partial<RewardOutbox>): Promise<boolean> {
   const res = await mgr(db)
     .createQueryBuilder()

@@ -8,7 +8,7 @@ import {
   campaignsRewardsCommand,
 } from '../../../scripts/commands/campaigns';
 import { makeContext } from '../../../scripts/commands/context';
-import { claimReward } from '../../../server/campaigns/repo';
+import { claimDueRewards } from '../../../server/campaigns/repo';
 import { signReward, verifyRewardSignature } from '../../../server/campaigns/signature';
 import { CampaignEnrollment, ContactWay, CorpTag, RewardOutbox } from '../../../server/db/entities';
 import { runJobNow } from '../../../server/jobs/plugin';
@@ -194,8 +194,11 @@ describe.each(DB_TARGETS)('campaigns on %s', (target) => {
   test('delivery: the receiver fails some requests → retries with backoff → each reward accepted exactly once', async () => {
     const receiver = h.app.sandbox!.rewards;
     // A crashed delivery: claimed, POSTed (the receiver accepts it), never recorded.
-    const first = (await h.app.db.manager.find(RewardOutbox, { order: { id: 'ASC' } }))[0];
-    const claimed = await claimReward(h.app.db, first.id, 'crashed-instance', h.clock.now, h.clock.now + 60_000);
+    const [claimed] = await claimDueRewards(h.app.db, 'crashed-instance', {
+      now: h.clock.now,
+      until: h.clock.now + 60_000,
+      limit: 1,
+    });
     const ts = String(Math.floor(h.clock.now / 1000));
     await h.app.inject({
       method: 'POST',
@@ -203,9 +206,9 @@ describe.each(DB_TARGETS)('campaigns on %s', (target) => {
       headers: {
         'content-type': 'application/json',
         'x-reward-timestamp': ts,
-        'x-reward-signature': signReward(h.app.config.rewards.secret, ts, claimed!.body),
+        'x-reward-signature': signReward(h.app.config.rewards.secret, ts, claimed.body),
       },
-      payload: claimed!.body,
+      payload: claimed.body,
     });
     receiver.failNext = 2;
 
@@ -222,7 +225,7 @@ describe.each(DB_TARGETS)('campaigns on %s', (target) => {
     expect(accepted.sort()).toEqual(rows.map((r) => r.idempotencyKey).sort());
     expect(receiver.received.filter((r) => r.outcome === 'failed')).toHaveLength(2);
     // The crashed claim's row was POSTed again with its key: the bank saw a duplicate, paid once.
-    expect(receiver.received.filter((r) => r.key === first.idempotencyKey && r.outcome === 'duplicate')).toHaveLength(
+    expect(receiver.received.filter((r) => r.key === claimed.idempotencyKey && r.outcome === 'duplicate')).toHaveLength(
       1,
     );
     // Another run sends nothing.
