@@ -164,15 +164,33 @@ export async function lockDueRewardIds(m: EntityManager, now: number, limit: num
   return rows.map((r) => Number(r.id));
 }
 
-/** Gives back claimed rows this holder will not POST (abort, or too little lease left). */
-export async function releaseRewards(db: Db, ids: number[], holder: string): Promise<void> {
-  if (!ids.length) return;
-  await mgr(db)
-    .createQueryBuilder()
-    .update(RewardOutbox)
-    .set({ lockedBy: null, lockedUntil: null })
-    .where('id IN (:...ids) AND locked_by = :holder', { ids, holder })
-    .execute();
+/** A POST's answer to record on its row (which the settle also unlocks). */
+export interface RewardAnswer {
+  id: number;
+  set: Partial<RewardOutbox>;
+}
+
+/**
+ * Records a batch's answers and gives back the rows it did not POST (abort, or too little lease
+ * left), in one transaction; each write only where `holder` still holds the row.
+ */
+export async function recordRewardAnswers(
+  db: DataSource,
+  holder: string,
+  answers: RewardAnswer[],
+  unposted: number[],
+): Promise<void> {
+  if (!answers.length && !unposted.length) return;
+  await db.transaction(async (tx) => {
+    for (const a of answers) await settleReward(tx, a.id, holder, a.set);
+    if (unposted.length)
+      await tx
+        .createQueryBuilder()
+        .update(RewardOutbox)
+        .set({ lockedBy: null, lockedUntil: null })
+        .where('id IN (:...ids) AND locked_by = :holder', { ids: unposted, holder })
+        .execute();
+  });
 }
 
 /** Records a POST's answer; false when the claim was lost (expired and taken over): nothing written. */
