@@ -99,9 +99,11 @@ export async function dueRewardIds(db: Db, now: number, limit: number): Promise<
 /**
  * Claims up to `limit` due rows for `holder` until `until` and returns them, oldest first.
  * Concurrent senders take disjoint batches: reading one due list and compare-and-setting its ids
- * one by one made every sender race for the same first rows, so most claims failed and a second
- * sender added little. A claim that dies (crash, kill -9) expires at `until` and the row is sent
- * again with the same idempotency key.
+ * one by one made every sender race for the same first rows, so most claims failed and more senders
+ * added nothing (bench, MariaDB, load 3–6: 115–302 rewards/s with one, 126–200 with two, 147 with
+ * four; with batch claims 353–449, 584–746 and 449 — four share 2 cores with MariaDB). A
+ * claim that dies (crash, kill -9) expires at `until` and the row is sent again with the same
+ * idempotency key.
  *
  * MySQL/MariaDB: one short READ COMMITTED transaction, `SELECT … FOR UPDATE SKIP LOCKED` then the
  * lease UPDATE, so a second claimer skips the rows the first is locking, and once that commits the

@@ -2,11 +2,12 @@
  * Reward outbox (issue 14): REWARDS_BENCH_ROWS (default 10,000) queued rewards delivered to a local
  * receiver (its own process, test/bench/reward-receiver-child.js) that verifies each signature,
  * accepts each idempotency key once and fails 20 % of requests with 503. Two senders (two holders,
- * as two instances would) run deliverDueRewards side by side over one database; a pass ends when
+ * as two instances would; REWARDS_BENCH_SENDERS) run deliverDueRewards side by side over one database; a pass ends when
  * both are done, then the clock moves past the backoff and the next pass retries what failed.
  * Passes: every reward sent, the receiver saw exactly ROWS distinct keys and no duplicate.
  *
  *   npx tsx test/bench/rewards.bench.ts      (or: npm run bench -- rewards)
+ *   REWARDS_BENCH_SENDERS=1 npx tsx test/bench/rewards.bench.ts   (how throughput scales with senders)
  *
  * Baseline in the same run: the same number of signed POSTs straight to the receiver (two lanes,
  * no failures, no database), so the ratio is what the outbox (claim, record, retry) costs on top
@@ -25,7 +26,7 @@ import { type BenchResult, freePort, printTable, ROOT } from './lib';
 const ROWS = Number(process.env.REWARDS_BENCH_ROWS ?? 10_000);
 const FAIL_RATE = 0.2;
 const SECRET = 'reward-bench-secret-0123456789';
-const SENDERS = 2;
+const SENDERS = Number(process.env.REWARDS_BENCH_SENDERS ?? 2);
 /** 2026-12-01 00:00 bank time. */
 const BASE = Date.UTC(2026, 10, 30, 16, 0, 0);
 
