@@ -12,9 +12,10 @@ import { type OpsRun, spawnOps } from './ops-process';
  * process (`ops campaigns rewards deliver --apply`, the reward-delivery job's work); the bank is an
  * HTTP receiver in this test that verifies the signature and accepts each idempotency key once.
  * The receiver takes the first request, records its key as accepted, and never answers: the sender
- * is SIGKILLed while its POST is in flight, so the row stays claimed and unrecorded. A second
- * sender run leaves that row alone while the dead claim is live; a run after the claim expires
- * POSTs it again with the same key: the bank sees a duplicate, pays once.
+ * is SIGKILLed while its POST is in flight, so its batch (two rows: `--limit 2`) stays claimed and
+ * unrecorded, one of them POSTed. A second sender run leaves that batch alone while the dead claim
+ * is live; a run after the claim expires POSTs both: the POSTed one again with the same key (the
+ * bank sees a duplicate, pays once), the other for the first time.
  * Before that, the decisions: a redelivered add and a re-add under another external_userid with
  * the same unionid (after a delete) write no second outbox row.
  */
@@ -87,13 +88,16 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
-function deliver(dbUrl: string, receiverUrl: string): OpsRun {
-  return spawnOps(['campaigns', 'rewards', 'deliver', '--apply', '--json', '--lease-seconds', String(LEASE_SECONDS)], {
-    DATABASE_URL: dbUrl,
-    WECOM_SANDBOX: 'true',
-    REWARD_WEBHOOK_URL: receiverUrl,
-    REWARD_WEBHOOK_SECRET: SECRET,
-  });
+function deliver(dbUrl: string, receiverUrl: string, extra: string[] = []): OpsRun {
+  return spawnOps(
+    ['campaigns', 'rewards', 'deliver', '--apply', '--json', '--lease-seconds', String(LEASE_SECONDS), ...extra],
+    {
+      DATABASE_URL: dbUrl,
+      WECOM_SANDBOX: 'true',
+      REWARD_WEBHOOK_URL: receiverUrl,
+      REWARD_WEBHOOK_SECRET: SECRET,
+    },
+  );
 }
 
 describe.each(DB_TARGETS)('reward outbox across kill -9 on %s', (target) => {
@@ -133,29 +137,34 @@ describe.each(DB_TARGETS)('reward outbox across kill -9 on %s', (target) => {
       const keys = (await fresh.ds.manager.find(RewardOutbox)).map((r) => r.idempotencyKey).sort();
       expect(keys).toEqual([...Array(CUSTOMERS).keys()].map((i) => `campaign:k9-ljj:wmk9-${i}`).sort());
 
-      // 1. The sender POSTs the first reward; the bank records it; kill -9 before the answer arrives.
-      const first = deliver(fresh.url, receiver.url);
+      // 1. The sender claims a batch of two and POSTs the first reward; the bank records it; kill -9
+      // before the answer arrives.
+      const first = deliver(fresh.url, receiver.url, ['--limit', '2']);
       const heldKey = await receiver.swallowed;
       first.child.kill('SIGKILL');
       expect((await first.done).signal).toBe('SIGKILL');
       const held = await fresh.ds.manager.findOneByOrFail(RewardOutbox, { idempotencyKey: heldKey });
       expect(held).toMatchObject({ status: 'pending', attempts: 0 });
       expect(held.lockedBy).toMatch(/^ops:/);
+      const batch = await fresh.ds.manager.findBy(RewardOutbox, { lockedBy: held.lockedBy! });
+      expect(batch).toHaveLength(2);
+      const unposted = batch.find((r) => r.idempotencyKey !== heldKey)!;
       expect(receiver.received).toEqual([heldKey]);
 
-      // 2. A new sender while the dead claim is live: everything else, not the held row.
+      // 2. A new sender while the dead claim is live: everything else, not the dead batch.
       const second = await deliver(fresh.url, receiver.url).done;
       expect(second.code).toBe(0);
-      expect(JSON.parse(second.out)).toMatchObject({ sent: CUSTOMERS - 1, dead: 0 });
-      expect(receiver.received.filter((k) => k === heldKey)).toHaveLength(1);
-      expect(await fresh.ds.manager.countBy(RewardOutbox, { status: 'sent' })).toBe(CUSTOMERS - 1);
+      expect(JSON.parse(second.out)).toMatchObject({ sent: CUSTOMERS - 2, dead: 0 });
+      expect(receiver.received.filter((k) => k === heldKey || k === unposted.idempotencyKey)).toEqual([heldKey]);
+      expect(await fresh.ds.manager.countBy(RewardOutbox, { status: 'sent' })).toBe(CUSTOMERS - 2);
 
-      // 3. After the claim expires: the held row goes again with its key; the bank dedups.
+      // 3. After the claim expires: the POSTed row goes again with its key (the bank dedups), the
+      // other for the first time.
       const until = Number(held.lockedUntil);
       await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 500));
       const third = await deliver(fresh.url, receiver.url).done;
       expect(third.code).toBe(0);
-      expect(JSON.parse(third.out)).toMatchObject({ sent: 1 });
+      expect(JSON.parse(third.out)).toMatchObject({ sent: 2 });
 
       const rows = await fresh.ds.manager.find(RewardOutbox);
       expect(rows.map((r) => r.status)).toEqual(Array(CUSTOMERS).fill('sent'));
