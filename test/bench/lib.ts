@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
 
 export interface BenchResult {
   name: string;
@@ -192,3 +193,45 @@ export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 export const benchExists = (p: string) => existsSync(p);
+
+/** Runs `bench` on SQLite then MariaDB, or only the targets listed in the env var (e.g. `sqlite`). */
+export async function onEachDatabase(
+  envVar: string,
+  bench: (target: 'sqlite' | 'mariadb') => Promise<BenchResult[]>,
+): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  const only = process.env[envVar]?.split(',');
+  for (const t of ['sqlite', 'mariadb'] as const) if (!only || only.includes(t)) out.push(...(await bench(t)));
+  return out;
+}
+
+/** Multi-row INSERTs of generated rows (≤ 8,000 parameters per statement) in one transaction: the benches' seeds. */
+export async function bulkInsert(
+  ds: DataSource,
+  table: string,
+  cols: string[],
+  n: number,
+  row: (i: number) => unknown[],
+) {
+  const per = Math.floor(8000 / cols.length);
+  const qr = ds.createQueryRunner();
+  await qr.startTransaction();
+  try {
+    for (let i = 0; i < n; i += per) {
+      const count = Math.min(per, n - i);
+      const params: unknown[] = [];
+      for (let j = 0; j < count; j++) params.push(...row(i + j));
+      const one = `(${cols.map(() => '?').join(',')})`;
+      await qr.query(
+        `INSERT INTO ${table} (${cols.join(',')}) VALUES ${Array.from({ length: count }, () => one).join(',')}`,
+        params,
+      );
+    }
+    await qr.commitTransaction();
+  } catch (err) {
+    await qr.rollbackTransaction();
+    throw err;
+  } finally {
+    await qr.release();
+  }
+}

@@ -23,7 +23,7 @@ import { WecomClient } from '../../server/wecom/client';
 import { injectAdapter } from '../../server/wecom/inject-adapter';
 import { MemorySecretStore } from '../../server/wecom/token-cache';
 import { type DbTarget, openFreshDb } from '../helpers/db';
-import { type BenchResult, printTable } from './lib';
+import { type BenchResult, bulkInsert, onEachDatabase, printTable } from './lib';
 
 const MANAGERS = Number(process.env.MOMENTS_BENCH_MANAGERS ?? 10_000);
 const BRANCHES = Math.max(1, Math.round(MANAGERS / 20));
@@ -33,29 +33,15 @@ const QUOTA_PER_MINUTE = 10;
 const pad = (i: number, n = 5) => String(i).padStart(n, '0');
 const userid = (i: number) => `m${pad(i)}`;
 
-async function insertRows(ds: DataSource, table: string, cols: string[], n: number, row: (i: number) => unknown[]) {
-  const per = Math.floor(4000 / cols.length);
-  for (let i = 0; i < n; i += per) {
-    const count = Math.min(per, n - i);
-    const params: unknown[] = [];
-    for (let j = 0; j < count; j++) params.push(...row(i + j));
-    const one = `(${cols.map(() => '?').join(',')})`;
-    await ds.query(
-      `INSERT INTO ${table} (${cols.join(',')}) VALUES ${Array.from({ length: count }, () => one).join(',')}`,
-      params,
-    );
-  }
-}
-
 async function seed(ds: DataSource, now: number) {
-  await insertRows(
+  await bulkInsert(
     ds,
     'branches',
     ['code', 'name', 'region_code', 'lat', 'lng', 'active', 'updated_at'],
     BRANCHES,
     (i) => [`B${pad(i, 4)}`, `网点${i}`, `R${i % 11}`, 30, 120, true, now],
   );
-  await insertRows(
+  await bulkInsert(
     ds,
     'managers',
     ['userid', 'name', 'branch_code', 'role', 'capacity', 'status', 'accepting', 'skills', 'updated_at'],
@@ -63,7 +49,7 @@ async function seed(ds: DataSource, now: number) {
     (i) => [userid(i), `经理${i}`, `B${pad(i % BRANCHES, 4)}`, 'manager', 500, 'active', true, '', now],
   );
   // One served customer each: momentSenders takes managers with at least one relation.
-  await insertRows(
+  await bulkInsert(
     ds,
     'follows',
     ['external_userid', 'userid', 'state', 'remark', 'added_at', 'half'],
@@ -203,12 +189,7 @@ async function benchTarget(target: DbTarget): Promise<BenchResult[]> {
   }
 }
 
-export async function run(): Promise<BenchResult[]> {
-  const out: BenchResult[] = [];
-  const only = process.env.MOMENTS_BENCH_TARGETS?.split(',');
-  for (const t of ['sqlite', 'mariadb'] as const) if (!only || only.includes(t)) out.push(...(await benchTarget(t)));
-  return out;
-}
+export const run = (): Promise<BenchResult[]> => onEachDatabase('MOMENTS_BENCH_TARGETS', benchTarget);
 
 if (require.main === module) {
   run().then(printTable, (err) => {

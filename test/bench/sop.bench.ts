@@ -15,7 +15,7 @@ import type { DataSource } from 'typeorm';
 import type { PlanFile } from '../../server/sop/plan-file';
 import { planOccurrence } from '../../server/sop/planner';
 import { type DbTarget, openFreshDb } from '../helpers/db';
-import { type BenchResult, printTable } from './lib';
+import { type BenchResult, bulkInsert, onEachDatabase, printTable } from './lib';
 
 const CUSTOMERS = Number(process.env.SOP_BENCH_CUSTOMERS ?? 1_000_000);
 const MANAGERS = Math.max(10, Math.round(CUSTOMERS / 100));
@@ -24,44 +24,18 @@ const GROUPS = Math.max(1, Math.round(CUSTOMERS / 20));
 const TARGET_S = 60;
 const TARGET_MB = 300;
 
-async function bulk(ds: DataSource, table: string, cols: string[], n: number, row: (i: number) => unknown[]) {
-  const per = Math.floor(8000 / cols.length);
-  const qr = ds.createQueryRunner();
-  await qr.startTransaction();
-  try {
-    for (let i = 0; i < n; i += per) {
-      const count = Math.min(per, n - i);
-      const params: unknown[] = [];
-      for (let j = 0; j < count; j++) params.push(...row(i + j));
-      const one = `(${cols.map(() => '?').join(',')})`;
-      await qr.query(
-        `INSERT INTO ${table} (${cols.join(',')}) VALUES ${Array.from({ length: count }, () => one).join(',')}`,
-        params,
-      );
-    }
-    await qr.commitTransaction();
-  } catch (err) {
-    await qr.rollbackTransaction();
-    throw err;
-  } finally {
-    await qr.release();
-  }
-}
-
 const pad = (i: number, n = 8) => String(i).padStart(n, '0');
 const mgr = (i: number) => `m${pad(i % MANAGERS, 5)}`;
 
 async function seed(ds: DataSource, now: number) {
-  await bulk(ds, 'branches', ['code', 'name', 'region_code', 'lat', 'lng', 'active', 'updated_at'], BRANCHES, (i) => [
-    `B${pad(i, 4)}`,
-    `网点${i}`,
-    `R${i % 11}`,
-    30,
-    120,
-    1,
-    now,
-  ]);
-  await bulk(
+  await bulkInsert(
+    ds,
+    'branches',
+    ['code', 'name', 'region_code', 'lat', 'lng', 'active', 'updated_at'],
+    BRANCHES,
+    (i) => [`B${pad(i, 4)}`, `网点${i}`, `R${i % 11}`, 30, 120, 1, now],
+  );
+  await bulkInsert(
     ds,
     'managers',
     ['userid', 'name', 'branch_code', 'role', 'capacity', 'status', 'accepting', 'skills', 'updated_at'],
@@ -69,14 +43,14 @@ async function seed(ds: DataSource, now: number) {
     (i) => [mgr(i), `经理${i}`, `B${pad(i % BRANCHES, 4)}`, 'manager', 200, 'active', 1, '', now],
   );
   const segments = ['代发', '高潜', '流降'];
-  await bulk(
+  await bulkInsert(
     ds,
     'customers',
     ['id', 'masked_name', 'segment', 'owner_userid', 'created_at', 'updated_at'],
     CUSTOMERS,
     (i) => [`C${pad(i)}`, '客*', segments[i % 3], mgr(i), now, now],
   );
-  await bulk(
+  await bulkInsert(
     ds,
     'external_contacts',
     ['external_userid', 'customer_id', 'name', 'type', 'gender', 'created_at', 'updated_at'],
@@ -84,14 +58,14 @@ async function seed(ds: DataSource, now: number) {
     (i) => [`wm${pad(i)}`, `C${pad(i)}`, '', 1, 0, now, now],
   );
   // 1 % deleted the manager: counted, never targeted.
-  await bulk(
+  await bulkInsert(
     ds,
     'follows',
     ['external_userid', 'userid', 'added_at', 'deleted_at', 'deleted_by', 'half'],
     CUSTOMERS,
     (i) => [`wm${pad(i)}`, mgr(i), now - 86_400_000, i % 100 === 7 ? now : null, i % 100 === 7 ? 'customer' : null, 0],
   );
-  await bulk(
+  await bulkInsert(
     ds,
     'customer_groups',
     ['chat_id', 'name', 'owner_userid', 'branch_code', 'owner_status', 'member_count', 'customer_count', 'updated_at'],
@@ -202,12 +176,7 @@ async function benchTarget(target: DbTarget): Promise<BenchResult[]> {
   }
 }
 
-export async function run(): Promise<BenchResult[]> {
-  const out: BenchResult[] = [];
-  const only = process.env.SOP_BENCH_TARGETS?.split(',');
-  for (const t of ['sqlite', 'mariadb'] as const) if (!only || only.includes(t)) out.push(...(await benchTarget(t)));
-  return out;
-}
+export const run = (): Promise<BenchResult[]> => onEachDatabase('SOP_BENCH_TARGETS', benchTarget);
 
 if (require.main === module) {
   run().then(printTable, (err) => {
