@@ -29,7 +29,7 @@ export const SANDBOX_TASKS_SECTION = `
         var to = Array.isArray(t.targets) ? t.targets.join('、') : (t.kind === 'moment' ? (t.tags ? '带指定标签的客户' : '全部客户') : t.targets + ' 位客户');
         var result = t.status === 'sent' && t.kind !== 'moment' ? '（送达 ' + t.sent + (t.capped ? '，超频未发 ' + t.capped : '') + (t.notFriend ? '，已非好友 ' + t.notFriend : '') + '）' : '';
         var btn = t.status === 'waiting' ? '<button type="button" data-task="' + esc(t.id) + '" data-user="' + esc(t.sender) + '">确认发送</button>' : '';
-        return '<tr data-task-row="' + esc(t.id) + '" data-sender="' + esc(t.sender) + '"><td>' + new Date(t.createdAt).toLocaleTimeString('zh-CN', { hour12: false }) + '</td><td>' + esc(KIND[t.kind]) + '</td><td>' + esc(t.senderName) +
+        return '<tr data-task-row="' + esc(t.id) + '" data-sender="' + esc(t.sender) + '"><td>' + new Date(t.createdAt).toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' }) + '</td><td>' + esc(KIND[t.kind]) + '</td><td>' + esc(t.senderName) +
           '</td><td>' + esc(to) + '</td><td>' + esc(t.text) + '</td><td class="' + (t.status === 'sent' ? 'ok' : t.status === 'cancelled' ? 'err' : '') + '">' + esc(STATUS[t.status]) + esc(result) +
           (t.reminders ? '<br><span class="muted">已提醒 ' + t.reminders + ' 次</span>' : '') + '</td><td>' + btn + '</td></tr>';
       }).join('') || '<tr><td colspan="7" class="muted">暂无任务</td></tr>';

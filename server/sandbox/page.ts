@@ -225,7 +225,7 @@ ${SANDBOX_TASKS_SECTION}
     return (v.title ? '<b>' + esc(v.title) + '</b><br>' : '') + v.lines.map(esc).join('<br>') +
       (v.url ? '<br><span class="muted">' + (v.button ? '按钮「' + esc(v.button) + '」打开 ' : '卡片链接 ') + esc(v.url) + '</span>' : '');
   }
-  function time(ms) { var d = new Date(ms); return d.toLocaleTimeString('zh-CN', { hour12: false }); }
+  function time(ms) { var d = new Date(ms); return d.toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' }); }
   function pct(r) { return r == null ? '—' : (Math.round(r * 1000) / 10) + '%'; }
   function api(method, url, body) {
     return fetch(url, { method: method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined })

@@ -68,6 +68,10 @@ describe('sandbox SOP tasks in the browser', () => {
     for (let i = 0; i < n; i++) ids.add((await rows.nth(i).getAttribute('data-task-row')) as string);
     expect(ids.size).toBe(1);
     expect(server.app.sandbox!.fake.count('externalcontact/add_moment_task')).toBe(1);
+    // Times on the page are China time, whatever the browser's zone (the machine's: UTC here).
+    const moment = [...server.app.sandbox!.fake.massSend.moments.values()][0];
+    const china = new Date(moment.createdAt).toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
+    expect((await rows.first().locator('td').first().textContent())?.trim()).toBe(china);
     const first = rows.first();
     const sender = (await first.getAttribute('data-sender')) as string;
     expect(await first.textContent()).toContain('待确认');
