@@ -392,10 +392,14 @@ async function pollJob(d: SopDeps, job: SopMomentJob): Promise<number> {
     await repo.markMomentJob(d.db, job.id, d.holder, { momentId });
   }
   const published: string[] = [];
+  const listed = new Set<string>();
   let cursor: string | undefined;
   do {
     const page = await d.wecom.getMomentTask({ moment_id: momentId, cursor, limit: 1000 });
-    for (const t of page.task_list) if (t.publish_status === 1) published.push(t.userid);
+    for (const t of page.task_list) {
+      listed.add(t.userid);
+      if (t.publish_status === 1) published.push(t.userid);
+    }
     cursor = page.next_cursor;
   } while (cursor);
   finished += await repo.updateJobTasks(
@@ -405,6 +409,23 @@ async function pollJob(d: SopDeps, job: SopMomentJob): Promise<number> {
     { status: 'done', senderSent: true, completedAt: now, updatedAt: now },
     published,
   );
+  // get_moment_task lists every sender of the moment, published or not: one it does not list is not
+  // a sender (the job result's invalid_sender_list says the same, but a job found again after a lost
+  // answer has no result to read).
+  const unlisted = (await repo.jobSenders(d.db, job.id, 'open')).filter((u) => !listed.has(u));
+  if (unlisted.length)
+    finished += await repo.updateJobTasks(
+      d.db,
+      job.id,
+      ['open'],
+      {
+        status: 'failed',
+        lastError: 'WeCom did not take the sender (not visible to the app)',
+        completedAt: now,
+        updatedAt: now,
+      },
+      unlisted,
+    );
   const stillOpen = (await repo.jobSenders(d.db, job.id, 'open')).length;
   const expired = job.dispatchedAt !== null && now - job.dispatchedAt > TASK_EXPIRY_MS;
   if (stillOpen && expired)

@@ -172,12 +172,19 @@ describe.each(DB_TARGETS)('SOP lost answers and moment jobs on %s', (target) => 
       ['open', fake.momentId],
     ]);
     suite.h.fake.massSend.publish(fake.jobid, 'li_hz01');
+    // A job found this way has no job result (no invalid_sender_list): a sender WeCom did not take
+    // shows as missing from get_moment_task's list, and fails rather than stay open for 7 days.
+    fake.senders = fake.senders.filter((u) => u !== 'wang_hz01');
     suite.h.clock.now += 11 * MIN;
     await runSopDelivery(deps('a'));
-    expect((await tasksOf('lost-moment')).map((t) => [t.senderUserid, t.status]).sort()).toEqual([
-      ['li_hz01', 'done'],
-      ['wang_hz01', 'open'],
+    expect((await tasksOf('lost-moment')).map((t) => [t.senderUserid, t.status, t.lastError]).sort()).toEqual([
+      ['li_hz01', 'done', null],
+      ['wang_hz01', 'failed', 'WeCom did not take the sender (not visible to the app)'],
     ]);
+    expect(await suite.h.app.db.manager.findOneByOrFail(SopMomentJob, { id: job.id })).toMatchObject({
+      status: 'done',
+      published: 1,
+    });
   });
 
   test('moments: senders split by text (a script naming the branch) and by SOP_MOMENT_SENDERS_PER_TASK', async () => {
