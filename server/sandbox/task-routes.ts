@@ -113,7 +113,7 @@ export async function taskRoutes(app: FastifyInstance, sandbox: Sandbox): Promis
         .findOne({ where: [{ jobid: id }, { momentId: moment.momentId }] });
       if (job?.status === 'open') {
         await app.db.getRepository(SopMomentJob).update({ id: job.id }, { nextPollAt: app.now() });
-        await pollMomentJobs(deps(job.planId), { occurrenceId: job.occurrenceId });
+        await pollMomentJobs(deps(job.planId), false, { occurrenceId: job.occurrenceId });
       }
       return { ok: true };
     }

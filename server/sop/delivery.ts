@@ -115,10 +115,10 @@ export async function runSopDelivery(d: SopDeps): Promise<DeliverySummary> {
     s.momentJobs += m.jobs;
   }
   const p = await pollOpen(d, s.quiet);
-  const pm = await pollMomentJobs(d);
+  const pm = await pollMomentJobs(d, s.quiet);
   s.polled += p.polled + pm.polled;
   s.completed += p.completed + pm.completed;
-  s.reminded += p.reminded;
+  s.reminded += p.reminded + pm.reminded;
   s.cancelled += await cancelCancelledPlans(d);
   await repo.finishOccurrences(d.db, d.now());
   return s;

@@ -76,17 +76,32 @@ export async function notifySenders(
   o: { occurrenceId: number; kind: SopTaskKind; senders: string[]; planName: string; text: string },
 ) {
   const fresh = await repo.markNotified(d.db, o.occurrenceId, o.senders, d.now());
-  if (!fresh.length) return;
+  await sendCards(d, fresh, `总行SOP：${o.planName}`, WHAT[o.kind], o.text, o.occurrenceId);
+}
+
+/**
+ * Moments have no remind API (remind_groupmsg_send is for mass messages): a sender who has not
+ * published is reminded with the same app card, marked 提醒.
+ */
+export async function remindMomentSenders(
+  d: SopDeps,
+  o: { occurrenceId: number; senders: string[]; planName: string; text: string },
+) {
+  await sendCards(d, o.senders, `总行SOP提醒：${o.planName}`, `您还没有发表。${WHAT.moment}`, o.text, o.occurrenceId);
+}
+
+async function sendCards(d: SopDeps, users: string[], title: string, what: string, text: string, occurrenceId: number) {
+  if (!users.length) return;
   const description =
-    `<div class="gray">${chinaDate(d.now())}</div><div class="normal">${WHAT[o.kind]}</div>` +
-    `<div class="highlight">${escapeHtml(truncateBytes(o.text, 300))}</div>`;
-  for (let i = 0; i < fresh.length; i += TOUSER_MAX) {
+    `<div class="gray">${chinaDate(d.now())}</div><div class="normal">${what}</div>` +
+    `<div class="highlight">${escapeHtml(truncateBytes(text, 300))}</div>`;
+  for (let i = 0; i < users.length; i += TOUSER_MAX) {
     try {
       await d.wecom.sendMessage(
         textcard({
-          touser: fresh.slice(i, i + TOUSER_MAX).join('|'),
+          touser: users.slice(i, i + TOUSER_MAX).join('|'),
           agentId: d.agentId,
-          title: `总行SOP：${o.planName}`,
+          title,
           description,
           url: `${d.publicBaseUrl}/sidebar/`,
           btntxt: '知道了',
@@ -95,7 +110,7 @@ export async function notifySenders(
       );
     } catch (err) {
       d.log?.warn(
-        { occurrence: o.occurrenceId, senders: Math.min(TOUSER_MAX, fresh.length - i), error: errText(err) },
+        { occurrence: occurrenceId, senders: Math.min(TOUSER_MAX, users.length - i), error: errText(err) },
         'sop sender reminder not sent',
       );
     }

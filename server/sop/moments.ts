@@ -10,6 +10,7 @@ import {
   findLost,
   notifySenders,
   outcomeKnown,
+  remindMomentSenders,
   templateProblem,
 } from './dispatch-common';
 import type { PlanFile } from './plan-file';
@@ -34,7 +35,8 @@ import * as repo from './repo';
 /** WeCom allows 10 add_moment_task per minute per corp (PROTOCOL-SOP.md §4); the job runs every minute. */
 export const MOMENTS_PER_RUN = 10;
 const MAX_CREATE_ATTEMPTS = 5;
-const TASK_EXPIRY_MS = 7 * 86_400_000;
+const DAY_MS = 86_400_000;
+const TASK_EXPIRY_MS = 7 * DAY_MS;
 
 const cfg = (d: SopDeps) => d.config ?? DEFAULT_SOP_CONFIG;
 
@@ -320,8 +322,8 @@ function findLostMoment(d: SopDeps, job: SopMomentJob, senders: string[]): Promi
 // ---- polling ----
 
 /** Open jobs: moment_id from the job result, then each sender's publish status applied in bulk. */
-export async function pollMomentJobs(d: SopDeps, only?: { occurrenceId?: number }) {
-  const out = { polled: 0, completed: 0 };
+export async function pollMomentJobs(d: SopDeps, quiet: boolean, only?: { occurrenceId?: number }) {
+  const out = { polled: 0, completed: 0, reminded: 0 };
   const ids = await repo.momentJobIds(
     d.db,
     { status: 'open', due: d.now(), planId: d.planId, occurrenceId: only?.occurrenceId },
@@ -334,7 +336,9 @@ export async function pollMomentJobs(d: SopDeps, only?: { occurrenceId?: number 
     if (!job) continue;
     out.polled++;
     try {
-      out.completed += await pollJob(d, job);
+      const r = await pollJob(d, job, quiet);
+      out.completed += r.finished;
+      out.reminded += r.reminded;
     } catch (err) {
       await repo.settleMomentJob(d.db, job.id, d.holder, {
         lastError: errText(err),
@@ -346,16 +350,17 @@ export async function pollMomentJobs(d: SopDeps, only?: { occurrenceId?: number 
   return out;
 }
 
-/** Returns the senders whose tasks finished in this poll. */
-async function pollJob(d: SopDeps, job: SopMomentJob): Promise<number> {
+/** The senders whose tasks finished in this poll, and how many were reminded. */
+async function pollJob(d: SopDeps, job: SopMomentJob, quiet: boolean): Promise<{ finished: number; reminded: number }> {
   const now = d.now();
   let momentId = job.momentId;
   let finished = 0;
+  let reminded = 0;
   if (!momentId) {
     const r = await d.wecom.getMomentTaskResult(job.jobid as string);
     if (r.status !== 3) {
       await repo.settleMomentJob(d.db, job.id, d.holder, { nextPollAt: now + 60_000, updatedAt: now });
-      return 0;
+      return { finished: 0, reminded: 0 };
     }
     if (r.result?.errcode || !r.result?.moment_id) {
       const reason = `moment task failed: errcode ${r.result?.errcode ?? 'none'}`;
@@ -371,7 +376,7 @@ async function pollJob(d: SopDeps, job: SopMomentJob): Promise<number> {
         completedAt: now,
         updatedAt: now,
       });
-      return finished;
+      return { finished, reminded: 0 };
     }
     momentId = r.result.moment_id;
     const invalid = r.result.invalid_sender_list?.user_list ?? [];
@@ -426,8 +431,10 @@ async function pollJob(d: SopDeps, job: SopMomentJob): Promise<number> {
       },
       unlisted,
     );
-  const stillOpen = (await repo.jobSenders(d.db, job.id, 'open')).length;
+  const open = await repo.jobSenders(d.db, job.id, 'open');
+  const stillOpen = open.length;
   const expired = job.dispatchedAt !== null && now - job.dispatchedAt > TASK_EXPIRY_MS;
+  if (stillOpen && !expired && !quiet) reminded = await remindIfLate(d, job, open);
   if (stillOpen && expired)
     finished += await repo.updateJobTasks(d.db, job.id, ['open'], {
       status: 'done',
@@ -443,7 +450,28 @@ async function pollJob(d: SopDeps, job: SopMomentJob): Promise<number> {
     nextPollAt: now + cfg(d).pollMs,
     updatedAt: now,
   });
-  return finished;
+  return { finished, reminded };
+}
+
+/**
+ * Moment senders who have not published after SOP_REMIND_AFTER_HOURS get the app card again,
+ * like remind_groupmsg_send for mass sends: again after as long, at most 3 times in 24 hours. The
+ * times are marked on the tasks before the cards go (a crash loses a reminder, never repeats one).
+ */
+async function remindIfLate(d: SopDeps, job: SopMomentJob, open: string[]): Promise<number> {
+  const now = d.now();
+  const times = (await repo.jobRemindTimes(d.db, job.id)).filter((t) => t > now - DAY_MS);
+  const last = Math.max(job.dispatchedAt ?? now, ...times);
+  if (now - last < cfg(d).remindAfterMs || times.length >= 3) return 0;
+  await repo.updateJobTasks(d.db, job.id, ['open'], { remindTimes: [...times, now] });
+  const plan = await repo.findPlan(d.db, job.planId);
+  await remindMomentSenders(d, {
+    occurrenceId: job.occurrenceId,
+    senders: open,
+    planName: plan?.name ?? job.planId,
+    text: job.text,
+  });
+  return open.length;
 }
 
 // ---- cancel ----

@@ -420,6 +420,15 @@ export async function jobSenders(db: Db, jobId: number, status: SopTaskStatus): 
   return rows.map((r) => r.s);
 }
 
+/** The reminder times of a job's open tasks (they share them: one card reaches them all). */
+export async function jobRemindTimes(db: Db, jobId: number): Promise<number[]> {
+  const t = await mgr(db).findOne(SopTask, {
+    where: { momentJobId: jobId, status: 'open' },
+    select: { id: true, remindTimes: true },
+  });
+  return t?.remindTimes ?? [];
+}
+
 /** Bulk update of a job's tasks in `from` status (optionally only these senders); returns rows changed. */
 export async function updateJobTasks(
   db: Db,

@@ -83,6 +83,17 @@ describe.each(DB_TARGETS)('SOP journeys and moments on %s', (target) => {
     expect(s.momentJobs).toMatchObject({ total: 1, senders: 2, published: 1, byStatus: { open: 1 } });
     const cli = await sopStatusCommand({ id: 'weekend-class' }, ctx());
     expect(cli.output).toContain('moments: 1 WeCom task(s) carrying 2 sender(s) (open 1); published by 1 sender(s)');
+    // li has not published: reminded with the app card after SOP_REMIND_AFTER_HOURS (4), again
+    // after as long, at most 3 times in 24 hours (quiet hours off here; they hold reminders back too).
+    const reminders = () => suite.h.fake.messages.filter((m) => m.content.startsWith('总行SOP提醒：周末理财小课堂'));
+    expect(reminders()).toHaveLength(0);
+    const noQuiet = { config: { ...suite.h.app.config.sop!, quietHours: null } };
+    for (let i = 0; i < 5; i++) {
+      suite.h.clock.now += 4 * HOUR + 60_000;
+      await runSopDelivery(deps('a', suite.h.app.wecom, noQuiet));
+    }
+    expect(reminders().map((m) => m.touser)).toEqual(['li_hz01', 'li_hz01', 'li_hz01']);
+    expect(reminders()[0].content).toContain('您还没有发表');
     suite.h.fake.massSend.publish(moment.jobid, 'li_hz01');
     suite.h.clock.now += 11 * 60_000;
     await runSopDelivery(deps('b'));
