@@ -184,6 +184,12 @@ export const TodoItem = Type.Object({
   detail: Type.String(),
   canChat: Type.Boolean(),
 });
+export const SopTodo = Type.Object({
+  planId: Type.String(),
+  planName: Type.String(),
+  channelZh: Type.String(),
+  detail: Type.String(),
+});
 const TodoListProps = {
   userid: Type.String(),
   name: Type.String(),
@@ -191,6 +197,7 @@ const TodoListProps = {
   counts: TodoCounts,
   items: Type.Array(TodoItem),
   truncated: Type.Boolean(),
+  sop: Type.Array(SopTodo),
 };
 export const TodoList = Type.Object(TodoListProps);
 /** 今日待办 of the signed-in manager; a branch lead also gets the branch by manager. */

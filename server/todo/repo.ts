@@ -30,6 +30,15 @@ export interface MaturingFact {
   matures_on: string;
 }
 
+export interface SopTaskFact {
+  userid: string;
+  plan_id: string;
+  plan_name: string;
+  kind: 'group' | 'single' | 'moment';
+  targets: number | string | null;
+  since: number | string | null;
+}
+
 export interface DeletedFact {
   userid: string;
   external_userid: string;
@@ -82,6 +91,23 @@ export class TodoRepo {
           AND h.matures_on >= ? AND h.matures_on <= ?
         ORDER BY h.matures_on, f.external_userid, h.product`,
       [...userids, fromDay, toDay],
+    );
+  }
+
+  /**
+   * Head-office SOP tasks these managers still have to confirm in WeCom: created there (open) and
+   * not yet sent or published, one row per manager, plan and channel (chunks summed).
+   */
+  async openSopTasks(userids: string[]): Promise<SopTaskFact[]> {
+    if (!userids.length) return [];
+    return this.db.query(
+      `SELECT t.sender_userid AS userid, t.plan_id, p.name AS plan_name, t.kind,
+              SUM(t.targets) AS targets, MIN(t.dispatched_at) AS since
+         FROM sop_tasks t JOIN sop_plans p ON p.id = t.plan_id
+        WHERE t.sender_userid IN (${list(userids.length)}) AND t.status = 'open' AND t.sender_sent = 0
+        GROUP BY t.sender_userid, t.plan_id, p.name, t.kind
+        ORDER BY MIN(t.dispatched_at), t.plan_id, t.kind`,
+      userids,
     );
   }
 

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { maskName } from '../imports/mask';
 import { addDays, chinaDay, chinaDayStart, daysBetween } from '../lib/china-day';
-import { type ManagerFact, TodoRepo } from './repo';
+import { type ManagerFact, type SopTaskFact, TodoRepo } from './repo';
 
 /**
  * 今日待办: what a manager should do today, computed from the data (nothing is stored). Days are
@@ -16,6 +16,8 @@ import { type ManagerFact, TodoRepo } from './repo';
  *    (TODO_TOUCH_CADENCE_DAYS);
  *  - deleted: the customer deleted the manager yesterday (a branch lead may win them back).
  * A customer appears once per kind; one customer may appear under several kinds.
+ * Beside the customer rows, `sop` (总行任务): head-office SOP tasks created in WeCom that the
+ * manager has not sent or published yet, one per plan and channel.
  */
 
 export type TodoKind = 'followup_due' | 'maturing' | 'birthday' | 'new_stage1' | 'stale' | 'deleted';
@@ -51,6 +53,16 @@ export interface TodoItem {
   canChat: boolean;
 }
 
+/** A head-office SOP task waiting for the manager's confirmation in WeCom (not a customer row). */
+export interface SopTodo {
+  planId: string;
+  planName: string;
+  /** 客户群群发 / 群发助手 / 客户朋友圈 */
+  channelZh: string;
+  /** One line in Chinese: where to confirm it and for how many. */
+  detail: string;
+}
+
 export interface TodoList {
   userid: string;
   name: string;
@@ -58,6 +70,21 @@ export interface TodoList {
   counts: Record<TodoKind, number>;
   items: TodoItem[];
   truncated: boolean;
+  /** 总行任务: SOP tasks created in WeCom that the manager has not sent or published yet. */
+  sop: SopTodo[];
+}
+
+const SOP_CHANNEL_ZH = { group: '客户群群发', single: '群发助手', moment: '客户朋友圈' } as const;
+
+function sopTodo(f: SopTaskFact): SopTodo {
+  const n = Number(f.targets ?? 0);
+  const detail =
+    f.kind === 'moment'
+      ? '请在企业微信「客户朋友圈」中确认发表'
+      : f.kind === 'group'
+        ? `请在企业微信「客户群群发」中确认发送到 ${n} 个客户群`
+        : `请在企业微信「群发助手」中确认发送给 ${n} 位客户`;
+  return { planId: f.plan_id, planName: f.plan_name, channelZh: SOP_CHANNEL_ZH[f.kind], detail };
 }
 
 export interface TodoReply extends TodoList {
@@ -86,10 +113,11 @@ export class TodoService {
   async lists(managers: ManagerFact[], day = chinaDay(this.now())): Promise<TodoList[]> {
     const ids = managers.map((m) => m.userid);
     const yesterday = addDays(day, -1);
-    const [follows, maturing, deleted] = await Promise.all([
+    const [follows, maturing, deleted, sop] = await Promise.all([
       this.repo.follows(ids),
       this.repo.maturing(ids, day, addDays(day, MATURING_WINDOW_DAYS)),
       this.repo.deletedBetween(ids, chinaDayStart(yesterday), chinaDayStart(day)),
+      this.repo.openSopTasks(ids),
     ]);
     const items = new Map<string, TodoItem[]>(ids.map((id) => [id, []]));
     const push = (userid: string, item: Omit<TodoItem, 'kindZh'>) =>
@@ -161,6 +189,7 @@ export class TodoService {
         counts,
         items: all.slice(0, MAX_ITEMS),
         truncated: all.length > MAX_ITEMS,
+        sop: sop.filter((f) => f.userid === m.userid).map(sopTodo),
       };
     });
   }

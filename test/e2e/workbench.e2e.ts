@@ -1,5 +1,6 @@
 import { addDays, chinaDay, chinaDayStart } from '../../server/lib/china-day';
 import { DEMO_TAG_GROUPS } from '../../server/sandbox/demo-data';
+import { DEMO_SOP_PLAN_ID } from '../../server/sandbox/seed-sop';
 import { currentManager, followedLinkedCustomer, sandboxJson, shot, useBrowserSuite } from './helpers';
 
 /**
@@ -17,7 +18,8 @@ interface Sent {
 }
 
 describe('workbench sidebar at 360 px', () => {
-  const e2e = useBrowserSuite({ clipboard: true });
+  // Quiet hours off: the SOP case creates head-office tasks at any hour.
+  const e2e = useBrowserSuite({ clipboard: true, env: { SOP_QUIET_HOURS: 'off' } });
   let manager: string;
   let mine: string;
   const sandbox = <T>(method: 'GET' | 'PUT', path: string, body?: unknown) =>
@@ -89,6 +91,48 @@ describe('workbench sidebar at 360 px', () => {
     expect(await page.getAttribute('[data-testid="back-to-todo"]', 'data-testid')).toBe('back-to-todo');
     const ctx = await sandbox<{ entry: string; externalUserId?: string }>('GET', 'api/jssdk/context');
     expect(ctx).toEqual({ entry: 'single_chat_tools', externalUserId: mine });
+  });
+
+  it('总行任务: a head-office task waiting for this manager shows in 今日待办 until it is sent', async () => {
+    const { server, page } = e2e;
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.base}/sandbox/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post('tasks/run', { plan: DEMO_SOP_PLAN_ID })).status).toBe(200);
+    const { tasks } = await sandbox<{ tasks: { id: string; sender: string; kind: string; targets: string[] }[] }>(
+      'GET',
+      'tasks',
+    );
+    // A group owner (one task per owner) signs in to the sidebar.
+    const own = tasks.find((t) => t.kind === 'group');
+    expect(own).toBeDefined();
+    await sandbox('PUT', 'current-manager', { userid: own!.sender });
+    try {
+      await sandbox('PUT', 'api/jssdk/context', { entry: 'normal' });
+      await open();
+      const sop = page.locator('[data-testid="todo-sop"]');
+      await sop.waitFor();
+      const text = (await sop.textContent()) ?? '';
+      expect(text).toContain('总行任务');
+      expect(text).toContain('每周财富沙龙预告');
+      expect(text).toContain(`请在企业微信「客户群群发」中确认发送到 ${own!.targets.length} 个客户群`);
+      expect(text).not.toMatch(/hz_[a-z]+|msgid|group/);
+      await shot(page, 'workbench-todo-sop-360');
+      const total = async () =>
+        Number(/共 (\d+) 项/.exec((await page.textContent('[data-testid="todo-total"]')) ?? '')?.[1]);
+      const before = await total();
+      // The manager sends it in WeCom (the sandbox's 确认发送): it leaves the list.
+      expect((await post(`tasks/${encodeURIComponent(own!.id)}/confirm`, { userid: own!.sender })).status).toBe(200);
+      await open();
+      await page.waitForSelector('[data-testid="todo-total"]');
+      expect(await page.locator('[data-testid="todo-sop"]').count()).toBe(0);
+      expect(await total()).toBe(before - 1);
+    } finally {
+      await sandbox('PUT', 'current-manager', { userid: manager });
+    }
   });
 
   it('编辑标签 opens the library in a sheet; a tap saves; removing the segment tag removes the badge', async () => {

@@ -6,6 +6,8 @@ import {
   Follow,
   FollowNote,
   Manager,
+  SopPlan,
+  SopTask,
   TodoReminder,
   Touch,
 } from '../../../server/db/entities';
@@ -156,6 +158,107 @@ describe.each(DB_TARGETS)('今日待办 on %s', (target) => {
     expect(Object.keys(byName)).not.toContain('张伟');
     expect((await t.get('/api/sidebar/todo', await t.login('op1'))).statusCode).toBe(403);
     expect((await t.get('/api/sidebar/todo')).statusCode).toBe(401);
+  });
+
+  it('总行任务: SOP tasks the manager has not yet confirmed in WeCom, per plan and channel', async () => {
+    t.clock.now = at('2026-11-24');
+    await t.db.getRepository(SopPlan).insert([
+      {
+        id: 'salon',
+        name: '每周财富沙龙预告',
+        channel: 'group',
+        status: 'active',
+        version: 1,
+        createdBy: 't',
+        createdAt: T0,
+        updatedAt: T0,
+      },
+      {
+        id: 'class',
+        name: '周末理财小课堂',
+        channel: 'moments',
+        status: 'active',
+        version: 1,
+        createdBy: 't',
+        createdAt: T0,
+        updatedAt: T0,
+      },
+      {
+        id: 'app',
+        name: '手机银行拉新',
+        channel: 'chat',
+        status: 'active',
+        version: 1,
+        createdBy: 't',
+        createdAt: T0,
+        updatedAt: T0,
+      },
+    ]);
+    const task = (o: Partial<SopTask>): Omit<SopTask, 'id'> => ({
+      occurrenceId: 1,
+      planId: 'salon',
+      senderUserid: 'lilei',
+      chunk: 0,
+      kind: 'group',
+      branchCode: 'B001',
+      targets: 0,
+      status: 'open',
+      msgid: null,
+      momentId: null,
+      senderSent: false,
+      sent: 0,
+      notFriend: 0,
+      capped: 0,
+      notifiedAt: null,
+      remindTimes: null,
+      nextPollAt: null,
+      attempts: 1,
+      lockedBy: null,
+      lockedUntil: null,
+      lastError: null,
+      createdAt: T0,
+      dispatchedAt: T0,
+      completedAt: null,
+      updatedAt: T0,
+      momentJobId: null,
+      createStartedAt: null,
+      ...o,
+    });
+    await t.db.getRepository(SopTask).insert([
+      // Two chunks of one group task: one row, their groups summed.
+      task({ chunk: 0, targets: 2000 }),
+      task({ chunk: 1, targets: 5 }),
+      task({ occurrenceId: 2, planId: 'class', kind: 'moment', dispatchedAt: T0 + 60_000 }),
+      // Sent already, or not yet created in WeCom, or finished: not a 待办.
+      task({ occurrenceId: 3, planId: 'app', kind: 'single', targets: 30, senderSent: true }),
+      task({ occurrenceId: 4, planId: 'app', kind: 'single', targets: 30, status: 'pending' }),
+      task({ occurrenceId: 5, planId: 'app', kind: 'single', targets: 30, status: 'done' }),
+      task({ planId: 'class', kind: 'moment', senderUserid: 'hanmei', occurrenceId: 2, dispatchedAt: T0 + 60_000 }),
+    ]);
+    const body = (await t.get('/api/sidebar/todo', await t.login('lilei'))).json();
+    expect(body.sop).toEqual([
+      {
+        planId: 'salon',
+        planName: '每周财富沙龙预告',
+        channelZh: '客户群群发',
+        detail: '请在企业微信「客户群群发」中确认发送到 2005 个客户群',
+      },
+      {
+        planId: 'class',
+        planName: '周末理财小课堂',
+        channelZh: '客户朋友圈',
+        detail: '请在企业微信「客户朋友圈」中确认发表',
+      },
+    ]);
+    // Customer rows are unchanged by it.
+    expect(body.total).toBe(2);
+    const lead = (await t.get('/api/sidebar/todo', await t.login('lead1'))).json();
+    const sopOf = (name: string) =>
+      lead.branch.managers.find((m: { name: string }) => m.name === name).sop.map((x: { planId: string }) => x.planId);
+    expect(sopOf('李雷')).toEqual(['salon', 'class']);
+    expect(sopOf('韩梅')).toEqual(['class']);
+    await t.db.getRepository(SopTask).clear();
+    await t.db.getRepository(SopPlan).clear();
   });
 
   it('morning reminder: one textcard per manager with items, once per day across two instances', async () => {
