@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { audit } from '../audit/audit';
-import { DEFAULT_SOP_CONFIG, type SopConfig } from '../config';
+import type { SopConfig } from '../config';
 import { type ScriptTemplate, SopOccurrence, type SopTask } from '../db/entities';
 import { prepared } from '../playbook/library';
 import type { WecomApi } from '../wecom/api-types';
@@ -14,11 +14,16 @@ import {
 import {
   attachmentsFor,
   claimUntil,
+  DAY_MS,
   errText,
   findLost,
+  MAX_CREATE_ATTEMPTS,
+  NOT_SENDABLE,
   notifySenders,
   outcomeKnown,
-  templateProblem,
+  sendable,
+  sopConfig,
+  TASK_EXPIRY_MS,
 } from './dispatch-common';
 import { cancelMomentJobs, dispatchMoments, pollMomentJobs } from './moments';
 import type { PlanFile } from './plan-file';
@@ -66,12 +71,6 @@ export interface SopDeps {
 }
 
 const PLAN_LEASE_MS = 120_000;
-const MAX_CREATE_ATTEMPTS = 5;
-/** A task nobody sent within this long is closed (its targets released from the cap). */
-const TASK_EXPIRY_MS = 7 * 86_400_000;
-const DAY_MS = 86_400_000;
-
-const cfg = (d: SopDeps) => d.config ?? DEFAULT_SOP_CONFIG;
 
 export interface DeliverySummary {
   created: number;
@@ -98,7 +97,7 @@ export async function runSopDelivery(d: SopDeps): Promise<DeliverySummary> {
     reminded: 0,
     cancelled: 0,
     momentJobs: 0,
-    quiet: inQuietHours(cfg(d).quietHours, d.now()),
+    quiet: inQuietHours(sopConfig(d).quietHours, d.now()),
   };
   for (const plan of await repo.activePlans(d.db)) {
     if (d.planId && plan.id !== d.planId) continue;
@@ -165,7 +164,7 @@ export async function createDueOccurrences(
   const now = d.now();
   const out: SopOccurrence[] = [];
   for (const due of dueOccurrences(version.body as PlanFile, now)) {
-    if (!o.manual && (due.tick < version.createdAt || due.tick < now - cfg(d).catchupMs)) continue;
+    if (!o.manual && (due.tick < version.createdAt || due.tick < now - sopConfig(d).catchupMs)) continue;
     if (await repo.occurrenceForKey(d.db, planId, due.key)) continue;
     const row = await repo.insertOccurrence(d.db, {
       planId,
@@ -214,7 +213,7 @@ export async function planOne(d: SopDeps, occurrenceId: number): Promise<boolean
   const result = await planOccurrence(d.db, {
     plan: body,
     occurrence: occ,
-    cap: cfg(d),
+    cap: sopConfig(d),
     now: d.now(),
     write: true,
     addedOnDay: due?.addedOnDay,
@@ -263,7 +262,7 @@ export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number
   const ids = await repo.taskIds(
     d.db,
     { status: 'pending', due: d.now(), planId: d.planId, occurrenceId: only?.occurrenceId, moment: false },
-    cfg(d).dispatchPerMinute,
+    sopConfig(d).dispatchPerMinute,
   );
   const templates = new Map<number, ScriptTemplate | null>();
   const occurrences = new Map<number, SopOccurrence | null>();
@@ -285,18 +284,12 @@ export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number
     if (!templates.has(occ.templateId))
       templates.set(occ.templateId, (await repo.templatesByIds(d.db, [occ.templateId])).get(occ.templateId) ?? null);
     const t = templates.get(occ.templateId);
-    const problem = templateProblem(t, now);
-    if (problem || !t) {
-      await failTask(d, task, problem ?? 'the script is missing');
+    if (!sendable(t, now)) {
+      await failTask(d, task, NOT_SENDABLE);
       out.failed++;
       continue;
     }
-    const sender = (await repo.senderViews(d.db, [task.senderUserid])).get(task.senderUserid) ?? {
-      userid: task.senderUserid,
-      name: task.senderUserid,
-      branchName: null,
-      active: true,
-    };
+    const sender = (await repo.senderViews(d.db, [task.senderUserid]))(task.senderUserid);
     if (!sender.active) {
       await failTask(d, task, 'the sender is no longer an active manager');
       out.failed++;
@@ -318,7 +311,7 @@ export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number
         const lost = await findLostMsgTemplate(d, task, text);
         if (lost) {
           await repo.settleTask(d.db, task.id, d.holder, {
-            ...opened(task, lost, d.now(), cfg(d)),
+            ...opened(task, lost, d.now(), sopConfig(d)),
             createStartedAt: null,
           });
           d.log?.warn({ task: task.id, plan: task.planId }, 'sop task found in WeCom after a lost answer');
@@ -338,7 +331,7 @@ export async function dispatchPending(d: SopDeps, only?: { occurrenceId?: number
       });
       if (r.fail_list.length) await repo.setTargetStatus(d.db, task.occurrenceId, r.fail_list, 2, 0);
       await repo.settleTask(d.db, task.id, d.holder, {
-        ...opened(task, r.msgid, d.now(), cfg(d)),
+        ...opened(task, r.msgid, d.now(), sopConfig(d)),
         createStartedAt: null,
         notFriend: r.fail_list.length,
       });
@@ -439,7 +432,7 @@ export async function pollOpen(d: SopDeps, quiet: boolean, only?: { occurrenceId
         out.completed++;
         continue;
       }
-      const set: Partial<SopTask> = { nextPollAt: d.now() + cfg(d).pollMs, updatedAt: d.now() };
+      const set: Partial<SopTask> = { nextPollAt: d.now() + sopConfig(d).pollMs, updatedAt: d.now() };
       if (task.dispatchedAt !== null && now - task.dispatchedAt > TASK_EXPIRY_MS) {
         await repo.closeTaskTargets(d.db, task);
         await repo.settleTask(d.db, task.id, d.holder, {
@@ -455,7 +448,7 @@ export async function pollOpen(d: SopDeps, quiet: boolean, only?: { occurrenceId
     } catch (err) {
       await repo.settleTask(d.db, task.id, d.holder, {
         lastError: errText(err),
-        nextPollAt: d.now() + cfg(d).pollMs,
+        nextPollAt: d.now() + sopConfig(d).pollMs,
         updatedAt: d.now(),
       });
     }
@@ -506,7 +499,7 @@ async function pollMessage(d: SopDeps, task: SopTask): Promise<boolean> {
 /** remind_groupmsg_send once the sender is SOP_REMIND_AFTER_HOURS late, again after as long, ≤ 3 per 24 h. */
 async function remindIfLate(d: SopDeps, task: SopTask, set: Partial<SopTask>): Promise<boolean> {
   const now = d.now();
-  const c = cfg(d);
+  const c = sopConfig(d);
   const times = (task.remindTimes ?? []).filter((t) => t > now - DAY_MS);
   const last = Math.max(task.dispatchedAt ?? now, ...times);
   if (now - last < c.remindAfterMs || times.length >= 3) return false;
@@ -594,7 +587,7 @@ export async function runPlanNow(d: SopDeps, planId: string) {
     const o = await repo.occurrenceForKey(d.db, planId, key);
     if (o) occurrences.push(o);
   }
-  const quiet = inQuietHours(cfg(d).quietHours, d.now());
+  const quiet = inQuietHours(sopConfig(d).quietHours, d.now());
   let dispatched = 0;
   for (const o of occurrences) {
     if (o.status === 'planning') await planOne(d, o.id);

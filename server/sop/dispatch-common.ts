@@ -1,3 +1,4 @@
+import { DEFAULT_SOP_CONFIG, type SopConfig } from '../config';
 import type { ScriptTemplate, SopTaskKind } from '../db/entities';
 import { escapeHtml, truncateBytes } from '../lib/html';
 import type { TemplateAttachment } from '../playbook/types';
@@ -8,6 +9,15 @@ import * as repo from './repo';
 import { chinaDate } from './schedule';
 
 /** What mass-send (delivery.ts) and moment (moments.ts) dispatch share. */
+
+export const DAY_MS = 86_400_000;
+/** Attempts at creating a task (or moment job) in WeCom before it fails. */
+export const MAX_CREATE_ATTEMPTS = 5;
+/** A task nobody sent (or published) within this long is closed (its targets released from the cap). */
+export const TASK_EXPIRY_MS = 7 * DAY_MS;
+
+/** The SOP limits in force (SopDeps.config, else the defaults). */
+export const sopConfig = (d: SopDeps): SopConfig => d.config ?? DEFAULT_SOP_CONFIG;
 
 /** How long a claimed task or moment job is held (SopDeps.claimMs overrides: `ops sop run --lease-seconds`). */
 const TASK_CLAIM_MS = 120_000;
@@ -31,11 +41,12 @@ export function attachmentsFor(kind: SopTaskKind, list: TemplateAttachment[]): u
   return out.slice(0, 9);
 }
 
-/** Why the occurrence's script may not be sent now, or null. */
-export function templateProblem(t: ScriptTemplate | null | undefined, now: number): string | null {
-  if (t?.status !== 'approved' || (t.expiresAt !== null && t.expiresAt <= now))
-    return 'the script is no longer approved (retired, expired or withdrawn)';
-  return null;
+/** Why a task of a script that is not sendable fails. */
+export const NOT_SENDABLE = 'the script is no longer approved (retired, expired or withdrawn)';
+
+/** The occurrence's script may be sent now: approved and not expired. */
+export function sendable(t: ScriptTemplate | null | undefined, now: number): t is ScriptTemplate {
+  return t?.status === 'approved' && (t.expiresAt === null || t.expiresAt > now);
 }
 
 export const errText = (err: unknown) => {
@@ -118,7 +129,7 @@ async function sendCards(d: SopDeps, users: string[], title: string, what: strin
 }
 
 /** A lookup window may span at most ~a month (get_groupmsg_list_v2: 1 month, get_moment_list: 30 days). */
-const LOOKUP_SPAN_MS = 29 * 86_400_000;
+const LOOKUP_SPAN_MS = 29 * DAY_MS;
 
 /**
  * The WeCom task (msgid or moment_id) a create call whose answer was lost may have made: listed

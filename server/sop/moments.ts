@@ -1,4 +1,3 @@
-import { DEFAULT_SOP_CONFIG } from '../config';
 import type { ScriptTemplate, SopMomentJob } from '../db/entities';
 import { prepared } from '../playbook/library';
 import { ERR_TASK_CANCELLED, LOCAL_LIMIT_ERRCODE, wecomErrorInfo } from '../wecom/errors';
@@ -6,12 +5,17 @@ import type { SopDeps } from './delivery';
 import {
   attachmentsFor,
   claimUntil,
+  DAY_MS,
   errText,
   findLost,
+  MAX_CREATE_ATTEMPTS,
+  NOT_SENDABLE,
   notifySenders,
   outcomeKnown,
   remindMomentSenders,
-  templateProblem,
+  sendable,
+  sopConfig,
+  TASK_EXPIRY_MS,
 } from './dispatch-common';
 import type { PlanFile } from './plan-file';
 import * as repo from './repo';
@@ -33,12 +37,7 @@ import * as repo from './repo';
  */
 
 /** WeCom allows 10 add_moment_task per minute per corp (PROTOCOL-SOP.md §4); the job runs every minute. */
-export const MOMENTS_PER_RUN = 10;
-const MAX_CREATE_ATTEMPTS = 5;
-const DAY_MS = 86_400_000;
-const TASK_EXPIRY_MS = 7 * DAY_MS;
-
-const cfg = (d: SopDeps) => d.config ?? DEFAULT_SOP_CONFIG;
+const MOMENTS_PER_RUN = 10;
 
 /** Creates moment jobs: first jobs a dead process left half-made, then new ones from loose tasks. */
 export async function dispatchMoments(d: SopDeps, only?: { occurrenceId?: number }) {
@@ -96,7 +95,7 @@ async function newJobs(
   templates: Map<number, ScriptTemplate | null>,
 ): Promise<SopMomentJob[]> {
   const now = d.now();
-  const rows = await repo.looseMomentTasks(d.db, occurrenceId, now, cfg(d).momentSendersPerTask);
+  const rows = await repo.looseMomentTasks(d.db, occurrenceId, now, sopConfig(d).momentSendersPerTask);
   if (!rows.length) return [];
   const occ = await repo.findOccurrence(d.db, occurrenceId);
   if (!occ) return [];
@@ -105,16 +104,16 @@ async function newJobs(
   if (!templates.has(occ.templateId))
     templates.set(occ.templateId, (await repo.templatesByIds(d.db, [occ.templateId])).get(occ.templateId) ?? null);
   const t = templates.get(occ.templateId) ?? null;
-  const problem = templateProblem(t, now);
-  const views = await repo.senderViews(
+  const usable = sendable(t, now);
+  const view = await repo.senderViews(
     d.db,
     rows.map((r) => r.sender),
   );
   const byText = new Map<string, number[]>();
   const failed: { id: number; reason: string }[] = [];
   for (const r of rows) {
-    const v = views.get(r.sender) ?? { userid: r.sender, name: r.sender, branchName: null, active: true };
-    if (problem || !t) failed.push({ id: r.id, reason: problem ?? 'the script is missing' });
+    const v = view(r.sender);
+    if (!usable) failed.push({ id: r.id, reason: NOT_SENDABLE });
     else if (!v.active) failed.push({ id: r.id, reason: 'the sender is no longer an active manager' });
     else {
       const text = prepared(t, null, v).text.slice(0, 2000);
@@ -263,7 +262,7 @@ async function audienceTagIds(d: SopDeps, planId: string, version: number): Prom
   const v = await repo.findVersion(d.db, planId, version);
   const names = (v?.body as PlanFile | undefined)?.audience.customers?.corpTags;
   if (!names?.length) return null;
-  return [...(await repo.corpTagIds(d.db, names)).values()].flat();
+  return repo.corpTagIdList(d.db, names);
 }
 
 /** The job is in WeCom: it and its pending tasks open; each sender gets the app reminder. */
@@ -275,7 +274,7 @@ async function opened(
   planName: string,
 ): Promise<number> {
   const now = d.now();
-  const poll = now + Math.min(cfg(d).pollMs, cfg(d).remindAfterMs);
+  const poll = now + Math.min(sopConfig(d).pollMs, sopConfig(d).remindAfterMs);
   const n = await d.db.transaction(async (tx) => {
     const changed = await repo.updateJobTasks(tx, job.id, ['pending'], {
       status: 'open',
@@ -342,7 +341,7 @@ export async function pollMomentJobs(d: SopDeps, quiet: boolean, only?: { occurr
     } catch (err) {
       await repo.settleMomentJob(d.db, job.id, d.holder, {
         lastError: errText(err),
-        nextPollAt: d.now() + cfg(d).pollMs,
+        nextPollAt: d.now() + sopConfig(d).pollMs,
         updatedAt: d.now(),
       });
     }
@@ -396,14 +395,16 @@ async function pollJob(d: SopDeps, job: SopMomentJob, quiet: boolean): Promise<{
     await repo.updateJobTasks(d.db, job.id, ['open'], { momentId });
     await repo.markMomentJob(d.db, job.id, d.holder, { momentId });
   }
-  const published: string[] = [];
+  // The job's senders still waiting: only this claim changes its tasks until it settles.
+  const waiting = await repo.jobSenders(d.db, job.id, 'open');
+  const published = new Set<string>();
   const listed = new Set<string>();
   let cursor: string | undefined;
   do {
     const page = await d.wecom.getMomentTask({ moment_id: momentId, cursor, limit: 1000 });
     for (const t of page.task_list) {
       listed.add(t.userid);
-      if (t.publish_status === 1) published.push(t.userid);
+      if (t.publish_status === 1) published.add(t.userid);
     }
     cursor = page.next_cursor;
   } while (cursor);
@@ -412,12 +413,12 @@ async function pollJob(d: SopDeps, job: SopMomentJob, quiet: boolean): Promise<{
     job.id,
     ['open'],
     { status: 'done', senderSent: true, completedAt: now, updatedAt: now },
-    published,
+    waiting.filter((u) => published.has(u)),
   );
   // get_moment_task lists every sender of the moment, published or not: one it does not list is not
   // a sender (the job result's invalid_sender_list says the same, but a job found again after a lost
   // answer has no result to read).
-  const unlisted = (await repo.jobSenders(d.db, job.id, 'open')).filter((u) => !listed.has(u));
+  const unlisted = waiting.filter((u) => !listed.has(u));
   if (unlisted.length)
     finished += await repo.updateJobTasks(
       d.db,
@@ -431,7 +432,7 @@ async function pollJob(d: SopDeps, job: SopMomentJob, quiet: boolean): Promise<{
       },
       unlisted,
     );
-  const open = await repo.jobSenders(d.db, job.id, 'open');
+  const open = waiting.filter((u) => listed.has(u) && !published.has(u));
   const stillOpen = open.length;
   const expired = job.dispatchedAt !== null && now - job.dispatchedAt > TASK_EXPIRY_MS;
   if (stillOpen && !expired && !quiet) reminded = await remindIfLate(d, job, open);
@@ -445,9 +446,9 @@ async function pollJob(d: SopDeps, job: SopMomentJob, quiet: boolean): Promise<{
   const over = !stillOpen || expired;
   await repo.settleMomentJob(d.db, job.id, d.holder, {
     momentId,
-    published: published.length,
+    published: published.size,
     ...(over ? { status: 'done', completedAt: now } : {}),
-    nextPollAt: now + cfg(d).pollMs,
+    nextPollAt: now + sopConfig(d).pollMs,
     updatedAt: now,
   });
   return { finished, reminded };
@@ -462,7 +463,7 @@ async function remindIfLate(d: SopDeps, job: SopMomentJob, open: string[]): Prom
   const now = d.now();
   const times = (await repo.jobRemindTimes(d.db, job.id)).filter((t) => t > now - DAY_MS);
   const last = Math.max(job.dispatchedAt ?? now, ...times);
-  if (now - last < cfg(d).remindAfterMs || times.length >= 3) return 0;
+  if (now - last < sopConfig(d).remindAfterMs || times.length >= 3) return 0;
   await repo.updateJobTasks(d.db, job.id, ['open'], { remindTimes: [...times, now] });
   const plan = await repo.findPlan(d.db, job.planId);
   await remindMomentSenders(d, {

@@ -135,38 +135,52 @@ async function planStreamed(db: DataSource, o: PlanOptions): Promise<PlanResult>
   for (const [sender, s] of senders) {
     const chunks = kind === 'moment' ? 1 : Math.ceil(s.count / perTask);
     for (let chunk = 0; chunk < chunks; chunk++) {
-      tasks.push({
-        occurrenceId: o.occurrence.id,
-        planId: o.occurrence.planId,
-        senderUserid: sender,
-        chunk,
-        kind,
-        branchCode: s.branch,
-        targets: kind === 'moment' ? 0 : Math.min(perTask, s.count - chunk * perTask),
-        status: 'pending',
-        msgid: null,
-        momentId: null,
-        senderSent: false,
-        sent: 0,
-        notFriend: 0,
-        capped: 0,
-        notifiedAt: null,
-        remindTimes: null,
-        nextPollAt: null,
-        attempts: 0,
-        lockedBy: null,
-        lockedUntil: null,
-        lastError: null,
-        createdAt: o.now,
-        dispatchedAt: null,
-        completedAt: null,
-        updatedAt: o.now,
-        momentJobId: null,
-        createStartedAt: null,
-      });
+      tasks.push(
+        newTask(
+          {
+            occurrenceId: o.occurrence.id,
+            planId: o.occurrence.planId,
+            senderUserid: sender,
+            chunk,
+            kind,
+            branchCode: s.branch,
+            targets: kind === 'moment' ? 0 : Math.min(perTask, s.count - chunk * perTask),
+          },
+          o.now,
+        ),
+      );
     }
   }
   return { ...p, tasks, stopped: false };
+}
+
+type TaskKey = Pick<SopTask, 'occurrenceId' | 'planId' | 'senderUserid' | 'chunk' | 'kind' | 'branchCode' | 'targets'>;
+
+/** A WeCom task row as planned: pending, not yet created in WeCom. */
+export function newTask(key: TaskKey, now: number): Omit<SopTask, 'id'> {
+  return {
+    ...key,
+    status: 'pending',
+    msgid: null,
+    momentId: null,
+    senderSent: false,
+    sent: 0,
+    notFriend: 0,
+    capped: 0,
+    notifiedAt: null,
+    remindTimes: null,
+    nextPollAt: null,
+    attempts: 0,
+    lockedBy: null,
+    lockedUntil: null,
+    lastError: null,
+    createdAt: now,
+    dispatchedAt: null,
+    completedAt: null,
+    updatedAt: now,
+    momentJobId: null,
+    createStartedAt: null,
+  };
 }
 
 interface Page {
@@ -243,7 +257,7 @@ async function* customerPages(
   now: number,
 ): AsyncGenerator<Page> {
   let after = '';
-  const tagIds = a.corpTags ? [...(await repo.corpTagIds(db, a.corpTags)).values()].flat() : null;
+  const tagIds = a.corpTags ? await repo.corpTagIdList(db, a.corpTags) : null;
   const segments = a.segments ? new Set(a.segments) : null;
   const bankTags = a.bankTags ? new Set(a.bankTags) : null;
   const branches = a.branches ? new Set(a.branches) : null;
@@ -363,7 +377,7 @@ async function* momentSenders(db: DataSource, a: CustomersAudience, size: number
   }
   let served = 'EXISTS (SELECT 1 FROM follows f WHERE f.userid = m.userid AND f.deleted_at IS NULL)';
   if (a.corpTags) {
-    const tagIds = [...(await repo.corpTagIds(db, a.corpTags)).values()].flat();
+    const tagIds = await repo.corpTagIdList(db, a.corpTags);
     if (!tagIds.length) return;
     // Corp tags are per relation (contact_tags.userid): the manager's own live customers carry them.
     served = `EXISTS (SELECT 1 FROM contact_tags ct

@@ -14,6 +14,7 @@ import {
   SopTask,
   type SopTaskStatus,
 } from '../db/entities';
+import { chunks } from '../lib/chunks';
 
 /** SQL of the SOP feature: plans and versions, occurrences, WeCom tasks and their targets. */
 
@@ -76,6 +77,11 @@ export async function existingRegions(db: Db, codes: string[]): Promise<Set<stri
     .where('b.region_code IN (:...codes)', { codes })
     .getRawMany<{ code: string }>();
   return new Set(rows.map((r) => r.code));
+}
+
+/** The ids of every existing corp tag with one of these names (an audience's tags, flat). */
+export async function corpTagIdList(db: Db, names: string[]): Promise<string[]> {
+  return [...(await corpTagIds(db, names)).values()].flat();
 }
 
 /** Corp tag names that exist (not deleted), and their ids. */
@@ -230,12 +236,12 @@ export async function targetIdsOfTask(db: Db, t: Pick<SopTask, 'occurrenceId' | 
 }
 
 export async function setTargetStatus(db: Db, occurrenceId: number, ids: string[], status: number, onlyFrom?: number) {
-  for (let i = 0; i < ids.length; i += 500) {
+  for (const slice of chunks(ids, 500)) {
     const qb = mgr(db)
       .createQueryBuilder()
       .update(SopTarget)
       .set({ status: status as SopTarget['status'] })
-      .where('occurrence_id = :o AND target_id IN (:...ids)', { o: occurrenceId, ids: ids.slice(i, i + 500) });
+      .where('occurrence_id = :o AND target_id IN (:...ids)', { o: occurrenceId, ids: slice });
     if (onlyFrom !== undefined) qb.andWhere('status = :f', { f: onlyFrom });
     await qb.execute();
   }
@@ -394,12 +400,12 @@ export async function createMomentJob(
   const inserted = await tx.createQueryBuilder().insert().into(SopMomentJob).values(row).execute();
   const id = Number(inserted.identifiers[0]?.id ?? inserted.raw?.insertId);
   let attached = 0;
-  for (let i = 0; i < taskIds.length; i += 500) {
+  for (const slice of chunks(taskIds, 500)) {
     const res = await tx
       .createQueryBuilder()
       .update(SopTask)
       .set({ momentJobId: id })
-      .where("id IN (:...ids) AND moment_job_id IS NULL AND status = 'pending'", { ids: taskIds.slice(i, i + 500) })
+      .where("id IN (:...ids) AND moment_job_id IS NULL AND status = 'pending'", { ids: slice })
       .execute();
     attached += res.affected ?? 0;
   }
@@ -437,31 +443,17 @@ export async function updateJobTasks(
   set: Partial<SopTask>,
   senders?: string[],
 ): Promise<number> {
-  const chunks = senders
-    ? Array.from({ length: Math.ceil(senders.length / 500) }, (_, i) => senders.slice(i * 500, i * 500 + 500))
-    : [null];
   let n = 0;
-  for (const chunk of chunks) {
-    if (chunk && !chunk.length) continue;
+  for (const slice of senders ? chunks(senders, 500) : [null]) {
     const qb = mgr(db)
       .createQueryBuilder()
       .update(SopTask)
       .set(set)
       .where('moment_job_id = :j AND status IN (:...from)', { j: jobId, from });
-    if (chunk) qb.andWhere('sender_userid IN (:...s)', { s: chunk });
+    if (slice) qb.andWhere('sender_userid IN (:...s)', { s: slice });
     n += (await qb.execute()).affected ?? 0;
   }
   return n;
-}
-
-/** Tasks (by id) back out of a job they were attached to (a job that will not be created). */
-export async function detachTasks(db: Db, jobId: number, set: Partial<SopTask>) {
-  await mgr(db)
-    .createQueryBuilder()
-    .update(SopTask)
-    .set({ ...set, momentJobId: null })
-    .where("moment_job_id = :j AND status = 'pending'", { j: jobId })
-    .execute();
 }
 
 export async function momentJobIds(
@@ -489,8 +481,7 @@ export const momentJobsOfOccurrence = (db: Db, occurrenceId: number) =>
 /** Marks the senders' chunk-0 tasks of the occurrence notified; returns those not notified before. */
 export async function markNotified(db: Db, occurrenceId: number, senders: string[], now: number): Promise<string[]> {
   const fresh: string[] = [];
-  for (let i = 0; i < senders.length; i += 500) {
-    const chunk = senders.slice(i, i + 500);
+  for (const chunk of chunks(senders, 500)) {
     const where = 'occurrence_id = :o AND chunk = 0 AND notified_at IS NULL AND sender_userid IN (:...s)';
     const rows = await mgr(db)
       .getRepository(SopTask)
@@ -520,21 +511,31 @@ export async function failLooseTask(db: Db, id: number, reason: string, now: num
     .execute();
 }
 
-/** Managers by userid with their branch name (senders of a page of tasks). */
-export async function senderViews(db: Db, userids: string[]) {
-  const out = new Map<string, { userid: string; name: string; branchName: string | null; active: boolean }>();
-  for (let i = 0; i < userids.length; i += 500) {
+export interface SenderView {
+  userid: string;
+  name: string;
+  branchName: string | null;
+  active: boolean;
+}
+
+/**
+ * Senders of a page of tasks with their branch name, as a lookup: a userid with no manager row (not
+ * imported yet) is sent as itself, by its userid.
+ */
+export async function senderViews(db: Db, userids: string[]): Promise<(userid: string) => SenderView> {
+  const found = new Map<string, SenderView>();
+  for (const slice of chunks(userids, 500)) {
     const rows = await mgr(db)
       .getRepository(Manager)
       .createQueryBuilder('m')
       .leftJoin(Branch, 'b', 'b.code = m.branch_code')
       .select(['m.userid AS userid', 'm.name AS name', 'm.status AS status', 'b.name AS branch'])
-      .where('m.userid IN (:...ids)', { ids: userids.slice(i, i + 500) })
+      .where('m.userid IN (:...ids)', { ids: slice })
       .getRawMany<{ userid: string; name: string; status: string; branch: string | null }>();
     for (const r of rows)
-      out.set(r.userid, { userid: r.userid, name: r.name, branchName: r.branch, active: r.status === 'active' });
+      found.set(r.userid, { userid: r.userid, name: r.name, branchName: r.branch, active: r.status === 'active' });
   }
-  return out;
+  return (userid) => found.get(userid) ?? { userid, name: userid, branchName: null, active: true };
 }
 
 export async function tasksOf(db: Db, f: { planId?: string; occurrenceId?: number }): Promise<SopTask[]> {

@@ -13,6 +13,7 @@ import {
 } from '../../../server/db/entities';
 import { productJobs } from '../../../server/jobs/definitions';
 import { runJobNow } from '../../../server/jobs/plugin';
+import { newTask } from '../../../server/sop/planner';
 import { sendTodoReminders } from '../../../server/todo/reminder';
 import { TodoService } from '../../../server/todo/service';
 import { DB_TARGETS, testConfig } from '../../helpers/db';
@@ -194,34 +195,23 @@ describe.each(DB_TARGETS)('今日待办 on %s', (target) => {
         updatedAt: T0,
       },
     ]);
+    // Created in WeCom (open) and waiting for lilei unless told otherwise.
     const task = (o: Partial<SopTask>): Omit<SopTask, 'id'> => ({
-      occurrenceId: 1,
-      planId: 'salon',
-      senderUserid: 'lilei',
-      chunk: 0,
-      kind: 'group',
-      branchCode: 'B001',
-      targets: 0,
+      ...newTask(
+        {
+          occurrenceId: 1,
+          planId: 'salon',
+          senderUserid: 'lilei',
+          chunk: 0,
+          kind: 'group',
+          branchCode: 'B001',
+          targets: 0,
+        },
+        T0,
+      ),
       status: 'open',
-      msgid: null,
-      momentId: null,
-      senderSent: false,
-      sent: 0,
-      notFriend: 0,
-      capped: 0,
-      notifiedAt: null,
-      remindTimes: null,
-      nextPollAt: null,
       attempts: 1,
-      lockedBy: null,
-      lockedUntil: null,
-      lastError: null,
-      createdAt: T0,
       dispatchedAt: T0,
-      completedAt: null,
-      updatedAt: T0,
-      momentJobId: null,
-      createStartedAt: null,
       ...o,
     });
     await t.db.getRepository(SopTask).insert([
